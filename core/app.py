@@ -1,0 +1,114 @@
+"""The application object: configuration, plugin manager and stores, free of any UI toolkit."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pigeon.core import paths
+from pigeon.core.config import Config, disabled_from_raw, load_config, read_raw
+from pigeon.core.pluginmanager import PigeonPluginManager, make_plugin_manager
+from pigeon.hooks.types import AccountConfig, SettingsRegistry
+
+
+@dataclass
+class AppOptions:
+    """What the command line asked for that outlives parsing."""
+
+    debug: bool = False
+    demo: bool = False
+    initial_folder: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class App:
+    """The one object handed around: config, plugins, stores. UIs and commands hang off it."""
+
+    def __init__(self, config: Config, pm: PigeonPluginManager, settings: SettingsRegistry, options: AppOptions | None = None) -> None:
+        self.config = config
+        self.pm = pm
+        self.settings_registry = settings
+        self.options = options or AppOptions()
+        self._stores: dict[str, Any] = {}
+        self._commands: Any = None
+        self.ui: Any = None  # set by a UI plugin while it runs
+
+    # ------------------------------------------------------------------ creation
+
+    @classmethod
+    def create(
+        cls,
+        config_dir: str | os.PathLike[str] | None = None,
+        *,
+        options: AppOptions | None = None,
+        load_entrypoints: bool = True,
+        load_user: bool = True,
+        accounts: dict[str, AccountConfig] | None = None,
+        report_to_stderr: bool = True,
+    ) -> App:
+        """Read config.toml, build the plugin manager, validate, configure.
+
+        Raises ``ConfigError`` before anything runs when config.toml is bad.
+        """
+        directory = paths.config_dir(config_dir)
+        raw, text = read_raw(directory)
+        pm = make_plugin_manager(
+            config_dir=directory,
+            disabled=disabled_from_raw(raw),
+            load_entrypoints=load_entrypoints,
+            load_user=load_user,
+            report_to_stderr=report_to_stderr,
+        )
+        registry = SettingsRegistry()
+        pm.hook.pigeon_add_settings.call_historic(kwargs={"settings": registry})
+        config = load_config(directory, registry, raw, text)
+        if accounts is not None:
+            config.accounts = dict(accounts)
+        pm.hook.pigeon_configure.call_historic(kwargs={"config": config})
+        return cls(config, pm, registry, options)
+
+    # ------------------------------------------------------------------ places
+
+    @property
+    def config_dir(self) -> Path:
+        return self.config.directory
+
+    @property
+    def state_dir(self) -> Path:
+        return paths.ensure_private_dir(paths.state_dir(self.config.get("state_dir") or None))
+
+    def account(self, name: str | None = None) -> AccountConfig:
+        return self.config.account(name)
+
+    def store(self, account: str | AccountConfig | None = None) -> Any:
+        """The Maildir store of an account (created on first use)."""
+        from pigeon.core.maildir import Maildir
+
+        acct = account if isinstance(account, AccountConfig) else self.account(account)
+        if acct.name not in self._stores:
+            self._stores[acct.name] = Maildir(acct.maildir)
+        return self._stores[acct.name]
+
+    # ------------------------------------------------------------------ commands
+
+    @property
+    def commands(self) -> Any:
+        """The command registry, filled through ``pigeon_register_commands``."""
+        if self._commands is None:
+            from pigeon.core.commands import CommandRegistry
+
+            self._commands = CommandRegistry.from_plugins(self.pm)
+        return self._commands
+
+    def reload_commands(self) -> None:
+        self._commands = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def startup(self) -> None:
+        self.pm.hook.pigeon_startup(app=self)
+
+    def shutdown(self) -> None:
+        self.pm.hook.pigeon_shutdown(app=self)

@@ -1,0 +1,123 @@
+"""The ``pigeon`` command: a thin dispatcher that imports only the subcommand it runs.
+
+Each subcommand lives in a module with ``add_arguments(parser)`` and ``run(args) -> int``.
+Exit status 0 on success, 1 with a one-line cause on stderr otherwise; ``--debug`` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+#: subcommand -> (module, one-line help). Modules are imported only when their command runs.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("pigeon.core.cli_demo", "the full-screen client on a generated local demo mailbox"),
+    "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
+    "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
+    "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+}
+
+DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)")
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pigeon",
+        description=DESCRIPTION,
+        epilog="commands:\n" + "\n".join(f"  {n:<10} {h}" for n, (_, h) in SUBCOMMANDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (modname, help_) in SUBCOMMANDS.items():
+        if name != command:
+            sub.add_parser(name, help=help_, add_help=False)
+            continue
+        module = importlib.import_module(modname)
+        p = sub.add_parser(name, help=help_, description=(module.__doc__ or help_).strip().splitlines()[0])
+        _common(p)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pigeon-mail")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is not None and command not in SUBCOMMANDS:
+        # An option's value (``--config-dir X``) may come first; find the real command.
+        command = next((a for a in argv if a in SUBCOMMANDS), command)
+    debug = "--debug" in argv or bool(os.environ.get("PIGEON_DEBUG"))
+    try:
+        parser = build_parser(command if command in SUBCOMMANDS else None)
+        args = parser.parse_args(argv)
+        if args.version:
+            print(f"pigeon {_version()}")
+            return 0
+        module = getattr(args, "_module", None)
+        if module is None:
+            from pigeon.core.cli_demo import run_main
+
+            return run_main(args)
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("pigeon: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 1
+    except SystemExit:
+        raise
+    except Exception as exc:
+        from pigeon.core.errors import PigeonError
+
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        if isinstance(exc, PigeonError):
+            print(f"pigeon: {_one_line(str(exc))}", file=sys.stderr)
+        else:
+            hint = "" if debug else " (run with --debug for the traceback)"
+            print(f"pigeon: internal error: {type(exc).__name__}: {_one_line(str(exc))}{hint}", file=sys.stderr)
+        return 1
+
+
+def _one_line(text: str) -> str:
+    from pigeon.core.sanitize import sanitize_line
+
+    return sanitize_line(text)
+
+
+def make_app(args: argparse.Namespace, **kwargs):  # noqa: ANN201 - App, imported lazily
+    """Build the App for a subcommand from ``--config-dir`` and ``--debug``."""
+    from pigeon.core.app import App, AppOptions
+
+    options = kwargs.pop("options", None) or AppOptions(debug=bool(getattr(args, "debug", False)))
+    return App.create(getattr(args, "config_dir", None), options=options, **kwargs)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

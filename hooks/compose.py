@@ -1,0 +1,58 @@
+"""Compose and send hooks."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+from pigeon.hooks import hookspec
+
+
+@hookspec
+def pigeon_compose_defaults(draft: EmailMessage, account: Any, kind: str) -> None:
+    """Fill in a new draft (From, signature, extra headers). Mutate ``draft`` in place.
+
+    :param draft: the draft being created.
+    :param account: the sending ``AccountConfig``.
+    :param kind: ``"new"``, ``"reply"``, ``"reply-all"`` or ``"forward"``.
+
+    Semantics: event.
+    """
+
+
+@hookspec(firstresult=True)
+def pigeon_quote(original: EmailMessage, text: str, kind: str) -> str | None:
+    """Produce the quoted text of a reply or forward, attribution line included.
+
+    :param original: the message being answered.
+    :param text: the original's body as the user saw it (rendered for quoting).
+    :param kind: ``"reply"`` or ``"forward"``.
+    :return: the body to start the draft with, or None for the default.
+
+    Semantics: firstresult.
+    """
+
+
+@hookspec
+def pigeon_before_send(message: EmailMessage, account: Any) -> str | None:
+    """Inspect (and possibly edit) a message just before it is sent.
+
+    :param message: the message about to go out; may be edited in place.
+    :param account: the sending ``AccountConfig``.
+    :return: None to let it go, or a reason (a string) to veto sending; the user sees the reason
+        and the message stays queued.
+
+    Semantics: collect (any returned reason vetoes).
+    """
+
+
+@hookspec
+def pigeon_after_send(message: EmailMessage, account: Any, recipients: list[str]) -> None:
+    """A message was handed to the SMTP server.
+
+    :param message: the message as sent.
+    :param account: the sending ``AccountConfig``.
+    :param recipients: the envelope recipients.
+
+    Semantics: event.
+    """

@@ -1,0 +1,69 @@
+"""Rendering hooks: how a message becomes text on the terminal.
+
+After every plugin has run, the core strips control characters and terminal escape sequences
+from everything bound for the terminal; no plugin can skip that.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from pigeon.hooks import hookspec
+from pigeon.hooks.types import Attachment, Banner, RenderContext, Rendered
+
+
+@hookspec(firstresult=True)
+def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
+    """Render one leaf MIME part (``text/plain``, ``text/html``, ``text/calendar``, ...) as text.
+
+    Called for every part the core shows inline, in message order. Built-ins: ``render_plain``
+    (text/plain, format=flowed, quotes and signatures; trylast) and ``render_html`` (text/html to
+    text, nothing fetched, links listed with their real targets).
+
+    :param part: the MIME part; decode it with ``part.get_content()`` or its payload.
+    :param ctx: the rendering context (width, purpose, link numbering, per-message state).
+    :return: a ``Rendered`` or None when this plugin does not handle the part's type.
+
+    Semantics: firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def pigeon_choose_alternative(
+    alternatives: list[EmailMessage], ctx: RenderContext
+) -> EmailMessage | None:
+    """Choose which part of a ``multipart/alternative`` to show.
+
+    :param alternatives: the alternatives in message order (the last is the sender's favourite).
+    :param ctx: the rendering context; ``ctx.prefer_html`` reflects the user's setting.
+    :return: one of ``alternatives``, or None to let the next implementation choose.
+
+    Semantics: firstresult.
+    """
+
+
+@hookspec
+def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Banner] | None:
+    """Contribute banners shown above the body: warnings, list information, reminders.
+
+    Called once per rendered message after its parts have been rendered, so ``ctx.state`` holds
+    what the part renderers found (for example ``ctx.state["links"]``).
+
+    :param message: the whole message.
+    :param ctx: the rendering context.
+    :return: a list of ``Banner`` or None.
+
+    Semantics: collect (every implementation's banners are shown, most severe first).
+    """
+
+
+@hookspec
+def pigeon_attachment_warnings(attachment: Attachment, ctx: RenderContext) -> list[str] | None:
+    """Say what is dangerous or deceptive about an attachment (double extension, executable, ...).
+
+    :param attachment: the attachment as the core describes it (sanitised name, type, size).
+    :param ctx: the rendering context.
+    :return: short warnings to show beside the attachment, or None.
+
+    Semantics: collect.
+    """

@@ -1,0 +1,1 @@
+"""Built-in plugin: render_plain (being written)."""

@@ -1,0 +1,40 @@
+"""Shared fixtures: an isolated config home, state home and environment for every test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import CORPUS
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Every test gets its own config and state directories; nothing touches the real home."""
+    config = tmp_path / "config"
+    state = tmp_path / "state"
+    config.mkdir()
+    monkeypatch.setenv("PIGEON_CONFIG_DIR", str(config))
+    monkeypatch.setenv("PIGEON_STATE_DIR", str(state))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    monkeypatch.delenv("PIGEON_DISABLE_PLUGINS", raising=False)
+    monkeypatch.delenv("PIGEON_TRACE_PLUGINS", raising=False)
+    yield {"config": config, "state": state}
+    # user plugin modules are per test
+    for name in [m for m in sys.modules if m.startswith("pigeon_user")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def config_dir(isolated_env: dict[str, Path]) -> Path:
+    return isolated_env["config"]
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"the shared corpus is missing at {CORPUS}")
+    return CORPUS
+
