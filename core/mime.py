@@ -204,7 +204,7 @@ def normalize_charset(label: str | None) -> str | None:
             codec = codecs.lookup(cand)
         except (LookupError, ValueError):
             continue
-        if codec.name in _REFUSED_CODECS or not getattr(codec, "_is_text_encoding", True):
+        if codec.name.replace("-", "_") in _REFUSED_CODECS or not getattr(codec, "_is_text_encoding", True):
             return None
         return codec.name
     return None
@@ -429,10 +429,13 @@ def part_bytes(part: Message) -> bytes:
 
     Broken base64 or quoted-printable still yields bytes: what decodes, decodes.
     """
-    try:
-        payload = part.get_payload()
-    except Exception:
-        payload = getattr(part, "_payload", "")
+    # The raw payload: ``get_payload()`` would already decode 8-bit text with a guessed charset.
+    payload = getattr(part, "_payload", None)
+    if payload is None:
+        try:
+            payload = part.get_payload()
+        except Exception:
+            payload = ""
     if isinstance(payload, list):
         try:
             return b"\n".join(p.as_bytes(policy=POLICY) if isinstance(p, Message) else bytes(p) for p in payload)

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+# The shared corpus sits beside the main checkout (../shared/corpus); helpers' worktrees are one
+# level deeper (/work/wt/NAME), so look there too. PIGEON_CORPUS overrides both.
+CORPUS = Path(
+    os.environ.get("PIGEON_CORPUS")
+    or next(
+        (str(p) for p in (REPO.parent / "shared" / "corpus", REPO.parent.parent / "shared" / "corpus") if p.is_dir()),
+        str(REPO.parent / "shared" / "corpus"),
+    )
+)
 
 
 def run_pigeon(
