@@ -9,6 +9,7 @@ start with an envelope line and carry ``From `` lines in a body (see ``pigeon.co
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from pigeon.core.errors import PigeonError
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 DEFAULT_MAX_WIDTH = 100  # prose is hard to read wider than this, whatever the terminal
 
 
@@ -23,7 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="a message file, or - for standard input")
     parser.add_argument("--raw", action="store_true", help="print the message source (control characters neutralised)")
     parser.add_argument("--width", type=int, default=0, help="wrap at this width (default: the terminal's, at most 100)")
-    parser.add_argument("--mbox", action="store_true", help="read TARGET as an mbox whatever its name")
+    parser.add_argument(
+        "--mbox",
+        action="store_true",
+        help="read TARGET as an mbox and show every message (a file whose name says mbox and that "
+        "starts with a From line is read so anyway)",
+    )
 
 
 def load_target(app: Any, target: str) -> tuple[bytes, str]:
@@ -47,13 +54,8 @@ def raw_text(data: bytes) -> str:
     """The source as text: UTF-8 where it is, other bytes as Latin-1, controls neutralised."""
     from pigeon.core.sanitize import sanitize_text
 
-    text = data.decode("utf-8", "surrogateescape")
-    text = "".join(chr(ord(c) - 0xDC00) if "\udc80" <= c <= "\udcff" else c for c in text) if _has_escapes(text) else text
+    text = _ESCAPED_BYTE.sub(lambda m: chr(ord(m.group()) - 0xDC00), data.decode("utf-8", "surrogateescape"))
     return sanitize_text(text)
-
-
-def _has_escapes(text: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def show_text(app: Any, data: bytes, *, name: str = "", width: int = 80, raw: bool = False, mbox: bool = False) -> str:
