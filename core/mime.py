@@ -18,6 +18,7 @@ import base64
 import binascii
 import codecs
 import email.policy
+import email.utils
 import functools
 import quopri
 import re
@@ -549,6 +550,44 @@ def part_text(part: Message) -> str:
             return str(getattr(part, "_payload", ""))
         except Exception:
             return ""
+
+
+_BOUNDARY_PARAM = re.compile(r'boundary\s*=\s*(?:"([^"\r\n]+)"|([^\s;"]+))', re.I)
+_DELIMITER_LINE = re.compile(rb"^--([!-~]{1,200})[ \t]*\r?\n(?=[!-9;-~]+:)", re.M)
+MAX_RECOVER_SIZE = 5 * 1024 * 1024
+
+
+def recover_multipart(part: Message) -> Message | None:
+    """Re-parse a multipart whose body did not parse (a malformed or missing boundary).
+
+    The boundary is read leniently from the raw Content-Type (an unquoted ``=`` in it defeats
+    the stdlib), or else taken from the first delimiter-looking line that a header follows.
+    Returns a parsed multipart with at least one part, or None (then show the raw text).
+    """
+    try:
+        body = part_bytes(part)
+    except Exception:
+        return None
+    if len(body) > MAX_RECOVER_SIZE:
+        return None
+    candidates: list[str] = []
+    for raw in raw_headers(part, "content-type"):
+        m = _BOUNDARY_PARAM.search(raw)
+        if m:
+            candidates.append((m.group(1) or m.group(2)).strip())
+    m = _DELIMITER_LINE.search(body)
+    if m:
+        candidates.append(m.group(1).decode("ascii", "replace"))
+    ctype = content_type(part)
+    for boundary in dict.fromkeys(candidates):
+        if not boundary or not boundary.isascii() or '"' in boundary or "\\" in boundary:
+            continue
+        if b"\n--" + boundary.encode("ascii") not in b"\n" + body:
+            continue
+        msg = parse_bytes(f'Content-Type: {ctype}; boundary="{boundary}"\n\n'.encode("ascii", "replace") + body)
+        if is_multipart(msg) and subparts(msg):
+            return msg
+    return None
 
 
 def filename(part: Message) -> str:

@@ -40,6 +40,7 @@ DEFAULT_HEADERS = ("Date", "From", "To", "Cc", "Reply-To", "Subject")
 NESTED_HEADERS = ("Date", "From", "To", "Cc", "Subject")
 MAX_DEPTH = 40  # MIME nesting shown; deeper levels are summarised (flanker has 3 MB of nesting)
 MAX_PARTS = 500  # leaf parts rendered per message
+MAX_RECOVERIES = 10  # multiparts re-parsed per message after a boundary failure
 
 _PGP_MESSAGE = re.compile(r"^-----BEGIN PGP MESSAGE-----\s*$(.*?)^-----END PGP MESSAGE-----\s*$", re.M | re.S)
 _PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\s*$", re.M)
@@ -110,6 +111,7 @@ class _Walker:
         self.banners: list[Banner] = []
         self.protected_headers: dict[str, str] = {}
         self.leaves = 0
+        self.recovered = 0
 
     # ------------------------------------------------------------------ hooks, guarded
 
@@ -157,6 +159,15 @@ class _Walker:
             raw = mime.part_text(part)
             if not raw.strip():
                 return []
+            if self.recovered < MAX_RECOVERIES:
+                recovered = mime.recover_multipart(part)
+                if recovered is not None:
+                    self.recovered += 1
+                    chunks = self.entity(recovered, path, depth + 1)
+                    if chunks:
+                        note = self._notes([f"{ctype} with a malformed boundary: its parts were recovered"])
+                        chunks[0].text = note + chunks[0].text
+                        return chunks
             self.leaves += 1
             note = f"{ctype} without a usable boundary: its raw text follows"
             return [_Chunk(self._notes([note]) + raw, f"part {path} · {ctype}")]

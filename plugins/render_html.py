@@ -329,13 +329,27 @@ def html_to_text(html: str, ctx: RenderContext) -> tuple[str, list[Link]]:
     return text + "\n", parser.links
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+def _html_source(part: EmailMessage) -> str:
+    """The part's HTML as text: its MIME charset, else the document's ``<meta charset>``."""
+    from pigeon.core import mime
+
+    if mime.part_charset(part):
+        return mime.part_text(part)
+    data = mime.part_bytes(part)
+    m = _META_CHARSET.search(data[:8192])
+    return mime.decode_bytes(data, m.group(1).decode("ascii") if m else None)
+
+
 @hookimpl
 def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
     from pigeon.core import mime
 
     if mime.content_type(part) != "text/html":
         return None
-    text, links = html_to_text(mime.part_text(part), ctx)
+    text, links = html_to_text(_html_source(part), ctx)
     return Rendered(text, links=links, kind="html")
 
 

@@ -180,3 +180,9 @@ def test_render_imports_no_network_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_meta_charset_used_when_mime_has_none(app: App) -> None:
+    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=koi8-r"></head><body>'
+    raw = b"Subject: x\nContent-Type: text/html\n\n" + html.encode() + "Привет".encode("koi8-r") + b"</body></html>\n"
+    assert "Привет" in render_message(app, mime.parse_bytes(raw)).body

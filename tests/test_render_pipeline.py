@@ -66,10 +66,28 @@ def test_nested_message_rendered_with_its_headers(app: App) -> None:
 
 
 def test_missing_boundary_shows_raw_text(app: App) -> None:
-    raw = "Subject: x\nContent-Type: multipart/alternative\n\n--zz\nContent-Type: text/plain\n\nsecret words\n--zz--\n"
+    raw = "Subject: x\nContent-Type: multipart/mixed; boundary=nowhere\n\nplain words\n--zz\nno headers here\n"
     body = render(app, raw).body
-    assert "[multipart/alternative without a usable boundary: its raw text follows]" in body
-    assert "secret words" in body
+    assert "[multipart/mixed without a usable boundary: its raw text follows]" in body
+    assert "plain words" in body and "no headers here" in body
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "multipart/alternative",  # no boundary parameter: found from the delimiter lines
+        "multipart/alternative; boundary=----=_Part_1.2",  # unquoted '=' defeats the stdlib
+    ],
+)
+def test_malformed_boundary_parts_recovered(app: App, ctype: str) -> None:
+    boundary = "----=_Part_1.2"
+    raw = (
+        f"Subject: x\nContent-Type: {ctype}\n\n--{boundary}\nContent-Type: text/plain\n\nsecret words\n"
+        f"--{boundary}\nContent-Type: text/html\n\n<p>html words</p>\n--{boundary}--\n"
+    )
+    body = render(app, raw).body
+    assert "[multipart/alternative with a malformed boundary: its parts were recovered]" in body
+    assert "secret words" in body and "html words" not in body and "Content-Type" not in body
 
 
 def test_unknown_charset_renders(app: App) -> None:
