@@ -64,7 +64,7 @@ class RenderedMessage:
         lines = [f"{name}: {value}" for name, value in self.headers]
         lines += [f"[{b.severity}] {b.text}" for b in self.banners]
         lines.append("─" * min(width, 78))
-        lines.append(self.body.rstrip("\n"))
+        lines.append(self.body.rstrip("\n") or "(this message has no text)")
         if self.links:
             lines += ["", "Links:"]
             for link in self.links:
@@ -431,7 +431,10 @@ def render_message(app_or_pm: Any, msg: Message, ctx: RenderContext | None = Non
     banners = list(walker.banners)
     if ctx.purpose == "view":
         banners += [b for b in walker._collect("pigeon_message_banners", message=msg, ctx=ctx) if isinstance(b, Banner)]
-    banners.sort(key=lambda b: -SEVERITY_ORDER.get(b.severity, 0))
+    for banner in banners:  # a plugin's banner may hold anything: make it two plain strings
+        banner.severity = banner.severity if isinstance(banner.severity, str) and banner.severity in SEVERITY_ORDER else "info"
+        banner.text = sanitize_line(str(banner.text))
+    banners.sort(key=lambda b: -SEVERITY_ORDER[b.severity])
 
     names = ctx.settings.get("render.show_headers") or DEFAULT_HEADERS
     headers: list[tuple[str, str]] = []
@@ -440,9 +443,6 @@ def render_message(app_or_pm: Any, msg: Message, ctx: RenderContext | None = Non
         values = [protected] if protected else mime.header_strs(msg, name)
         headers += [(name, v) for v in values]
 
-    for banner in banners:
-        banner.text = sanitize_line(banner.text)
-        banner.severity = banner.severity if banner.severity in SEVERITY_ORDER else "info"
     for link in walker.links:
         link.text = sanitize_line(str(link.text))
         link.target = sanitize_line(str(link.target))

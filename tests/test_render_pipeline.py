@@ -232,3 +232,25 @@ def test_show_errors_stdin_and_mbox(tmp_path) -> None:
     assert "═══ message 2 of 2" in out
     out = run_pigeon("show", "--width", "30", str(box)).stdout.decode()
     assert "═══ message 1 of 2 ════════" in out
+
+
+class Sloppy:
+    """A plugin that answers with the wrong types: the core must cope and still sanitise."""
+
+    @hookimpl
+    def pigeon_message_banners(self, message, ctx):
+        from pigeon.hooks.types import Banner
+
+        return [Banner(["not", "a", "severity"], 42), Banner("danger", "\x1b]0;title\x07fake"), "not a banner"]
+
+    @hookimpl(tryfirst=True)
+    def pigeon_render_part(self, part, ctx):
+        return 12345
+
+
+def test_plugin_answers_of_the_wrong_type(app: App) -> None:
+    app.pm.register(Sloppy(), name="sloppy")
+    rendered = render(app, "Subject: s\nContent-Type: text/plain\n\nhello\n")
+    assert rendered.body.strip() == "hello"
+    assert [(b.severity, b.text) for b in rendered.banners] == [("danger", "fake"), ("info", "42")]
+    assert "(this message has no text)" in render(app, "Subject: empty\n\n").as_text()
