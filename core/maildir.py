@@ -130,6 +130,20 @@ def check_folder_name(folder: str) -> list[str]:
     return parts
 
 
+def check_key(key: str) -> str:
+    """A unique name given from outside: one file name, no info separator, no controls."""
+    if (
+        not isinstance(key, str)
+        or not key
+        or key.startswith(".")
+        or any(c in key for c in "/:!\\")
+        or _CONTROL_RE.search(key)
+        or len(key.encode("utf-8", "surrogateescape")) > 200
+    ):
+        raise StoreError(f"bad message key {_CONTROL_RE.sub('?', str(key))!r}")
+    return key
+
+
 def is_maildir(path: Path) -> bool:
     """A directory is a Maildir when it has ``cur/`` or ``new/`` (``tmp/`` is made when needed).
 
@@ -349,13 +363,15 @@ class Maildir:
         *,
         uid: int | None = None,
         subdir: str | None = None,
+        key: str | None = None,
     ) -> Entry:
         """Deliver ``data`` into ``folder`` atomically and return its Entry.
 
         The file is written to ``tmp/``, flushed and fsynced, then linked into ``cur/`` (or
         ``new/`` when ``subdir="new"`` and there are no flags), and the directory is fsynced.
         A failure (a full disk) removes the temporary file and raises ``StoreError``; no half
-        message ever appears in ``cur/`` or ``new/``.
+        message ever appears in ``cur/`` or ``new/``. ``key`` names the file instead of a fresh
+        unique name (the demo mailbox is made this way, to be the same on every machine).
         """
         if not isinstance(data, bytes | bytearray | memoryview):
             raise StoreError("a message must be bytes")
@@ -367,15 +383,22 @@ class Maildir:
         if not is_maildir(path) or not (path / "tmp").is_dir():
             self.create_folder(folder)
         tmp_dir = path / "tmp"
+        if key is not None:
+            check_key(key)
+            if self._lookup(folder, key) is not None:
+                raise StoreError(f"folder {folder!r} already holds a message named {key!r}")
+        given = key
         for _attempt in range(100):
-            key = unique_name(uid)
+            key = given or unique_name(uid)
             tmp_path = tmp_dir / key
             final = path / target / self._file_name(key, flags, target)
-            if final.exists() or self._lookup(folder, key) is not None:
+            if given is None and (final.exists() or self._lookup(folder, key) is not None):
                 continue
             try:
                 fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
             except FileExistsError:
+                if given is not None:
+                    raise StoreError(f"a delivery of {key!r} to {folder!r} is already in progress") from None
                 continue
             except OSError as exc:
                 raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
@@ -392,6 +415,9 @@ class Maildir:
             finally:
                 os.close(fd)
             self._place(tmp_path, final)
+        except FileExistsError:
+            os.unlink(tmp_path)
+            raise StoreError(f"folder {folder!r} already holds a message named {key!r}") from None
         except OSError as exc:
             try:
                 os.unlink(tmp_path)

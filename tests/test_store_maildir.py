@@ -365,3 +365,16 @@ def test_move_drops_the_folder_uid(tmp_path: Path) -> None:
     moved = store.move(e, "Archive")
     assert moved.uid is None and moved.key == e.key.replace(",U=7", "")
     assert moved.path.name == f"{moved.key}:2,S"
+
+
+def test_add_with_a_given_key(tmp_path: Path) -> None:
+    store = Maildir(tmp_path)
+    e = store.add("INBOX", MSG, "S", key="demo-0001")
+    assert e.path.name == "demo-0001:2,S"
+    with pytest.raises(StoreError, match="already holds"):
+        store.add("INBOX", MSG, key="demo-0001")
+    for bad in ("../x", "a:2,S", ".hidden", "a\nb", ""):
+        with pytest.raises(StoreError, match="bad message key"):
+            store.add("INBOX", MSG, key=bad)
+    assert [x.key for x in store.list("INBOX")] == ["demo-0001"]
+    assert os.listdir(tmp_path / "INBOX" / "tmp") == []
