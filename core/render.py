@@ -18,7 +18,7 @@ parts that are not the whole message are left out, so a reply cannot leak them).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from typing import Any
 
@@ -181,7 +181,22 @@ class _Walker:
             plain = [c for c in children if mime.content_type(c) == "text/plain"]
             chosen = plain[-1] if plain else children[-1]
         index = next(i for i, c in enumerate(children, 1) if c is chosen)
+        if self.ctx.purpose == "view":
+            self.hidden_links([c for c in children if c is not chosen])
         return self.entity(chosen, _sub(path, index), depth + 1)
+
+    def hidden_links(self, others: list[Message]) -> None:
+        """Links of the alternatives not shown, for banners: a phishing mail's plain text may
+        show a harmless URL while its HTML links elsewhere (``ctx.state["hidden_links"]``)."""
+        for other in others:
+            html = _first_leaf(other, "text/html")
+            if html is None:
+                continue
+            scratch = replace(self.ctx, link_start=1, state={"from": self.ctx.state.get("from", ""), "hidden": True})
+            result = self._first("pigeon_render_part", part=html, ctx=scratch)
+            if isinstance(result, Rendered):
+                links = [lk for lk in (result.links or []) if isinstance(lk, Link)]
+                self.ctx.state.setdefault("hidden_links", []).extend(links)
 
     def related(self, part: Message, children: list[Message], path: str, depth: int) -> list[_Chunk]:
         if not children:
@@ -372,6 +387,18 @@ class _Walker:
 
     def _notes(self, notes: list[str]) -> str:
         return "".join(f"[{n}]\n" for n in notes if n) if self.ctx.purpose == "view" else ""
+
+
+def _first_leaf(part: Message, ctype: str, depth: int = 0) -> Message | None:
+    """The first leaf of type ``ctype`` in ``part`` (itself included), not looking too deep."""
+    if mime.content_type(part) == ctype and not mime.is_multipart(part):
+        return part
+    if depth < 4 and mime.content_type(part).startswith("multipart/"):
+        for child in mime.subparts(part):
+            found = _first_leaf(child, ctype, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _sub(path: str, index: int) -> str:

@@ -356,15 +356,13 @@ def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | Non
 @hookimpl
 def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Banner] | None:
     """Warn about links whose text names another host than the one they go to."""
-    bad = [lk for lk in ctx.state.get("links", []) if isinstance(lk, Link) and lk.mismatch]
-    if not bad:
-        return None
     banners = []
-    for link in bad[:5]:
-        shown, real = link_mismatch(link.text, link.target) or (link.text, link.target)
-        banners.append(
-            Banner("warning", f"link [{link.number}] shows {shown} but goes to {real}", "render_html")
-        )
-    if len(bad) > 5:
-        banners.append(Banner("warning", f"{len(bad) - 5} more links go elsewhere than their text says", "render_html"))
-    return banners
+    for key, where in (("links", ""), ("hidden_links", "the HTML version (not shown): ")):
+        bad = [lk for lk in ctx.state.get(key, []) if isinstance(lk, Link) and lk.mismatch]
+        for link in bad[:5]:
+            shown, real = link_mismatch(link.text, link.target) or (link.text, link.target)
+            name = f"link [{link.number}]" if not where else "a link"
+            banners.append(Banner("warning", f"{where}{name} shows {shown} but goes to {real}", "render_html"))
+        if len(bad) > 5:
+            banners.append(Banner("warning", f"{where}{len(bad) - 5} more links go elsewhere than their text says", "render_html"))
+    return banners or None
