@@ -45,6 +45,7 @@ MAX_RECOVERIES = 10  # multiparts re-parsed per message after a boundary failure
 _PGP_MESSAGE = re.compile(r"^-----BEGIN PGP MESSAGE-----\s*$(.*?)^-----END PGP MESSAGE-----\s*$", re.M | re.S)
 _PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\s*$", re.M)
 _FOREIGN_MESSAGE = ("message/rfc822", "message/global", "message/news")
+_SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 
 
 @dataclass
@@ -171,6 +172,8 @@ class _Walker:
             self.leaves += 1
             note = f"{ctype} without a usable boundary: its raw text follows"
             return [_Chunk(self._notes([note]) + raw, f"part {path} · {ctype}")]
+        if ctype in _SMIME_TYPES and _param(part, "smime-type").lower() in ("enveloped-data", "authenveloped-data"):
+            return self.encrypted(part, path, depth)  # S/MIME encryption: the crypto hooks answer
         return self.leaf(part, ctype, path)
 
     def alternative(self, children: list[Message], path: str, depth: int) -> list[_Chunk]:

@@ -254,3 +254,11 @@ def test_plugin_answers_of_the_wrong_type(app: App) -> None:
     assert rendered.body.strip() == "hello"
     assert [(b.severity, b.text) for b in rendered.banners] == [("danger", "fake"), ("info", "42")]
     assert "(this message has no text)" in render(app, "Subject: empty\n\n").as_text()
+
+
+def test_smime_enveloped_goes_to_the_crypto_hooks(app: App, corpus) -> None:
+    data = (corpus / "autocrypt-protected-headers/messages/smime-enc+legacy-disp.eml").read_bytes()
+    assert "[encrypted part (no crypto plugin)]" in render(app, data).body
+    app.pm.register(FakeCrypto(), name="fakecrypto")
+    rendered = render(app, data)
+    assert "│ the secret plans" in rendered.body and not rendered.attachments
