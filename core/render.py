@@ -274,7 +274,7 @@ class _Walker:
             return [_Chunk(f"[{label}: not decrypted: {result.error or 'unknown error'}]", label)]
         if is_root:
             self.banners.append(Banner("ok", "message decrypted", "core"))
-            self.protected_headers.update({str(k): str(v) for k, v in dict(result.protected_headers).items()})
+            self.protected_headers.update(_protected_headers(result))
         else:
             self.banners.append(Banner("warning", f"only part {path} is encrypted; the rest of the message is not", "core"))
         if result.signatures:
@@ -316,6 +316,8 @@ class _Walker:
 
     def leaf(self, part: Message, ctype: str, path: str) -> list[_Chunk]:
         label = f"part {path} · {ctype}"
+        if self.protected_headers and ctype in ("text/plain", "text/rfc822-headers") and _param(part, "protected-headers"):
+            return []  # the "legacy display" copy of headers already shown above
         if mime.disposition(part) == "attachment":
             self.attachment(part, ctype)
             return []
@@ -390,6 +392,22 @@ class _Walker:
 
     def _notes(self, notes: list[str]) -> str:
         return "".join(f"[{n}]\n" for n in notes if n) if self.ctx.purpose == "view" else ""
+
+
+PROTECTED_HEADERS = ("Subject", "From", "To", "Cc", "Reply-To", "Date")
+
+
+def _protected_headers(result: DecryptResult) -> dict[str, str]:
+    """Headers protected by the encryption: from the plugin, else from the decrypted entity
+    when it says ``protected-headers="v1"`` (draft-autocrypt-lamps-protected-headers)."""
+    try:
+        given = {str(k): str(v) for k, v in dict(result.protected_headers or {}).items()}
+    except Exception:
+        given = {}
+    inner = result.message
+    if given or inner is None or not _param(inner, "protected-headers"):
+        return given
+    return {name: value for name in PROTECTED_HEADERS if (value := mime.header_str(inner, name))}
 
 
 def _first_leaf(part: Message, ctype: str, depth: int = 0) -> Message | None:

@@ -262,3 +262,24 @@ def test_smime_enveloped_goes_to_the_crypto_hooks(app: App, corpus) -> None:
     app.pm.register(FakeCrypto(), name="fakecrypto")
     rendered = render(app, data)
     assert "│ the secret plans" in rendered.body and not rendered.attachments
+
+
+class ExpectedInner:
+    """Answers pigeon_decrypt with the corpus's expected decrypted entity (no gpg needed)."""
+
+    def __init__(self, inner: bytes) -> None:
+        self.inner = inner
+
+    @hookimpl
+    def pigeon_decrypt(self, part, ctx):
+        return DecryptResult(ok=True, message=mime.parse_bytes(self.inner))
+
+
+def test_protected_headers_replace_the_outer_ones(app: App, corpus) -> None:
+    base = corpus / "autocrypt-protected-headers"
+    app.pm.register(ExpectedInner((base / "expected-inner/pgpmime-enc+legacy-disp.inner").read_bytes()), name="inner")
+    rendered = render(app, (base / "messages/pgpmime-enc+legacy-disp.eml").read_bytes())
+    assert ("Subject", "BarCorp contract signed, let's go!") in rendered.headers
+    assert "Subject: ..." not in rendered.as_text()
+    assert "Subject: BarCorp" not in rendered.body  # the legacy display part is not repeated
+    assert "│ Hi Bob!" in rendered.body
