@@ -283,3 +283,18 @@ def test_protected_headers_replace_the_outer_ones(app: App, corpus) -> None:
     assert "Subject: ..." not in rendered.as_text()
     assert "Subject: BarCorp" not in rendered.body  # the legacy display part is not repeated
     assert "│ Hi Bob!" in rendered.body
+
+
+def test_show_json(tmp_path) -> None:
+    import json
+
+    path = tmp_path / "m.eml"
+    path.write_bytes(
+        b'Subject: j\x1b[2J\nContent-Type: text/html\n\n<a href="https://evil.example/">paypal.com</a>\n'
+    )
+    result = run_pigeon("show", "--json", str(path))
+    assert result.returncode == 0, result.stderr
+    [message] = json.loads(result.stdout)
+    assert ["Subject", "j"] in message["headers"]
+    assert message["links"] == [{"number": 1, "text": "paypal.com", "target": "https://evil.example/", "mismatch": True}]
+    assert message["banners"][0]["severity"] == "warning"
