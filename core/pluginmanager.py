@@ -32,6 +32,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.render_plain",
     "pigeon.plugins.render_html",
     "pigeon.plugins.attachments",
+    "pigeon.plugins.calendar",
     "pigeon.plugins.credentials",
     "pigeon.plugins.commands_core",
 )

@@ -33,6 +33,27 @@ def pigeon_quote(original: EmailMessage, text: str, kind: str) -> str | None:
     """
 
 
+@hookspec(firstresult=True)
+def pigeon_invitation_reply(message: EmailMessage, answer: str, account: Any) -> EmailMessage | None:
+    """Build the answer to a calendar invitation (an iTIP REPLY, RFC 5546, sent as iMIP).
+
+    Called by ``pigeon invite`` and the ``invite-*`` commands; the core queues the message
+    returned in the account's outbox. The core knows nothing of iCalendar: the built-in
+    ``calendar`` plugin answers.
+
+    :param message: the message holding the invitation (a ``text/calendar`` part with
+        ``METHOD:REQUEST``).
+    :param answer: ``"accept"``, ``"tentative"`` or ``"decline"``.
+    :param account: the answering ``AccountConfig``.
+    :return: the reply, ready to queue (From, To the organizer, Subject, a text part and a
+        ``text/calendar; method=REPLY`` part), or None when this plugin cannot answer. Raise
+        ``ValueError`` with a one-line reason when the message holds nothing to answer (a
+        cancelled event, no invitation): the user sees the reason.
+
+    Semantics: firstresult.
+    """
+
+
 @hookspec
 def pigeon_before_send(message: EmailMessage, account: Any) -> str | None:
     """Inspect (and possibly edit) a message just before it is sent.
