@@ -20,8 +20,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from email import policy
-
     from pigeon.core import invite
     from pigeon.core.cli import make_app
     from pigeon.core.mime import header_str
@@ -32,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     message = invite.load_message(app, args.target)
     reply = invite.build_answer(app, message, args.answer, account)
     if args.print:
-        sys.stdout.write(reply.as_bytes(policy=policy.SMTP).decode("utf-8", "replace").replace("\r\n", "\n"))
+        sys.stdout.write(reply.as_bytes(policy=reply.policy.clone(linesep="\r\n")).decode("utf-8", "replace").replace("\r\n", "\n"))
         return 0
     path = invite.queue(app, account, reply)
     subject, to = sanitize_line(header_str(reply, "Subject")), sanitize_line(header_str(reply, "To"))

@@ -43,13 +43,11 @@ def build_answer(app: Any, message: EmailMessage, answer: str, account: Any) -> 
 
 def queue(app: Any, account: Any, message: EmailMessage) -> Path:
     """Put ``message`` in the account's outbox folder; the path of the queued file."""
-    from email import policy
-
     store = app.store(account)
     folder = account.folder("outbox")
-    if folder not in store.folders():
+    if not store.has_folder(folder):
         store.create_folder(folder)
-    entry = store.add(folder, message.as_bytes(policy=policy.SMTP))
+    entry = store.add(folder, message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
     return entry.path
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -112,7 +113,9 @@ def build_reply(
     ical_text = serialize(reply)
 
     summary = _clean(events[0].text("SUMMARY"), 200) or "(no title)"
-    msg = EmailMessage()
+    # 998: long Message-IDs (Exchange's are ~90 characters) in In-Reply-To and References must
+    # not be folded into RFC 2047 encoded words, which would break threading
+    msg = EmailMessage(policy=policy.default.clone(max_line_length=998))
     msg["From"] = Address(display_name=_clean(me_name, 100), addr_spec=me_addr) if me_name else me_addr
     msg["To"] = Address(display_name=_clean(organizer.param("CN"), 100), addr_spec=organizer_addr)
     msg["Subject"] = f"{SUBJECT_PREFIX[answer]}: {summary}"
