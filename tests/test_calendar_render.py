@@ -253,3 +253,34 @@ def test_durations() -> None:
     assert ical.parse_duration("-P1DT2H") == -timedelta(days=1, hours=2)
     assert ical.parse_duration("P") is None and ical.parse_duration("PT") is None
     assert ical.parse_duration("1H") is None
+
+
+CUSTOM_ZONE = (
+    "BEGIN:VTIMEZONE\r\nTZID:My Office Time\r\n"
+    "BEGIN:STANDARD\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:-0300\r\nTZOFFSETTO:-0400\r\nTZNAME:OST\r\n"
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=1SU;BYMONTH=11\r\nEND:STANDARD\r\n"
+    "BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0300\r\nTZNAME:ODT\r\n"
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=2SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("local", "utc"),
+    [
+        ("20260115T120000", "16:00"),  # winter: -04:00
+        ("20260707T120000", "15:00"),  # summer: -03:00
+        ("20260307T120000", "16:00"),  # the day before the second Sunday of March
+        ("20260308T120000", "15:00"),  # the second Sunday of March, after 02:00
+        ("20261101T120000", "16:00"),  # the first Sunday of November, after 02:00
+    ],
+)
+def test_vtimezone_rules_of_the_calendar_itself(pm, local: str, utc: str) -> None:
+    ics = vcal(f"BEGIN:VEVENT\r\nUID:z@x\r\nDTSTART;TZID=My Office Time:{local}\r\nEND:VEVENT\r\n", extra=CUSTOM_ZONE)
+    body = show(pm, invitation(ics), "UTC")
+    assert f" {utc} UTC" in body
+    assert "12:00 My Office Time" in body
+
+
+def test_windows_zone_name_without_vtimezone(pm) -> None:
+    ics = vcal('BEGIN:VEVENT\r\nUID:w@x\r\nDTSTART;TZID="W. Europe Standard Time":20260115T120000\r\nEND:VEVENT\r\n')
+    assert "When:       Thu 2026-01-15 11:00 UTC" in show(pm, invitation(ics), "UTC")
