@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.render_html",
     "pigeon.plugins.attachments",
     "pigeon.plugins.calendar",
+    "pigeon.plugins.identities",
     "pigeon.plugins.credentials",
     "pigeon.plugins.commands_core",
 )

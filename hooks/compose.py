@@ -9,12 +9,18 @@ from pigeon.hooks import hookspec
 
 
 @hookspec
-def pigeon_compose_defaults(draft: EmailMessage, account: Any, kind: str) -> None:
+def pigeon_compose_defaults(draft: EmailMessage, account: Any, kind: str, original: EmailMessage | None) -> None:
     """Fill in a new draft (From, signature, extra headers). Mutate ``draft`` in place.
+
+    Called once per draft, after the recipients, subject and quoted text are in place. The
+    built-in ``identities`` plugin (it runs last) sets From to the identity the original was
+    sent to (``pigeon.core.identities.choose_identity``) unless an earlier implementation
+    changed From, and appends that identity's signature.
 
     :param draft: the draft being created.
     :param account: the sending ``AccountConfig``.
     :param kind: ``"new"``, ``"reply"``, ``"reply-all"`` or ``"forward"``.
+    :param original: the message being answered or forwarded; None for a new message.
 
     Semantics: event.
     """

@@ -104,7 +104,7 @@ def build_reply(
     if not _ADDRESS.fullmatch(organizer_addr):
         raise InvitationError(f"the organizer's address is not an e-mail address: {organizer_addr[:80]!r}")
 
-    me_addr, me_name = _who(events, account, identity)
+    me_addr, me_name = _who(events, account, identity, message)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     zones = ZoneResolver(cal)
     reply = Component("VCALENDAR", [Prop("PRODID", PRODID), Prop("VERSION", "2.0"), Prop("METHOD", "REPLY")])
@@ -133,19 +133,19 @@ def build_reply(
     return msg
 
 
-def _who(events: list[Component], account: Any, identity: Any) -> tuple[str, str]:
-    """The replying attendee's address and name."""
-    if identity is not None and getattr(identity, "address", ""):
-        return _clean(identity.address), _clean(getattr(identity, "name", "") or "")
-    mine: list[tuple[str, str]] = [(str(account.address), str(getattr(account, "real_name", "") or ""))]
-    for ident in (getattr(account, "extra", {}) or {}).get("identities", []) or []:
-        if isinstance(ident, dict) and isinstance(ident.get("address"), str):
-            mine.append((ident["address"], str(ident.get("name", "") or mine[0][1])))
-    invited = {address_of(a.value).lower() for ev in events for a in ev.all("ATTENDEE")}
-    for addr, name in mine:
-        if addr.lower() in invited:
-            return _clean(addr), _clean(name)
-    return _clean(mine[0][0]), _clean(mine[0][1])
+def _who(events: list[Component], account: Any, identity: Any, message: EmailMessage) -> tuple[str, str]:
+    """The replying attendee's address and name: the identity given, else the account's identity
+    that is among the attendees, else the one the message was sent to."""
+    from pigeon.core.identities import choose_identity, identity_for_address
+
+    if identity is None:
+        invited = [address_of(a.value) for ev in events for a in ev.all("ATTENDEE")]
+        matches = [found for addr in invited if (found := identity_for_address(account, addr)) is not None]
+        identity = matches[0] if matches else choose_identity(account, message)
+        if matches and identity.address.startswith("*@"):
+            addr = next(a for a in invited if identity_for_address(account, a) is not None)
+            return _clean(addr), _clean(identity.name)
+    return _clean(identity.address), _clean(getattr(identity, "name", "") or "")
 
 
 def _reply_event(
