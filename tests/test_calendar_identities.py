@@ -170,10 +170,12 @@ def test_bad_identity_stops_the_cli_with_one_line(config_dir: Path) -> None:
 
 
 def test_user_config_example_identities(config_dir: Path) -> None:
+    import shutil
+
     from helpers import REPO
 
-    (config_dir / "config.toml").write_text((REPO / "user-config" / "config.toml").read_text())
-    app = App.create(config_dir, load_entrypoints=False, load_user=False, report_to_stderr=False)
+    shutil.copytree(REPO / "user-config", config_dir, dirs_exist_ok=True)
+    app = App.create(config_dir, load_entrypoints=False, report_to_stderr=False)
     account = app.account("personal")
     assert [i.address for i in identities(account)] == ["robin@example.org", "robin@work.example", "robin@old-address.example"]
     chosen = choose_identity(account, message(To="Robin <robin@work.example>"))
