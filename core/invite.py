@@ -51,9 +51,12 @@ def queue(app: Any, account: Any, message: EmailMessage) -> Path:
     return entry.path
 
 
-def answer_invitation(app: Any, target: Any, answer: str, account: str | None = None) -> tuple[EmailMessage, str]:
-    """Build the answer to the invitation in ``target`` and queue it; (reply, where queued)."""
-    acct = app.account(account)
+def answer_invitation(app: Any, target: Any, answer: str, account: Any = None) -> tuple[EmailMessage, str]:
+    """Build the answer to the invitation in ``target`` and queue it; (reply, where queued).
+    ``account`` is a name, an ``AccountConfig`` or None for the default account."""
+    from pigeon.hooks.types import AccountConfig
+
+    acct = account if isinstance(account, AccountConfig) else app.account(account or None)
     reply = build_answer(app, load_message(app, target), answer, acct)
     path = queue(app, acct, reply)
     return reply, f"{acct.name}/{acct.folder('outbox')} ({path.name})"

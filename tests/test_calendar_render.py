@@ -284,3 +284,12 @@ def test_vtimezone_rules_of_the_calendar_itself(pm, local: str, utc: str) -> Non
 def test_windows_zone_name_without_vtimezone(pm) -> None:
     ics = vcal('BEGIN:VEVENT\r\nUID:w@x\r\nDTSTART;TZID="W. Europe Standard Time":20260115T120000\r\nEND:VEVENT\r\n')
     assert "When:       Thu 2026-01-15 11:00 UTC" in show(pm, invitation(ics), "UTC")
+
+
+def test_inline_application_ics_part(pm) -> None:
+    ics = vcal("BEGIN:VEVENT\r\nUID:inline@x\r\nDTSTART:20260105T100000Z\r\nSUMMARY:Inline ics\r\nEND:VEVENT\r\n")
+    msg = EmailMessage()
+    msg.set_content("text first")
+    msg.add_attachment(ics.encode(), maintype="application", subtype="ics", disposition="inline")
+    rendered = render_message(pm, mime.parse_bytes(msg.as_bytes()), RenderContext(settings={"calendar.timezone": "UTC"}))
+    assert "Invitation: Inline ics" in rendered.body and not rendered.attachments

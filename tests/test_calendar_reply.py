@@ -212,7 +212,7 @@ def test_invite_commands(app: App, tmp_path: Path) -> None:
     assert said == ['Declined: Planning, Q2: reply to "Org, The" <org@example.org> queued in work/Outbox (' + said[0].split("(")[-1]]
     entries = Maildir(tmp_path / "mail").list("Outbox")
     assert len(entries) == 1
-    ctx = CommandContext(app, output=said.append)
+    ctx = CommandContext(app, output=said.append, account=app.account())  # a UI may hold the AccountConfig
     app.commands.run("invite-accept", ctx, str(path))
     assert len(Maildir(tmp_path / "mail").list("Outbox")) == 2
 
