@@ -74,7 +74,7 @@ def user_zone(settings: Any) -> tzinfo:
     from datetime import UTC
     from zoneinfo import ZoneInfo
 
-    from pigeon.plugins.ical import _zoneinfo
+    from pigeon.plugins.ical_tz import zoneinfo_of as _zoneinfo
 
     name = str((settings or {}).get("calendar.timezone") or "") or os.environ.get("TZ", "").lstrip(":")
     zone = _zoneinfo(name) if name else None
@@ -322,7 +322,8 @@ def render_event(event: Any, method: str, zones: Any, zone: tzinfo, mine: set[st
 
 def render_calendar(text: str, ctx: RenderContext, *, ref: str = "") -> tuple[str, set[str]] | None:
     """The readable form of a calendar holding at least one VEVENT, and the UIDs shown."""
-    from pigeon.plugins.ical import ZoneResolver, calendar_of
+    from pigeon.plugins.ical import calendar_of
+    from pigeon.plugins.ical_tz import ZoneResolver
 
     cal = calendar_of(text)
     events = [c for c in cal.children if c.name == "VEVENT"]

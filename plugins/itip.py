@@ -21,7 +21,6 @@ from pigeon.plugins.ical import (
     Component,
     ICalError,
     Prop,
-    ZoneResolver,
     address_of,
     calendar_of,
     escape_text,
@@ -30,6 +29,7 @@ from pigeon.plugins.ical import (
     parse_when,
     serialize,
 )
+from pigeon.plugins.ical_tz import ZoneResolver
 
 PARTSTATS = {"accept": "ACCEPTED", "tentative": "TENTATIVE", "decline": "DECLINED"}
 SUBJECT_PREFIX = {"accept": "Accepted", "tentative": "Tentative", "decline": "Declined"}
