@@ -366,14 +366,14 @@ def _calendar_text(part: EmailMessage) -> str:
 
 
 def _holds_event(part: EmailMessage, ctx: RenderContext) -> bool:
-    from pigeon.plugins.ical import ICalError, calendar_of
+    from pigeon.plugins.ical import calendar_of
 
     cache = ctx.state.setdefault("calendar_parsed", {})
     key = id(part)
     if key not in cache:
         try:
             cache[key] = any(c.name == "VEVENT" for c in calendar_of(_calendar_text(part)).children)
-        except (ICalError, RecursionError, ValueError):
+        except Exception:  # hostile input: not an event
             cache[key] = False
     return cache[key]
 

@@ -3,8 +3,8 @@
 Not a plugin itself: ``pigeon.plugins.calendar`` uses it. It reads what invitations carry —
 components, properties with parameters, escaped text, dates and date-times (UTC, floating, or
 with a TZID resolved by ``pigeon.plugins.ical_tz``: ``zoneinfo``, the calendar's own
-VTIMEZONE, or a Windows zone name), durations and recurrence rules — and writes content lines back (escaping, folding at
-75 octets). Input is hostile: nothing here raises on bad data except :class:`ICalError`, and
+VTIMEZONE, or a Windows zone name), durations and recurrence rules — and writes content lines
+back (escaping, folding at 75 octets). Input is hostile: nothing here raises on bad data except :class:`ICalError`, and
 sizes are bounded.
 
 Why not the ``icalendar`` package: invitations need a few hundred lines of it, and its

@@ -116,8 +116,15 @@ def build_reply(
     # 998: long Message-IDs (Exchange's are ~90 characters) in In-Reply-To and References must
     # not be folded into RFC 2047 encoded words, which would break threading
     msg = EmailMessage(policy=policy.default.clone(max_line_length=998))
-    msg["From"] = Address(display_name=_clean(me_name, 100), addr_spec=me_addr) if me_name else me_addr
-    msg["To"] = Address(display_name=_clean(organizer.param("CN"), 100), addr_spec=organizer_addr)
+    try:
+        organizer_header = Address(display_name=_clean(organizer.param("CN"), 100), addr_spec=organizer_addr)
+    except Exception:  # the stdlib's stricter check of the address (a dot at either end, ...)
+        raise InvitationError(f"the organizer's address is not an e-mail address: {organizer_addr[:80]!r}") from None
+    try:
+        msg["From"] = Address(display_name=_clean(me_name, 100), addr_spec=me_addr) if me_name else me_addr
+    except Exception:
+        raise InvitationError(f"cannot answer as {me_addr[:80]!r}: not an e-mail address") from None
+    msg["To"] = organizer_header
     msg["Subject"] = f"{SUBJECT_PREFIX[answer]}: {summary}"
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=me_addr.rpartition("@")[2] or None)

@@ -223,3 +223,44 @@ def test_dtstamp_is_now(app: App) -> None:
     cal = ical.calendar_of(mime.part_text(calendar_part(reply)))
     stamp = ical.parse_when_value(cal.children[0].value("DTSTAMP")).value
     assert before <= stamp <= datetime.now(UTC)
+
+
+def test_mutated_invitations_never_crash() -> None:
+    """Random damage to real invitations (fixed seed): the view always shows something, the
+    reply is either built or refused with a reason; nothing else escapes."""
+    import random
+
+    from pigeon.core.pluginmanager import make_plugin_manager
+    from pigeon.core.render import render_message
+    from pigeon.hooks.types import AccountConfig, RenderContext
+    from pigeon.plugins.itip import InvitationError, build_reply
+    from test_calendar_render import CUSTOM_ZONE
+
+    pm = make_plugin_manager(load_entrypoints=False, load_user=False, report_to_stderr=False)
+    seeds = [
+        TZ_EVENT,
+        vcal(
+            "BEGIN:VEVENT\r\nUID:z@x\r\nDTSTART;TZID=My Office Time:20260115T120000\r\nRRULE:FREQ=MONTHLY;BYDAY=-1FR\r\n"
+            "ORGANIZER:mailto:o@x.example\r\nEND:VEVENT\r\n",
+            extra=CUSTOM_ZONE,
+        ),
+    ]
+    account = AccountConfig(name="a", address="me@example.net", maildir=Path("/nonexistent"))
+    rnd = random.Random(20261127)
+    alphabet = [*";:,=\"\\\r\n \t^", "BEGIN:VEVENT", "END:VEVENT", "TZID=", "Z", "T", "99", "-", "P", "\x1b[", "\u202e", "mailto:", "@."]
+    for _ in range(300):
+        chars = list(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 20)):
+            pos = rnd.randrange(len(chars))
+            if rnd.random() < 0.5:
+                del chars[pos]
+            else:
+                chars.insert(pos, rnd.choice(alphabet))
+        msg = invitation("".join(chars))
+        body = render_message(pm, msg, RenderContext(settings={"calendar.timezone": "Europe/Paris"})).body
+        assert body.strip() and "\x1b" not in body
+        try:
+            build_reply(msg, "accept", account)
+        except InvitationError:
+            pass
+    assert pm.errors == []
