@@ -84,6 +84,8 @@ class MaildirWatcher:
         self._recent: dict[Path, float] = {}
         self._flusher: threading.Thread | None = None
         self._stopping = False
+        self._ready = threading.Event()
+        self._sentinel: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -104,6 +106,33 @@ class MaildirWatcher:
             observer.daemon = True
             observer.start()
             self._observer = observer
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 5.0) -> None:
+        """Return once the observer sees events, so nothing done after start() is missed.
+
+        watchdog sets up its kernel watches in its own thread after ``start()``; a dot file
+        touched in the root (ignored by every Maildir reader) tells us when that is done.
+        """
+        sentinel = self.store.root / f".pigeon-watch-{os.getpid()}-{id(self)}"
+        self._ready = threading.Event()
+        self._sentinel = sentinel
+        deadline = time.monotonic() + timeout
+        try:
+            while not self._ready.is_set() and time.monotonic() < deadline:
+                sentinel.write_bytes(b"")
+                self._ready.wait(0.05)
+                sentinel.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only store: nothing of ours will be missed there
+        finally:
+            try:
+                sentinel.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._sentinel = None
+        if not self._ready.is_set():
+            log.warning("the Maildir watcher of %s did not confirm it is running", self.store.root)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching, report what is still held back, and wait for the threads."""
@@ -209,6 +238,9 @@ class MaildirWatcher:
         self._emit("moved", new, entry)
 
     def _created(self, path: Path) -> None:
+        if path == self._sentinel:
+            self._ready.set()
+            return
         entry = entry_for_path(self.store, path)
         if entry is not None:
             self._added(entry, held=True)
