@@ -216,7 +216,10 @@ class SmtpSession:
         srv = where(self.server)
         if not smtp.has_extn("starttls"):
             raise SecurityError(f"{srv}: server does not offer STARTTLS; refusing to continue in plaintext")
-        code, _msg = smtp.docmd("STARTTLS")
+        try:
+            code, _msg = smtp.docmd("STARTTLS")
+        except ConnectionLost:
+            raise SecurityError(f"{srv}: connection closed in answer to STARTTLS; refusing to continue") from None
         if code != 220:
             raise SecurityError(f"{srv}: server refused STARTTLS ({code}); refusing to continue in plaintext")
         if smtp.file is not None and has_buffered(smtp.file, smtp.sock):

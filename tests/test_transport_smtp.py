@@ -130,6 +130,13 @@ def test_st02_starttls_refused(hostile, pki, code) -> None:
     assert_nothing_leaked(srv, ei.value)
 
 
+def test_st02_disconnect(hostile, pki) -> None:
+    srv = hostile(Scenario("smtp", starttls_reply=b"", close_after_starttls=True))
+    with pytest.raises(SecurityError, match="connection closed in answer to STARTTLS") as ei:
+        send_one(cfg(srv, pki))
+    assert_nothing_leaked(srv, ei.value)
+
+
 def test_st02_220_without_handshake(hostile, pki) -> None:
     srv = hostile(Scenario("smtp", switch_to_tls=False))
     with pytest.raises(SecurityError) as ei:
