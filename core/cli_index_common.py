@@ -14,11 +14,10 @@ from typing import Any
 def light_settings(args: argparse.Namespace) -> tuple[Path, dict[str, str]]:
     """The index path and the saved searches, read straight from config.toml."""
     from pigeon.core import paths
-    from pigeon.core.config import read_raw
     from pigeon.core.errors import ConfigError
 
     directory = paths.config_dir(getattr(args, "config_dir", None))
-    raw, _ = read_raw(directory)
+    raw = _read_toml(directory)
     state = raw.get("state_dir") or None
     if state is not None and not isinstance(state, str):
         raise ConfigError(f"{directory / 'config.toml'}: state_dir: expected a string")
@@ -27,6 +26,23 @@ def light_settings(args: argparse.Namespace) -> tuple[Path, dict[str, str]]:
         raise ConfigError(f"{directory / 'config.toml'}: searches: expected a table of name = \"query\"")
     base = paths.state_dir(state)
     return base / "index.sqlite", {str(k): str(v) for k, v in searches.items()}
+
+
+def _read_toml(directory: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        data = (directory / "config.toml").read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError:
+        data = b"\xff"  # let the full reader phrase the error
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        from pigeon.core.config import read_raw
+
+        return read_raw(directory)[0]  # raises ConfigError naming the file and line
 
 
 def open_for_reading(args: argparse.Namespace) -> Any:

@@ -24,6 +24,13 @@ from pigeon.core.query import compile_query
 from pigeon.core.threads import ThreadMessage, ThreadSummary, build_tree, summarize
 
 FLAG_OF_TAG = {tag: (letter, inverse) for letter, tag, inverse in FLAG_TAGS}
+_SUMMARY_COLS = "m.id, m.msgid, m.thread, m.date, m.sender, m.recipients, m.cc, m.subject, m.size"
+
+
+def _chunks(items: list[int], size: int = 900) -> Iterable[list[int]]:
+    """SQLite limits the number of parameters of one statement."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 @dataclass
@@ -158,46 +165,65 @@ class Index:
         """Messages matching ``query``, one page (only that page is read)."""
         cond, params = self.where(query)
         order = "DESC" if sort == "newest" else "ASC"
-        sql = (f"SELECT m.id, m.msgid, m.thread, m.date, m.sender, m.recipients, m.cc, m.subject, m.size"
-               f" FROM messages m WHERE {cond} ORDER BY m.date {order}, m.id {order} LIMIT ? OFFSET ?")
+        sql = (f"SELECT {_SUMMARY_COLS} FROM messages m WHERE {cond}"
+               f" ORDER BY m.date {order}, m.id {order} LIMIT ? OFFSET ?")
         rows = self.db.conn.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
-        return [self._summary(r) for r in rows]
+        return self._summaries(rows)
 
-    def _summary(self, r: Sequence[Any]) -> MessageSummary:
-        docid = r[0]
-        files = self.db.files_of(docid)
-        folders, accounts = [], []
-        for _, acct, folder in files:
-            if folder not in folders:
-                folders.append(folder)
-            if acct not in accounts:
-                accounts.append(acct)
-        return MessageSummary(docid, r[1], thread_hex(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
-                              tags=self.db.tags_of(docid), files=[f[0] for f in files], folders=folders,
-                              accounts=accounts)
+    def _summaries(self, rows: list[Sequence[Any]]) -> list[MessageSummary]:
+        ids = [r[0] for r in rows]
+        tags = self._tags_for(ids)
+        files: dict[int, list[tuple[str, str, str]]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for docid, path, acct, folder in self.db.conn.execute(
+                    f"SELECT docid, path, account, folder FROM files WHERE docid IN ({marks}) ORDER BY path", chunk):
+                files.setdefault(docid, []).append((path, acct, folder))
+        out = []
+        for r in rows:
+            fl = files.get(r[0], [])
+            folders = list(dict.fromkeys(f[2] for f in fl))
+            accounts = list(dict.fromkeys(f[1] for f in fl))
+            out.append(MessageSummary(r[0], r[1], thread_hex(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
+                                      tags=tags.get(r[0], []), files=[f[0] for f in fl], folders=folders,
+                                      accounts=accounts))
+        return out
+
+    def _tags_for(self, ids: list[int]) -> dict[int, list[str]]:
+        tags: dict[int, list[str]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for docid, tag in self.db.conn.execute(
+                    f"SELECT docid, tag FROM tags WHERE docid IN ({marks}) ORDER BY tag", chunk):
+                tags.setdefault(docid, []).append(tag)
+        return tags
 
     def get(self, ident: str) -> MessageSummary | None:
         """A message by Message-ID (``id:`` optional, ``<>`` optional)."""
         ident = ident[3:] if ident.startswith("id:") else ident
         if ident.startswith("<") and ident.endswith(">"):
             ident = ident[1:-1]
-        row = self.db.conn.execute(
-            "SELECT m.id, m.msgid, m.thread, m.date, m.sender, m.recipients, m.cc, m.subject, m.size"
-            " FROM messages m WHERE m.msgid=?", (ident,)).fetchone()
-        return self._summary(row) if row else None
+        rows = self.db.conn.execute(f"SELECT {_SUMMARY_COLS} FROM messages m WHERE m.msgid=?", (ident,)).fetchall()
+        return self._summaries(rows)[0] if rows else None
 
     def thread_messages(self, thread: int, matched: set[int] | None = None) -> list[ThreadMessage]:
         """Every message of a thread, oldest first."""
-        c = self.db.conn
-        rows = c.execute(
-            "SELECT id, msgid, date, subject, sender, replyto, parents,"
-            " (SELECT count(*) FROM files f WHERE f.docid=m.id) FROM messages m WHERE thread=? ORDER BY date, id",
-            (thread,)).fetchall()
-        out = []
-        for docid, msgid, date, subject, sender, replyto, parents, nfiles in rows:
-            out.append(ThreadMessage(docid, msgid, date, subject, sender, replyto, parents.split() if parents else [],
-                                     tags=self.db.tags_of(docid), files=nfiles,
-                                     matched=matched is None or docid in matched))
+        return self._thread_messages([thread], matched).get(thread, [])
+
+    def _thread_messages(self, threads: list[int], matched: set[int] | None) -> dict[int, list[ThreadMessage]]:
+        out: dict[int, list[ThreadMessage]] = {}
+        rows = []
+        for chunk in _chunks(threads):
+            marks = ",".join("?" * len(chunk))
+            rows += self.db.conn.execute(
+                "SELECT id, thread, msgid, date, subject, sender, replyto, parents,"
+                " (SELECT count(*) FROM files f WHERE f.docid=m.id) FROM messages m"
+                f" WHERE thread IN ({marks}) ORDER BY date, id", chunk).fetchall()
+        tags = self._tags_for([r[0] for r in rows])
+        for docid, thread, msgid, date, subject, sender, replyto, parents, nfiles in rows:
+            out.setdefault(thread, []).append(ThreadMessage(
+                docid, msgid, date, subject, sender, replyto, parents.split() if parents else [],
+                tags=tags.get(docid, []), files=nfiles, matched=matched is None or docid in matched))
         return out
 
     def threads(self, query: str, *, sort: str = "newest", limit: int | None = None, offset: int = 0) -> list[ThreadSummary]:
@@ -208,16 +234,16 @@ class Index:
             f"SELECT m.thread, {agg}(m.date) AS d FROM messages m WHERE {cond}"
             f" GROUP BY m.thread ORDER BY d {order}, m.thread {order} LIMIT ? OFFSET ?",
             [*params, -1 if limit is None else limit, offset]).fetchall()
-        out = []
-        everything = query.strip() in ("", "*")
-        for thread, _ in rows:
-            matched = None
-            if not everything:
-                matched = {r[0] for r in self.db.conn.execute(
-                    f"SELECT m.id FROM messages m WHERE m.thread=? AND ({cond})", [thread, *params])}
-            msgs = self.thread_messages(thread, matched)
-            out.append(summarize(thread_hex(thread), msgs, oldest_first=sort != "newest"))
-        return out
+        threads = [r[0] for r in rows]
+        matched = None
+        if query.strip() not in ("", "*"):
+            matched = set()
+            for chunk in _chunks(threads):
+                marks = ",".join("?" * len(chunk))
+                matched.update(r[0] for r in self.db.conn.execute(
+                    f"SELECT m.id FROM messages m WHERE m.thread IN ({marks}) AND ({cond})", [*chunk, *params]))
+        by_thread = self._thread_messages(threads, matched)
+        return [summarize(thread_hex(t), by_thread.get(t, []), oldest_first=sort != "newest") for t in threads]
 
     def thread_tree(self, thread: str | int) -> list[ThreadMessage]:
         """The reply tree of a thread (top-level messages, replies attached)."""

@@ -216,7 +216,7 @@ class _Walker:
                     continue
                 self.walk(child, depth + 1)
             return
-        disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+        disposition = str(part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
         if disposition == "attachment":
             self.tags.add("attachment")
             self.attachments.append((_filename(part) or "", ctype))
@@ -241,28 +241,35 @@ def body_text(msg: Message) -> tuple[str, _Walker]:
     return "\n".join(w.texts), w
 
 
+def _hstr(msg: Message, name: str) -> str:
+    """A header as a str whatever compat32 made of it (a ``Header`` for 8-bit junk)."""
+    value = msg.get(name)
+    return "" if value is None else _raw_to_str(str(value))
+
+
 def looks_like_mail(msg: Message) -> bool:
     """notmuch's test: a file with none of From, Subject, To is not mail."""
-    return any((msg.get(h) or "").strip() for h in ("From", "Subject", "To"))
+    return any(_hstr(msg, h).strip() for h in ("From", "Subject", "To"))
 
 
 def parse_bytes(data: bytes) -> Record | None:
     """The index record of a message's bytes, or None if they are not mail."""
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark before the headers
+        data = data[3:]
     try:
         msg = message_from_bytes(data, policy=compat32)
     except Exception:
         return None
     if not looks_like_mail(msg):
         return None
-    header = msg.get("Message-ID")
+    header = _hstr(msg, "Message-ID")
     msgid = None
     if header:
-        header = _raw_to_str(str(header))
         msgid = parse_message_id(header) or header.strip() or None
     if not msgid:
         msgid = "notmuch-sha1-" + hashlib.sha1(data).hexdigest()
-    refs = parse_id_list(_raw_to_str(str(msg.get("References") or "")))
-    irt = parse_id_list(_raw_to_str(str(msg.get("In-Reply-To") or "")))
+    refs = parse_id_list(_hstr(msg, "References"))
+    irt = parse_id_list(_hstr(msg, "In-Reply-To"))
     refs = [r for r in refs if r != msgid]
     irt = [r for r in irt if r != msgid]
     parents: list[str] = []
@@ -273,8 +280,8 @@ def parse_bytes(data: bytes) -> Record | None:
     text, w = body_text(msg)
     return Record(
         msgid=msgid,
-        date=parse_date(msg.get("Date")),
-        subject=decode_text(msg.get("Subject")),
+        date=parse_date(_hstr(msg, "Date")),
+        subject=decode_text(_hstr(msg, "Subject")),
         from_addrs=decode_addresses(msg.get_all("From")),
         to_addrs=decode_addresses(msg.get_all("To")),
         cc_addrs=decode_addresses(msg.get_all("Cc")),
