@@ -14,7 +14,9 @@ lines and reply trees: :mod:`threads`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,11 @@ from pigeon.core.query import compile_query
 from pigeon.core.threads import ThreadMessage, ThreadSummary, build_tree, summarize
 
 FLAG_OF_TAG = {tag: (letter, inverse) for letter, tag, inverse in FLAG_TAGS}
-_SUMMARY_COLS = "m.id, m.msgid, m.thread, m.date, m.sender, m.recipients, m.cc, m.subject, m.size"
+#: CPU seconds the date-walking plan may use before the set-building plan takes over (CPU, not
+#: wall time, so that a busy machine does not change the plan).
+PROBE_BUDGET = 0.002
+_SUMMARY_SQL = ("SELECT m.id, m.msgid, m.thread, m.date, d.sender, d.recipients, d.cc, d.subject, m.size"
+                " FROM messages m JOIN details d ON d.id=m.id WHERE m.id IN ({marks})")
 
 
 def _chunks(items: list[int], size: int = 900) -> Iterable[list[int]]:
@@ -140,8 +146,47 @@ class Index:
 
     # ------------------------------------------------------------------ reading
 
-    def where(self, query: str) -> tuple[str, list[Any]]:
-        return compile_query(self.db.conn, query, self.saved)
+    def where(self, query: str, *, probe: bool = False) -> tuple[str, list[Any]]:
+        return compile_query(self.db.conn, query, self.saved, probe=probe)
+
+    def _rows(self, query: str, select: str, order: str, limit: int | None, offset: int,
+              want: int | None = None) -> Iterator[Sequence[Any]]:
+        """Rows of matching messages in date order, streamed.
+
+        First a plan that walks the date index and probes each message (a screenful of a big
+        result costs next to nothing). If it has not finished within ``PROBE_BUDGET`` of CPU
+        time: when at that pace the ``want``ed rows come within three more budgets the walk
+        goes on; otherwise the hits are sparse, and a plan that builds each set once, looks its
+        messages up and sorts them takes over where the walk stopped. Close the iterator when
+        leaving early.
+        """
+        conn = self.db.conn
+        want = want if want is not None else limit
+        cond, params = self.where(query, probe=True)
+        walk = f"SELECT {select} FROM messages m WHERE {cond} ORDER BY m.date {order}, m.id {order} LIMIT ? OFFSET ?"
+        done = 0
+        clock = time.thread_time
+        deadline = clock() + PROBE_BUDGET
+        conn.set_progress_handler(lambda: clock() > deadline, 1000)
+        try:
+            for row in conn.execute(walk, [*params, -1 if limit is None else limit, offset]):
+                yield row
+                done += 1
+            return
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc):
+                raise
+        finally:
+            conn.set_progress_handler(None, 0)
+        rest = -1 if limit is None else limit - done
+        if want is not None and done and (want - done) / done <= 3:
+            # at this pace the walk ends within three more budgets: cheaper than building sets
+            yield from conn.execute(walk, [*params, rest, offset + done])
+            return
+        cond, params = self.where(query)
+        # "+m.date": sort the (few) hits rather than walk the date index again
+        sql = f"SELECT {select} FROM messages m WHERE {cond} ORDER BY +m.date {order}, m.id {order} LIMIT ? OFFSET ?"
+        yield from conn.execute(sql, [*params, rest, offset + done])
 
     def count(self, query: str) -> int:
         cond, params = self.where(query)
@@ -163,29 +208,27 @@ class Index:
 
     def search(self, query: str, *, sort: str = "newest", limit: int | None = None, offset: int = 0) -> list[MessageSummary]:
         """Messages matching ``query``, one page (only that page is read)."""
-        cond, params = self.where(query)
         order = "DESC" if sort == "newest" else "ASC"
-        sql = (f"SELECT {_SUMMARY_COLS} FROM messages m WHERE {cond}"
-               f" ORDER BY m.date {order}, m.id {order} LIMIT ? OFFSET ?")
-        rows = self.db.conn.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
-        return self._summaries(rows)
+        return self._summaries([r[0] for r in self._rows(query, "m.id", order, limit, offset)])
 
-    def _summaries(self, rows: list[Sequence[Any]]) -> list[MessageSummary]:
-        ids = [r[0] for r in rows]
-        tags = self._tags_for(ids)
+    def _summaries(self, ids: list[int]) -> list[MessageSummary]:
+        rows: dict[int, Sequence[Any]] = {}
         files: dict[int, list[tuple[str, str, str]]] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
+            rows.update((r[0], r) for r in self.db.conn.execute(_SUMMARY_SQL.format(marks=marks), chunk))
             for docid, path, acct, folder in self.db.conn.execute(
                     f"SELECT docid, path, account, folder FROM files WHERE docid IN ({marks}) ORDER BY path", chunk):
                 files.setdefault(docid, []).append((path, acct, folder))
+        tags = self._tags_for(ids)
         out = []
-        for r in rows:
-            fl = files.get(r[0], [])
+        for docid in ids:
+            r = rows[docid]
+            fl = files.get(docid, [])
             folders = list(dict.fromkeys(f[2] for f in fl))
             accounts = list(dict.fromkeys(f[1] for f in fl))
             out.append(MessageSummary(r[0], r[1], thread_hex(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
-                                      tags=tags.get(r[0], []), files=[f[0] for f in fl], folders=folders,
+                                      tags=tags.get(docid, []), files=[f[0] for f in fl], folders=folders,
                                       accounts=accounts))
         return out
 
@@ -203,8 +246,8 @@ class Index:
         ident = ident[3:] if ident.startswith("id:") else ident
         if ident.startswith("<") and ident.endswith(">"):
             ident = ident[1:-1]
-        rows = self.db.conn.execute(f"SELECT {_SUMMARY_COLS} FROM messages m WHERE m.msgid=?", (ident,)).fetchall()
-        return self._summaries(rows)[0] if rows else None
+        row = self.db.conn.execute("SELECT id FROM messages WHERE msgid=?", (ident,)).fetchone()
+        return self._summaries([row[0]])[0] if row else None
 
     def thread_messages(self, thread: int, matched: set[int] | None = None) -> list[ThreadMessage]:
         """Every message of a thread, oldest first."""
@@ -216,9 +259,9 @@ class Index:
         for chunk in _chunks(threads):
             marks = ",".join("?" * len(chunk))
             rows += self.db.conn.execute(
-                "SELECT id, thread, msgid, date, subject, sender, replyto, parents,"
-                " (SELECT count(*) FROM files f WHERE f.docid=m.id) FROM messages m"
-                f" WHERE thread IN ({marks}) ORDER BY date, id", chunk).fetchall()
+                "SELECT m.id, m.thread, m.msgid, m.date, d.subject, d.sender, d.replyto, d.parents,"
+                " (SELECT count(*) FROM files f WHERE f.docid=m.id) FROM messages m JOIN details d ON d.id=m.id"
+                f" WHERE m.thread IN ({marks}) ORDER BY m.date, m.id", chunk).fetchall()
         tags = self._tags_for([r[0] for r in rows])
         for docid, thread, msgid, date, subject, sender, replyto, parents, nfiles in rows:
             out.setdefault(thread, []).append(ThreadMessage(
@@ -227,17 +270,28 @@ class Index:
         return out
 
     def threads(self, query: str, *, sort: str = "newest", limit: int | None = None, offset: int = 0) -> list[ThreadSummary]:
-        """Threads with a message matching ``query``, one page, as notmuch search lists them."""
-        cond, params = self.where(query)
-        agg, order = ("MAX", "DESC") if sort == "newest" else ("MIN", "ASC")
-        rows = self.db.conn.execute(
-            f"SELECT m.thread, {agg}(m.date) AS d FROM messages m WHERE {cond}"
-            f" GROUP BY m.thread ORDER BY d {order}, m.thread {order} LIMIT ? OFFSET ?",
-            [*params, -1 if limit is None else limit, offset]).fetchall()
-        threads = [r[0] for r in rows]
+        """Threads with a message matching ``query``, one page, as notmuch search lists them:
+        newest first by their newest matching message (oldest first by their oldest).
+
+        Walking the matching messages in date order, a thread's first appearance is its place
+        in the list, so the walk stops as soon as the page is full.
+        """
+        order = "DESC" if sort == "newest" else "ASC"
+        want = None if limit is None else offset + limit
+        seen: dict[int, None] = {}
+        rows = self._rows(query, "m.thread", order, None, 0, want=want)
+        try:
+            for (thread,) in rows:
+                seen.setdefault(thread, None)
+                if want is not None and len(seen) >= want:
+                    break
+        finally:
+            rows.close()  # type: ignore[attr-defined]
+        threads = list(seen)[offset:want]
         matched = None
         if query.strip() not in ("", "*"):
             matched = set()
+            cond, params = self.where(query, probe=True)
             for chunk in _chunks(threads):
                 marks = ",".join("?" * len(chunk))
                 matched.update(r[0] for r in self.db.conn.execute(

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DB_NAME = "index.sqlite"
 
 #: Maildir flag letter -> tag, inverted (the tag is set when the flag is absent).
@@ -45,19 +45,26 @@ CREATE TABLE IF NOT EXISTS messages(
     msgid TEXT NOT NULL UNIQUE,
     thread INTEGER NOT NULL,
     date INTEGER NOT NULL,
-    subject TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    sender_addrs TEXT NOT NULL,
-    recipients TEXT NOT NULL,
-    cc TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    replyto TEXT NOT NULL,
-    parents TEXT NOT NULL,
-    attachments TEXT NOT NULL,
-    mimetypes TEXT NOT NULL
+    size INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_date ON messages(date);
 CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread, date);
+CREATE TABLE IF NOT EXISTS details(
+    id INTEGER PRIMARY KEY,
+    subject TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    cc TEXT NOT NULL,
+    replyto TEXT NOT NULL,
+    parents TEXT NOT NULL,
+    attachments TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS addresses(addr TEXT NOT NULL, field TEXT NOT NULL, docid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS addresses_addr ON addresses(addr, field);
+CREATE INDEX IF NOT EXISTS addresses_docid ON addresses(docid);
+CREATE TABLE IF NOT EXISTS mimetypes(type TEXT NOT NULL, docid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS mimetypes_type ON mimetypes(type);
+CREATE INDEX IF NOT EXISTS mimetypes_docid ON mimetypes(docid);
 CREATE TABLE IF NOT EXISTS ghosts(msgid TEXT PRIMARY KEY, thread INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ghosts_thread ON ghosts(thread);
 CREATE TABLE IF NOT EXISTS refs(ref TEXT NOT NULL, docid INTEGER NOT NULL);
@@ -76,16 +83,24 @@ CREATE TABLE IF NOT EXISTS files(
 CREATE INDEX IF NOT EXISTS files_docid ON files(docid);
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
 CREATE INDEX IF NOT EXISTS files_account ON files(account);
+CREATE INDEX IF NOT EXISTS files_dir ON files(dir);
 CREATE TABLE IF NOT EXISTS tags(tag TEXT NOT NULL, docid INTEGER NOT NULL, PRIMARY KEY(tag, docid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_docid ON tags(docid);
 CREATE TABLE IF NOT EXISTS fields(name TEXT NOT NULL, value TEXT NOT NULL, docid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS fields_name ON fields(name, value);
 CREATE INDEX IF NOT EXISTS fields_docid ON fields(docid);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    subject, sender, recipients, cc, body, attachment, extra,
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_head USING fts5(
+    subject, sender, recipients, cc, attachment, extra,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_body USING fts5(
+    body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
 """
+
+#: Every table, for --rebuild and for forgetting a message (table, column holding the id).
+TABLES = (("messages", "id"), ("details", "id"), ("addresses", "docid"), ("mimetypes", "docid"),
+          ("tags", "docid"), ("refs", "docid"), ("fields", "docid"), ("fts_head", "rowid"), ("fts_body", "rowid"))
 
 
 def db_path(state_dir: Path) -> Path:
@@ -165,7 +180,7 @@ class IndexDB:
 
     def reset(self) -> None:
         """Drop everything (``pigeon index --rebuild``)."""
-        for table in ("messages", "ghosts", "refs", "files", "tags", "fields", "fts", "meta"):
+        for table in [t for t, _ in TABLES] + ["ghosts", "files", "fts", "meta"]:
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         self._ensure_schema()
 
@@ -255,26 +270,24 @@ class IndexDB:
         thread = self._link(record.msgid, record.parents)
         sender = _display(record.from_addrs[:1]) if record.from_addrs else ""
         recips = record.to_addrs + record.cc_addrs + record.bcc_addrs
-        cur = c.execute(
-            "INSERT INTO messages(msgid, thread, date, subject, sender, sender_addrs, recipients, cc, size,"
-            " replyto, parents, attachments, mimetypes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (record.msgid, thread, record.date, record.subject, sender,
-             " ".join(a.lower() for _, a in record.from_addrs),
-             _display(record.to_addrs), _display(record.cc_addrs), size, record.replyto,
-             " ".join(record.parents), json.dumps(record.attachments),
-             " " + " ".join(record.mimetypes).lower() + " "),
-        )
-        docid = cur.lastrowid
+        docid = c.execute("INSERT INTO messages(msgid, thread, date, size) VALUES(?,?,?,?)",
+                          (record.msgid, thread, record.date, size)).lastrowid
+        c.execute("INSERT INTO details VALUES(?,?,?,?,?,?,?,?)",
+                  (docid, record.subject, sender, _display(record.to_addrs), _display(record.cc_addrs),
+                   record.replyto, " ".join(record.parents), json.dumps(record.attachments)))
+        addrs = {(a.lower(), "from") for _, a in record.from_addrs if a}
+        addrs |= {(a.lower(), "to") for _, a in recips if a}
+        addrs |= {(a.lower(), "cc") for _, a in record.cc_addrs if a}
+        c.executemany("INSERT INTO addresses VALUES(?,?,?)", [(a, f, docid) for a, f in addrs])
+        c.executemany("INSERT INTO mimetypes VALUES(?,?)", [(t.lower(), docid) for t in dict.fromkeys(record.mimetypes)])
         c.executemany("INSERT INTO refs VALUES(?, ?)", [(p, docid) for p in record.parents])
         extra = ""
         if self.pm is not None and message is not None:
             extra = self._plugin_fields(docid, message, path, account, folder, record.msgid)
-        c.execute(
-            "INSERT INTO fts(rowid, subject, sender, recipients, cc, body, attachment, extra)"
-            " VALUES(?,?,?,?,?,?,?,?)",
-            (docid, record.subject, _addr_text(record.from_addrs), _addr_text(recips),
-             _addr_text(record.cc_addrs), record.body, " ".join(n for n, _ in record.attachments), extra),
-        )
+        c.execute("INSERT INTO fts_head(rowid, subject, sender, recipients, cc, attachment, extra) VALUES(?,?,?,?,?,?,?)",
+                  (docid, record.subject, _addr_text(record.from_addrs), _addr_text(recips),
+                   _addr_text(record.cc_addrs), " ".join(n for n, _ in record.attachments), extra))
+        c.execute("INSERT INTO fts_body(rowid, body) VALUES(?,?)", (docid, record.body))
         tags = set(self.new_tags) | set(record.auto_tags)
         c.executemany("INSERT OR IGNORE INTO tags VALUES(?, ?)", [(t, docid) for t in tags])
         c.execute("INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?)",
@@ -308,7 +321,7 @@ class IndexDB:
             self.sync_flag_tags(docid)
             return True
         msgid, thread = c.execute("SELECT msgid, thread FROM messages WHERE id=?", (docid,)).fetchone()
-        for table, col in (("messages", "id"), ("tags", "docid"), ("refs", "docid"), ("fields", "docid"), ("fts", "rowid")):
+        for table, col in TABLES:
             c.execute(f"DELETE FROM {table} WHERE {col}=?", (docid,))
         if c.execute("SELECT 1 FROM refs WHERE ref=? LIMIT 1", (msgid,)).fetchone():
             # still referenced: keep its place so that the thread holds together (as notmuch)

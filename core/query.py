@@ -243,8 +243,10 @@ def parse(query: str) -> Node:
 class Compiler:
     """Compiles a tree to a SQL condition over ``messages m`` (with parameters)."""
 
-    def __init__(self, conn: Any, query: str, saved: dict[str, str] | None = None, now: float | None = None) -> None:
+    def __init__(self, conn: Any, query: str, saved: dict[str, str] | None = None, now: float | None = None,
+                 probe: bool = False) -> None:
         self.conn = conn
+        self.probe = probe
         self.query = query
         self.saved = saved or {}
         self.now = time.time() if now is None else now
@@ -266,60 +268,80 @@ class Compiler:
             return f"NOT ({s})", p
         return self.term(node)
 
+    def member(self, col: str, table: str, cond: str) -> str:
+        """``m`` is in a set: as a set built once (many hits), or probed row by row, which lets
+        a walk down the date index stop at the first screenful (see ``Index._page``)."""
+        if self.probe:
+            return f"EXISTS (SELECT 1 FROM {table} WHERE ({cond}) AND {col}=m.id)"
+        return f"m.id IN (SELECT {col} FROM {table} WHERE {cond})"
+
     def error(self, node: Node, message: str) -> QueryError:
         return QueryError(message, node.pos, self.query)
 
     def fts(self, column: str | None, node: Node) -> tuple[str, list[Any]]:
+        """Full text: headers and body live in two FTS tables, so that ``subject:x`` never
+        reads the (long) body posting lists; a free word looks in both."""
         value = node.value
+        if not _has_token(value):
+            return "0", []
         if not node.quoted and value.endswith("*") and len(value) > 1:
             expr = _fts_string(value[:-1]) + " *"
         else:
             expr = _fts_string(value)
-        if not _has_token(value):
-            return "0", []
+        if column == "body":
+            return self.member("rowid", "fts_body", "fts_body MATCH ?"), [expr]
+        head = self.member("rowid", "fts_head", "fts_head MATCH ?")
         if column:
-            expr = f"{{{column}}} : {expr}"
-        else:
-            expr = "{subject sender recipients body attachment extra} : " + expr
-        return "m.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)", [expr]
+            return head, [f"{{{column}}} : {expr}"]
+        body = self.member("rowid", "fts_body", "fts_body MATCH ?")
+        return f"({head} OR {body})", [expr, expr]
+
+    def address(self, field: str, node: Node) -> tuple[str, list[Any]] | None:
+        """``from:alice@example.com``: a whole address is looked up exactly (an index seek)."""
+        v = node.value.strip().strip("<>").lower()
+        if node.value.endswith("*") or not _ADDRESS_RE.match(v):
+            return None
+        return self.member("docid", "addresses", "addr=? AND field=?"), [v, field]
 
     def term(self, node: Node) -> tuple[str, list[Any]]:
         prefix, value = node.prefix, node.value
         if not prefix:
             return self.fts(None, node)
         if prefix == "attachment" and value == "*":
-            return "m.attachments != '[]'", []
+            return self.member("docid", "tags", "tag='attachment'"), []
+        if prefix in ("from", "to", "cc") and (found := self.address(prefix, node)) is not None:
+            return found
         if prefix in FTS_COLUMNS:
             return self.fts(FTS_COLUMNS[prefix], node)
         if prefix in ("tag", "is"):
             if value.endswith("*") and len(value) > 1:
-                return "m.id IN (SELECT docid FROM tags WHERE tag GLOB ?)", [_glob_escape(value[:-1]) + "*"]
-            return "m.id IN (SELECT docid FROM tags WHERE tag=?)", [value]
+                return self.member("docid", "tags", "tag GLOB ?"), [_glob_escape(value[:-1]) + "*"]
+            return self.member("docid", "tags", "tag=?"), [value]
         if prefix == "has":
             if value.lower() in ("attachment", "attachments"):
-                return "m.id IN (SELECT docid FROM tags WHERE tag='attachment')", []
+                return self.member("docid", "tags", "tag='attachment'"), []
             raise self.error(node, f"unknown has:{value} (has:attachment is known)")
         if prefix == "folder":
             if value.endswith("*"):
-                return "m.id IN (SELECT docid FROM files WHERE folder GLOB ?)", [_glob_escape(value[:-1]) + "*"]
-            return "m.id IN (SELECT docid FROM files WHERE folder=?)", [value.strip("/")]
+                return self.member("docid", "files", "folder GLOB ?"), [_glob_escape(value[:-1]) + "*"]
+            return self.member("docid", "files", "folder=?"), [value.strip("/")]
         if prefix == "path":
             if value.endswith("/**") or value == "**":
                 base = value[:-3].strip("/") if value != "**" else ""
                 if not base:
                     return "1", []
-                return "m.id IN (SELECT docid FROM files WHERE dir=? OR dir GLOB ?)", [base, _glob_escape(base) + "/*"]
-            return "m.id IN (SELECT docid FROM files WHERE dir=?)", [value.strip("/")]
+                return self.member("docid", "files", "dir=? OR dir GLOB ?"), [base, _glob_escape(base) + "/*"]
+            return self.member("docid", "files", "dir=?"), [value.strip("/")]
         if prefix == "account":
-            return "m.id IN (SELECT docid FROM files WHERE account=?)", [value]
+            return self.member("docid", "files", "account=?"), [value]
         if prefix == "mimetype":
             v = value.lower()
             if v.endswith("*"):
-                return "m.mimetypes LIKE ?", ["% " + _like_escape(v[:-1]) + "%"]
+                return self.member("docid", "mimetypes", "type GLOB ?"), [_glob_escape(v[:-1]) + "*"]
             if "/" in v:
-                return "m.mimetypes LIKE ? ESCAPE '\\'", ["% " + _like_escape(v) + " %"]
-            return "(m.mimetypes LIKE ? ESCAPE '\\' OR m.mimetypes LIKE ? ESCAPE '\\')", [
-                "% " + _like_escape(v) + "/%", "%/" + _like_escape(v) + " %"]
+                return self.member("docid", "mimetypes", "type=?"), [v]
+            return self.member("docid", "mimetypes", "type GLOB ? OR type GLOB ?"), [
+                _glob_escape(v) + "/*", "*/" + _glob_escape(v)]
         if prefix in ("id", "mid"):
             v = value.strip()
             if v.startswith("<") and v.endswith(">"):
@@ -330,7 +352,9 @@ class Compiler:
                 self._depth += 1
                 if self._depth > 8:
                     raise self.error(node, "thread:{…} nested too deeply")
+                probe, self.probe = self.probe, False  # the inner set is built once
                 s, p = self.compile(node.children[0])
+                self.probe = probe
                 self._depth -= 1
                 return f"m.thread IN (SELECT m.thread FROM messages m WHERE {s})", p
             try:
@@ -360,9 +384,12 @@ class Compiler:
         if self._fields is None:
             self._fields = {r[0] for r in self.conn.execute("SELECT DISTINCT name FROM fields")}
         if prefix in self._fields:
-            return "m.id IN (SELECT docid FROM fields WHERE name=? AND value=?)", [prefix, value.lower()]
+            return self.member("docid", "fields", "name=? AND value=?"), [prefix, value.lower()]
         # Not a prefix at all (a URL, "Re:"): the words themselves, as Xapian reads them.
         return self.fts(None, Node("term", value=f"{prefix}:{value}", quoted=True, pos=node.pos))
+
+
+_ADDRESS_RE = re.compile(r"^[^@\s\"]+@[^@\s\"]+\.[^@\s\"]+$")
 
 
 def _fts_string(text: str) -> str:
@@ -375,10 +402,6 @@ def _has_token(text: str) -> bool:
 
 def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 _REL_RE = re.compile(r"^(\d+)\s*(h|hours?|d|days?|w|weeks?|m|months?|y|years?)$", re.I)
@@ -456,6 +479,10 @@ def parse_size_range(value: str, fail: Any) -> tuple[int, int]:
     return n, n
 
 
-def compile_query(conn: Any, query: str, saved: dict[str, str] | None = None, now: float | None = None) -> tuple[str, list[Any]]:
-    """A SQL condition over ``messages m`` and its parameters; raises :class:`QueryError`."""
-    return Compiler(conn, query, saved, now).compile(parse(query))
+def compile_query(conn: Any, query: str, saved: dict[str, str] | None = None, now: float | None = None,
+                  probe: bool = False) -> tuple[str, list[Any]]:
+    """A SQL condition over ``messages m`` and its parameters; raises :class:`QueryError`.
+
+    ``probe`` compiles set membership as correlated lookups, for plans that walk the date index.
+    """
+    return Compiler(conn, query, saved, now, probe).compile(parse(query))
