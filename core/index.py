@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ class Index:
         self.saved = saved or {}
         self.workers = workers
         self._updater: Any = None
+        self.lock = threading.RLock()  # one writer at a time across threads (watcher, UI)
 
     def close(self) -> None:
         self.db.close()
@@ -136,13 +138,29 @@ class Index:
         return self.updater.update(rebuild=rebuild)
 
     def add_file(self, path: str | os.PathLike[str]) -> int | None:
-        return self.updater.add_file(path)
+        """Index one new (or rewritten) file: what the sync engine calls after a download."""
+        with self.lock:
+            return self.updater.add_file(path)
 
     def remove_file(self, path: str | os.PathLike[str]) -> bool:
-        return self.updater.remove_file(path)
+        """Forget one deleted file."""
+        with self.lock:
+            return self.updater.remove_file(path)
 
     def move_file(self, old: str | os.PathLike[str], new: str | os.PathLike[str]) -> int | None:
-        return self.updater.move_file(old, new)
+        """A file was renamed (flags) or moved to another folder; its tags follow the flags."""
+        with self.lock:
+            return self.updater.move_file(old, new)
+
+    def on_store_event(self, kind: str, entry: Any, old: Any = None) -> None:
+        """A :class:`pigeon.core.watch.MaildirWatcher` callback: keeps the index current while
+        pigeon runs (``added``, ``flags``, ``moved``, ``removed``)."""
+        if kind == "added":
+            self.add_file(entry.path)
+        elif kind in ("flags", "moved"):
+            self.move_file(old.path if old is not None else entry.path, entry.path)
+        elif kind == "removed":
+            self.remove_file(entry.path)
 
     # ------------------------------------------------------------------ reading
 
@@ -315,7 +333,22 @@ class Index:
         messages changed."""
         from pigeon.core.index_tags import apply_tags
 
-        return apply_tags(self, query, list(add), list(remove), sync_flags=sync_flags)
+        with self.lock:
+            return apply_tags(self, query, list(add), list(remove), sync_flags=sync_flags)
+
+
+def message_file(app: Any, ident: str) -> Path | None:
+    """The file of the message a search result names (``id:X``, ``X`` or ``<X>``), for
+    ``pigeon show ID``; None when there is no index or no such message."""
+    path = db_path(app.state_dir)
+    if not path.exists():
+        return None
+    with Index(path, readonly=True) as index:
+        hit = index.get(ident)
+    for f in hit.files if hit else []:
+        if os.path.isfile(f):
+            return Path(f)
+    return None
 
 
 __all__ = ["Index", "MessageSummary", "open_index", "saved_searches", "thread_hex", "maildir_flags"]

@@ -155,10 +155,12 @@ class IndexDB:
                 from pigeon.core.errors import PigeonError
 
                 raise PigeonError(f"no index yet at {self.path}: run 'pigeon index'")
-            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                        check_same_thread=False)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            # The watcher calls in from its own thread; Index serialises the calls with a lock.
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self._ensure_schema()

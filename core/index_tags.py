@@ -51,21 +51,37 @@ def renamed_path(path: str, flags: str) -> str:
 
 
 def sync_files(index: Any, docid: int) -> int:
-    """Rename the Maildir files of a message to match its tags; returns how many moved."""
+    """Rename the Maildir files of a message to match its tags; returns how many moved.
+
+    Through the store (:meth:`pigeon.core.maildir.Maildir.set_flags`: one ``rename(2)``, new/
+    to cur/) when the file is in an account's Maildir, else by the same rule here.
+    """
+    from pigeon.core.maildir import Maildir, entry_for_path
+
     db = index.db
     tags = set(db.tags_of(docid))
+    roots = dict(index.accounts)
     moved = 0
     rows = db.conn.execute("SELECT path, account, dir, flags FROM files WHERE docid=? AND flags IS NOT NULL",
                            (docid,)).fetchall()
-    for path, _account, rel_dir, flags in rows:
+    for path, account, rel_dir, flags in rows:
         want = flags_for_tags(tags, flags)
+        if want == flags and os.path.basename(os.path.dirname(path)) == "cur":
+            continue
         new = renamed_path(path, want)
+        entry = None
+        if account in roots:
+            store = Maildir(roots[account], create=False)
+            entry = entry_for_path(store, path)
+        try:
+            if entry is not None:
+                new = str(store.set_flags(entry, want).path)
+            elif new != path:
+                os.rename(path, new)
+        except (FileNotFoundError, PigeonError):
+            continue  # gone meanwhile: the next update forgets it
         if new == path:
             continue
-        try:
-            os.rename(path, new)
-        except FileNotFoundError:
-            continue  # gone meanwhile: the next update forgets it
         parts = rel_dir.split("/") if rel_dir else []
         if parts and parts[-1] == "new":
             parts[-1] = "cur"

@@ -102,6 +102,7 @@ class Updater:
         self.accounts = [(name, Path(root)) for name, root in accounts]
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self.progress = progress
+        self._needs: tuple[bool, bool] | None = None
 
     # ------------------------------------------------------------------ single files
 
@@ -167,21 +168,45 @@ class Updater:
 
     def _store(self, record: Any, path: str, acct: tuple[str, Path], mtime: float, size: int) -> int | None:
         message = None
-        if record is not None and self.db.pm is not None and self._has_field_plugins():
-            from email import message_from_bytes, policy
+        fields, render = self._plugin_needs()
+        if record is not None and (fields or render):
+            from pigeon.core import mime
 
             try:
-                with open(path, "rb") as fh:
-                    message = message_from_bytes(fh.read(), policy=policy.default)
+                message = mime.parse_file(path)
             except OSError:
                 message = None
+            if render and message is not None:
+                # A plugin renders some type itself (a calendar, a PDF...): index what it shows.
+                from pigeon.core.render import message_text_for_index
+
+                try:
+                    record.body += "\n" + message_text_for_index(self.db.pm, message)
+                except Exception as exc:  # a broken plugin must not stop the index
+                    record.body += f"\n{type(exc).__name__}"
         return self.db.add_record(record, path, acct[0], _rel_dir(acct[1], path), mtime, size, message)
 
-    def _has_field_plugins(self) -> bool:
-        try:
-            return bool(self.db.pm.hook.pigeon_index_fields.get_hookimpls())
-        except AttributeError:
-            return False
+    def _plugin_needs(self) -> tuple[bool, bool]:
+        """(a plugin adds index fields, a plugin other than the built-ins renders parts).
+
+        The body text of the built-in renderers is extracted by :mod:`index_parse` directly
+        (8× faster than the render pipeline, and both alternatives of multipart/alternative
+        are indexed, as notmuch does); the pipeline runs only when another plugin may render
+        a part differently.
+        """
+        if self._needs is None:
+            pm = self.db.pm
+            if pm is None:
+                self._needs = (False, False)
+            else:
+                fields = bool(pm.hook.pigeon_index_fields.get_hookimpls())
+                infos = getattr(pm, "infos", {})
+                render = any(
+                    getattr(infos.get(impl.plugin_name), "origin", "user") != "builtin"
+                    for impl in pm.hook.pigeon_render_part.get_hookimpls()
+                )
+                self._needs = (fields, render)
+        return self._needs
 
     # ------------------------------------------------------------------ the whole store
 
