@@ -35,9 +35,8 @@ def run(args: argparse.Namespace) -> int:
             rows = index.threads(query, sort=args.sort, limit=args.limit, offset=args.offset)
             if args.json:
                 import json
-                from dataclasses import asdict
 
-                out.write(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1) + "\n")
+                out.write(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1) + "\n")
                 return 0
             for t in rows:
                 files = f"({t.files})" if t.files != t.total else ""

@@ -18,9 +18,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from pigeon.core.index_db import FLAG_TAGS, IndexDB, db_path, maildir_flags
 from pigeon.core.query import compile_query
@@ -40,23 +41,21 @@ def _chunks(items: list[int], size: int = 900) -> Iterable[list[int]]:
         yield items[i : i + size]
 
 
-@dataclass
 class MessageSummary:
     """A search hit at message level (``pigeon search``, ``--json``)."""
 
-    docid: int
-    id: str
-    thread: str
-    date: int
-    sender: str
-    to: str
-    cc: str
-    subject: str
-    size: int
-    tags: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    folders: list[str] = field(default_factory=list)
-    accounts: list[str] = field(default_factory=list)
+    __slots__ = ("docid", "id", "thread", "date", "sender", "to", "cc", "subject", "size", "tags", "files", "folders",
+                 "accounts")
+
+    def __init__(self, docid: int, id: str, thread: str, date: int, sender: str, to: str, cc: str,  # noqa: A002
+                 subject: str, size: int, *, tags: list[str], files: list[str], folders: list[str],
+                 accounts: list[str]) -> None:
+        self.docid, self.id, self.thread, self.date, self.sender, self.to, self.cc = docid, id, thread, date, sender, to, cc
+        self.subject, self.size, self.tags, self.files = subject, size, tags, files
+        self.folders, self.accounts = folders, accounts
+
+    def __repr__(self) -> str:
+        return f"MessageSummary({self.id!r}, {self.subject!r})"
 
     def as_json(self) -> dict[str, Any]:
         from datetime import UTC, datetime
@@ -77,6 +76,12 @@ class MessageSummary:
             "files": self.files,
             "size": self.size,
         }
+
+
+def _path(p: str | os.PathLike[str]) -> Path:
+    from pathlib import Path
+
+    return Path(p)
 
 
 def thread_hex(n: int) -> str:
@@ -100,14 +105,14 @@ def open_index(app: Any, *, readonly: bool = False) -> Index:
 class Index:
     """One open index (see the module docstring)."""
 
-    def __init__(self, path: Path, accounts: Iterable[tuple[str, Path]] = (), *, saved: dict[str, str] | None = None,
+    def __init__(self, path: str | os.PathLike[str], accounts: Iterable[tuple[str, Path]] = (), *, saved: dict[str, str] | None = None,
                  readonly: bool = False, pm: Any = None, new_tags: Sequence[str] | None = None,
                  workers: int | None = None) -> None:
         self.db = IndexDB(path, readonly=readonly)
         self.db.pm = pm
         if new_tags is not None:
             self.db.new_tags = tuple(new_tags)
-        self.accounts = [(n, Path(r)) for n, r in accounts]
+        self.accounts = [(n, _path(r)) for n, r in accounts]
         self.saved = saved or {}
         self.workers = workers
         self._updater: Any = None
@@ -341,13 +346,13 @@ def message_file(app: Any, ident: str) -> Path | None:
     """The file of the message a search result names (``id:X``, ``X`` or ``<X>``), for
     ``pigeon show ID``; None when there is no index or no such message."""
     path = db_path(app.state_dir)
-    if not path.exists():
+    if not os.path.exists(path):
         return None
     with Index(path, readonly=True) as index:
         hit = index.get(ident)
     for f in hit.files if hit else []:
         if os.path.isfile(f):
-            return Path(f)
+            return _path(f)
     return None
 
 

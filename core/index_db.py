@@ -18,12 +18,13 @@ Readers: :mod:`pigeon.core.query`.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
 
 SCHEMA_VERSION = "2"
 DB_NAME = "index.sqlite"
@@ -103,9 +104,9 @@ TABLES = (("messages", "id"), ("details", "id"), ("addresses", "docid"), ("mimet
           ("tags", "docid"), ("refs", "docid"), ("fields", "docid"), ("fts_head", "rowid"), ("fts_body", "rowid"))
 
 
-def db_path(state_dir: Path) -> Path:
+def db_path(state_dir: str | os.PathLike[str]) -> str:
     """Where the index of a state directory lives."""
-    return Path(state_dir) / DB_NAME
+    return os.path.join(state_dir, DB_NAME)
 
 
 def maildir_flags(path: str) -> str | None:
@@ -144,21 +145,27 @@ def _display(pairs: list[tuple[str, str]]) -> str:
     return ", ".join(out)
 
 
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
 class IndexDB:
     """The open database. One writer at a time (SQLite's lock); readers never block (WAL)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+        self.path = os.fspath(path)
         self.readonly = readonly
         if readonly:
-            if not self.path.exists():
+            if not os.path.exists(self.path):
                 from pigeon.core.errors import PigeonError
 
                 raise PigeonError(f"no index yet at {self.path}: run 'pigeon index'")
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
                                         check_same_thread=False)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
             # The watcher calls in from its own thread; Index serialises the calls with a lock.
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -276,7 +283,7 @@ class IndexDB:
                           (record.msgid, thread, record.date, size)).lastrowid
         c.execute("INSERT INTO details VALUES(?,?,?,?,?,?,?,?)",
                   (docid, record.subject, sender, _display(record.to_addrs), _display(record.cc_addrs),
-                   record.replyto, " ".join(record.parents), json.dumps(record.attachments)))
+                   record.replyto, " ".join(record.parents), _json(record.attachments)))
         addrs = {(a.lower(), "from") for _, a in record.from_addrs if a}
         addrs |= {(a.lower(), "to") for _, a in recips if a}
         addrs |= {(a.lower(), "cc") for _, a in record.cc_addrs if a}
@@ -298,6 +305,8 @@ class IndexDB:
         return docid
 
     def _plugin_fields(self, docid: int, message: Any, path: str, account: str, folder: str, msgid: str) -> str:
+        from pathlib import Path
+
         from pigeon.hooks.types import MessageRef
 
         ref = MessageRef(Path(path), folder, account, msgid)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import date
 
 from pigeon.core.errors import PigeonError
 
@@ -45,24 +46,39 @@ class QueryError(PigeonError):
         super().__init__(f"query syntax error at position {position + 1}: {message}")
 
 
-@dataclass
+# Plain classes, not dataclasses: ``pigeon search`` must start fast, and each dataclass costs
+# about a millisecond of code generation at import.
+
+
 class Token:
-    kind: str  # "(" ")" "-" "word" "phrase" "term" "op"
-    text: str
-    pos: int
-    prefix: str = ""
-    quoted: bool = False
-    sub: str = ""  # the text inside {…}
+    """One lexical token; ``kind`` is one of ( ) - word phrase term op."""
+
+    __slots__ = ("kind", "text", "pos", "prefix", "quoted", "sub")
+
+    def __init__(self, kind: str, text: str, pos: int, prefix: str = "", quoted: bool = False, sub: str = "") -> None:
+        self.kind, self.text, self.pos, self.prefix, self.quoted, self.sub = kind, text, pos, prefix, quoted, sub
 
 
-@dataclass
 class Node:
-    kind: str  # "and" "or" "not" "all" "term"
-    children: tuple[Node, ...] = ()
-    prefix: str = ""
-    value: str = ""
-    quoted: bool = False
-    pos: int = 0
+    """A node of the query tree; ``kind`` is one of and or not all term."""
+
+    __slots__ = ("kind", "children", "prefix", "value", "quoted", "pos")
+
+    def __init__(self, kind: str, children: tuple[Node, ...] = (), prefix: str = "", value: str = "",
+                 quoted: bool = False, pos: int = 0) -> None:
+        self.kind, self.children, self.prefix, self.value, self.quoted, self.pos = (
+            kind, children, prefix, value, quoted, pos)
+
+    def __eq__(self, other: object) -> bool:  # positions aside: the same query
+        return (isinstance(other, Node) and (self.kind, self.children, self.prefix, self.value, self.quoted)
+                == (other.kind, other.children, other.prefix, other.value, other.quoted))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if self.kind == "term":
+            return f"Node(term {self.prefix}:{self.value!r})"
+        return f"Node({self.kind} {list(self.children)!r})"
 
 
 # --------------------------------------------------------------------------- lexing
@@ -414,6 +430,8 @@ def _day_start(d: date) -> int:
 
 def _parse_date_point(text: str, now: float, end: bool, fail: Any) -> int:
     """One end of a date range: an ISO date (whole days, local zone), or relative (7d, 2w)."""
+    from datetime import date, datetime, timedelta
+
     t = text.strip().lower()
     m = _REL_RE.match(t)
     if m:
@@ -446,8 +464,6 @@ def parse_date_range(value: str, now: float, fail: Any) -> tuple[int, int]:
         a, b = value.split("..", 1)
         lo = _parse_date_point(a, now, False, fail) if a else -(2**62)
         hi = _parse_date_point(b, now, True, fail) if b else 2**62
-        if _REL_RE.match(b.strip().lower() or "x"):
-            hi = int(now) if not b else hi
         return lo, hi
     if _REL_RE.match(value.strip().lower()):
         return _parse_date_point(value, now, False, fail), 2**62

@@ -10,44 +10,39 @@ thread; the rest are the top level. Siblings are in date order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 _REPLY_PREFIXES = ("re: ", "aw: ", "vs: ", "sv: ")
 
 
-@dataclass
 class ThreadMessage:
     """One message of a thread, with its replies once the tree is built."""
 
-    docid: int
-    msgid: str
-    date: int
-    subject: str
-    sender: str
-    replyto: str
-    parents: list[str]
-    tags: list[str] = field(default_factory=list)
-    files: int = 1
-    matched: bool = False
-    replies: list[ThreadMessage] = field(default_factory=list)
-    depth: int = 0
+    __slots__ = ("docid", "msgid", "date", "subject", "sender", "replyto", "parents", "tags", "files", "matched",
+                 "replies", "depth")
+
+    def __init__(self, docid: int, msgid: str, date: int, subject: str, sender: str, replyto: str,
+                 parents: list[str], tags: list[str] | None = None, files: int = 1, matched: bool = False) -> None:
+        self.docid, self.msgid, self.date, self.subject, self.sender = docid, msgid, date, subject, sender
+        self.replyto, self.parents, self.tags, self.files, self.matched = replyto, parents, tags or [], files, matched
+        self.replies: list[ThreadMessage] = []
+        self.depth = 0
+
+    def __repr__(self) -> str:
+        return f"ThreadMessage({self.msgid!r}, replies={self.replies!r})"
 
 
-@dataclass
 class ThreadSummary:
     """A search hit at thread level (``pigeon search --threads``)."""
 
-    thread: str
-    date: int
-    oldest: int
-    newest: int
-    matched: int
-    total: int
-    files: int
-    authors: str
-    subject: str
-    tags: list[str]
-    msgids: list[str]
+    FIELDS = ("thread", "date", "oldest", "newest", "matched", "total", "files", "authors", "subject", "tags",
+              "msgids")
+    __slots__ = FIELDS
+
+    def __init__(self, **values: object) -> None:
+        for name in self.FIELDS:
+            setattr(self, name, values[name])
+
+    def as_json(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.FIELDS}
 
 
 def author_of(sender: str) -> str:

@@ -34,13 +34,13 @@ def test_watcher_keeps_the_index_current(tmp_path: Path) -> None:
     watcher = MaildirWatcher(store, index.on_store_event, grace=0.2)
     with watcher:
         entry = store.add("INBOX", message_bytes("live@x", subject="hot off the press"))
-        assert wait_for(lambda: index.count("subject:press") == 1)
+        assert wait_for(lambda: index.count("subject:press") == 1), "added"
         entry = store.set_flags(entry, "FS")
-        assert wait_for(lambda: index.get("live@x").tags == ["flagged", "inbox"])
+        assert wait_for(lambda: index.get("live@x").tags == ["flagged", "inbox"]), "flags"
         entry = store.move(entry, "Archive")
-        assert wait_for(lambda: index.get("live@x").folders == ["Archive"])
+        assert wait_for(lambda: index.get("live@x").folders == ["Archive"]), "moved"
         store.delete(entry)
-        assert wait_for(lambda: index.get("live@x") is None)
+        assert wait_for(lambda: index.get("live@x") is None), "removed"
     assert index.update().added == 0  # nothing was missed
 
 
