@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, mktime_tz, parsedate_tz
 
@@ -252,12 +253,107 @@ def looks_like_mail(msg: Message) -> bool:
     return any(_hstr(msg, h).strip() for h in ("From", "Subject", "To"))
 
 
-def parse_bytes(data: bytes) -> Record | None:
+class _Fallback(Exception):
+    """The quick splitter met something it does not handle exactly like the stdlib."""
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes]:
+    """(header block, body) at the first empty line."""
+    if data.startswith(b"\n"):
+        return b"", data[1:]
+    if data.startswith(b"\r\n"):
+        return b"", data[2:]
+    a = data.find(b"\n\n")
+    b = data.find(b"\n\r\n")
+    if a < 0 and b < 0:
+        return data, b""
+    if b < 0 or 0 <= a < b:
+        return data[: a + 1], data[a + 2 :]
+    return data[: b + 1], data[b + 3 :]
+
+
+def _split_parts(body: bytes, boundary: str) -> list[bytes]:
+    """The body parts between ``--boundary`` lines (RFC 2046), found with ``bytes.find``."""
+    delim = b"--" + boundary.encode("ascii", "surrogateescape")
+    starts = [0] if body.startswith(delim) else []
+    i = body.find(b"\n" + delim)
+    while i >= 0:
+        starts.append(i + 1)
+        i = body.find(b"\n" + delim, i + 1)
+    lines = []
+    for pos in starts:  # a delimiter line is --boundary, maybe "--", maybe blanks, then EOL
+        end = body.find(b"\n", pos)
+        rest = body[pos + len(delim) : end if end >= 0 else len(body)].rstrip(b"\r")
+        closing = rest.startswith(b"--")
+        if closing:
+            rest = rest[2:]
+        if rest.strip(b" \t"):
+            continue  # a longer boundary that starts with ours
+        lines.append((pos, end, closing))
+    if not lines:
+        raise _Fallback
+    parts = []
+    for k, (_pos, end, closing) in enumerate(lines):
+        if closing:
+            return parts
+        if end < 0:
+            break
+        stop = lines[k + 1][0] - 1 if k + 1 < len(lines) else len(body)
+        chunk = body[end + 1 : max(end + 1, stop)]
+        if k + 1 < len(lines) and chunk.endswith(b"\r"):
+            chunk = chunk[:-1]
+        parts.append(chunk)
+    raise _Fallback  # no closing delimiter: leave the stdlib's recovery rules to the stdlib
+
+
+def _light(data: bytes, depth: int = 0, default: str = "text/plain") -> Message:
+    """A compat32 Message whose non-text leaves are left unread: big attachments cost a
+    ``bytes.find`` instead of the feedparser's line-by-line scan."""
+    if depth > 50:
+        raise _Fallback
+    head, body = _split_head(data)
+    msg = BytesHeaderParser(policy=compat32).parsebytes(head)
+    if msg.defects:
+        raise _Fallback
+    if default != "text/plain":
+        msg.set_default_type(default)
+    main = msg.get_content_maintype()
+    if main == "multipart":
+        boundary = msg.get_boundary()
+        if not boundary:
+            raise _Fallback
+        child_default = "message/rfc822" if msg.get_content_subtype() == "digest" else "text/plain"
+        msg.set_payload([_light(p, depth + 1, child_default) for p in _split_parts(body, boundary)])
+    elif msg.get_content_type() == "message/rfc822":
+        msg.set_payload([_light(body, depth + 1)])
+    elif main == "message":
+        raise _Fallback  # delivery-status, external-body...: the stdlib has its own rules
+    elif main == "text":
+        msg.set_payload(body.decode("ascii", "surrogateescape"))
+    else:
+        msg.set_payload("")
+    return msg
+
+
+#: Messages at least this big, and multipart, take the quick splitter (attachments).
+QUICK_MIN = 32 * 1024
+
+
+def parse_bytes(data: bytes, *, quick_min: int | None = None) -> Record | None:
     """The index record of a message's bytes, or None if they are not mail."""
     if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark before the headers
         data = data[3:]
+    msg = None
+    if len(data) >= (QUICK_MIN if quick_min is None else quick_min) and b"multipart" in data[:8192].lower():
+        try:
+            msg = _light(data)
+            if not msg.is_multipart():
+                msg = None
+        except (_Fallback, Exception):
+            msg = None
     try:
-        msg = message_from_bytes(data, policy=compat32)
+        if msg is None:
+            msg = message_from_bytes(data, policy=compat32)
     except Exception:
         return None
     if not looks_like_mail(msg):
