@@ -298,10 +298,15 @@ class IndexDB:
                    _addr_text(record.cc_addrs), " ".join(n for n, _ in record.attachments), extra))
         c.execute("INSERT INTO fts_body(rowid, body) VALUES(?,?)", (docid, record.body))
         tags = set(self.new_tags) | set(record.auto_tags)
-        c.executemany("INSERT OR IGNORE INTO tags VALUES(?, ?)", [(t, docid) for t in tags])
+        if flags is not None:  # the first file of a new message: its flags decide (as sync_flag_tags)
+            for letter, tag, inverse in FLAG_TAGS:
+                if (letter in flags) != inverse:
+                    tags.add(tag)
+                else:
+                    tags.discard(tag)
+        c.executemany("INSERT INTO tags VALUES(?, ?)", [(t, docid) for t in tags])
         c.execute("INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?)",
                   (path, docid, account, folder, rel_dir, mtime, size, flags))
-        self.sync_flag_tags(docid)
         return docid
 
     def _plugin_fields(self, docid: int, message: Any, path: str, account: str, folder: str, msgid: str) -> str:
