@@ -201,3 +201,16 @@ def test_bridge_calls_the_automation_hooks(tmp_path: Path, config_dir: Path) -> 
         watcher.stop()
     # a move is not an arrival: the message arrived exactly once
     assert [x for x in events if x[0] == "arrived"] == [("arrived", "watched", "INBOX", "home", "<w1@example.org>")]
+
+
+def test_a_fresh_message_flagged_at_once_is_still_one_arrival(tmp_path: Path) -> None:
+    """mutt reads a message the moment it arrives: the arrival is reported where the file is."""
+    store = Maildir(tmp_path)
+    store.create_folder("INBOX")
+    rec = Recorder()
+    with MaildirWatcher(store, rec):
+        e = store.add("INBOX", MSG, subdir="new")
+        seen = store.set_flags(e, "S")
+        kind, entry, _ = rec.next()
+        assert (kind, entry.path, entry.flags) == ("added", seen.path, "S")
+        assert rec.quiet(1.5) == []
