@@ -211,6 +211,10 @@ def test_a_fresh_message_flagged_at_once_is_still_one_arrival(tmp_path: Path) ->
     with MaildirWatcher(store, rec):
         e = store.add("INBOX", MSG, subdir="new")
         seen = store.set_flags(e, "S")
-        kind, entry, _ = rec.next()
-        assert (kind, entry.path, entry.flags) == ("added", seen.path, "S")
-        assert rec.quiet(1.5) == []
+        events = [rec.next(), *rec.quiet(1.5)]
+        # One arrival, whatever the timing; if the watcher saw the file before it was read,
+        # the flag change follows it, so the last event always says where the file is now.
+        assert [k for k, _e, _o in events].count("added") == 1, events
+        assert events[0][0] == "added"
+        kind, entry, _ = events[-1]
+        assert kind in ("added", "flags") and (entry.path, entry.flags) == (seen.path, "S")
