@@ -164,6 +164,14 @@ class IndexDB:
                 raise PigeonError(f"no index yet at {self.path}: run 'pigeon index'")
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
                                         check_same_thread=False)
+            try:
+                row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            except sqlite3.DatabaseError:
+                row = None
+            if row is None or row[0] != SCHEMA_VERSION:
+                from pigeon.core.errors import PigeonError
+
+                raise PigeonError(f"the index at {self.path} is from another pigeon version: run 'pigeon index'")
         else:
             os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
             # The watcher calls in from its own thread; Index serialises the calls with a lock.

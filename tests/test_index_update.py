@@ -152,3 +152,19 @@ def test_plugins_add_fields(tmp_path: Path) -> None:
     assert [m.id for m in index.search("priority:high")] == ["u@x"]
     assert index.count("folder-seen:work") == 1
     assert index.count("High") == 1  # and in the full text
+
+
+def test_an_index_from_another_version_is_rebuilt(tmp_path: Path, mail: Path) -> None:
+    import sqlite3
+
+    from pigeon.core.errors import PigeonError
+
+    index = open_index(tmp_path, mail)
+    index.update()
+    index.db.conn.execute("UPDATE meta SET value='0' WHERE key='schema'")
+    index.close()
+    with pytest.raises(PigeonError, match="run 'pigeon index'"):
+        Index(tmp_path / "index.sqlite", readonly=True)
+    again = open_index(tmp_path, mail)  # a writer starts over
+    assert again.update().added == 53 and again.count("*") == 52
+    assert sqlite3.connect(tmp_path / "index.sqlite").execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] != "0"
