@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+
+# typing costs ~2 ms to import and annotations are strings here: keep it for checkers
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def light_settings(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
@@ -51,6 +55,8 @@ def _read_toml(directory: str) -> dict[str, Any]:
         return {}
     except OSError:
         data = b"\xff"  # let the full reader phrase the error
+    if b"state_dir" not in data and b"searches" not in data:
+        return {}  # nothing this command reads: spare the TOML parser (a full check is pigeon doctor's)
     try:
         return tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):

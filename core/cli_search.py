@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,15 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _day(stamp: int) -> str:
-    import time
-
     return time.strftime("%Y-%m-%d", time.localtime(stamp))
 
 
 def run(args: argparse.Namespace) -> int:
     from pigeon.core.cli_index_common import open_for_reading, query_of
     from pigeon.core.errors import PigeonError
-    from pigeon.core.sanitize import sanitize_line
 
     if args.limit is not None and args.limit < 0 or args.offset < 0:
         raise PigeonError("--limit and --offset must not be negative")
@@ -38,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
                 out.write(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1) + "\n")
                 return 0
+            lines = []
             for t in rows:
                 files = f"({t.files})" if t.files != t.total else ""
-                line = (f"thread:{t.thread}  {_day(t.date)} [{t.matched}/{t.total}{files}] "
-                        f"{t.authors}; {t.subject} ({' '.join(t.tags)})")
-                out.write(sanitize_line(line) + "\n")
+                lines.append(f"thread:{t.thread}  {_day(t.date)} [{t.matched}/{t.total}{files}] "
+                             f"{t.authors}; {t.subject} ({' '.join(t.tags)})")
+            _write(out, lines)
             return 0
         rows = index.search(query, sort=args.sort, limit=args.limit, offset=args.offset)
         if args.json:
@@ -50,7 +49,14 @@ def run(args: argparse.Namespace) -> int:
 
             out.write(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1) + "\n")
             return 0
-        for m in rows:
-            line = f"id:{m.id}  {_day(m.date)}  {m.sender}; {m.subject} ({' '.join(m.tags)})"
-            out.write(sanitize_line(line) + "\n")
+        _write(out, [f"id:{m.id}  {_day(m.date)}  {m.sender}; {m.subject} ({' '.join(m.tags)})" for m in rows])
     return 0
+
+
+def _write(out, lines: list[str]) -> None:  # noqa: ANN001
+    """Every line through the sanitiser, unless it is plainly printable (``str.isprintable``
+    is False for every control, escape and bidi character, and quick)."""
+    if any(not line.isprintable() for line in lines):
+        from pigeon.core.sanitize import sanitize_line
+    if lines:
+        out.write("\n".join(line if line.isprintable() else sanitize_line(line) for line in lines) + "\n")

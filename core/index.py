@@ -15,23 +15,28 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 from pigeon.core.index_db import FLAG_TAGS, IndexDB, db_path, maildir_flags
 from pigeon.core.query import compile_query
-from pigeon.core.threads import ThreadMessage, ThreadSummary, build_tree, summarize
+
+# typing costs ~2 ms to import and annotations are strings here: keep it for checkers
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from pigeon.core.threads import ThreadMessage, ThreadSummary
 
 FLAG_OF_TAG = {tag: (letter, inverse) for letter, tag, inverse in FLAG_TAGS}
 #: CPU seconds the date-walking plan may use before the set-building plan takes over (CPU, not
 #: wall time, so that a busy machine does not change the plan).
 PROBE_BUDGET = 0.002
-_SUMMARY_SQL = ("SELECT m.id, m.msgid, m.thread, m.date, d.sender, d.recipients, d.cc, d.subject, m.size"
+_SUMMARY_SQL = ("SELECT m.id, m.msgid, m.thread, m.date, d.sender, d.recipients, d.cc, d.subject, m.size,"
+                " (SELECT group_concat(f.path || char(31) || f.account || char(31) || f.folder, char(30))"
+                "  FROM files f WHERE f.docid=m.id),"
+                " (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.docid=m.id)"
                 " FROM messages m JOIN details d ON d.id=m.id WHERE m.id IN ({marks})")
 
 
@@ -116,7 +121,16 @@ class Index:
         self.saved = saved or {}
         self.workers = workers
         self._updater: Any = None
-        self.lock = threading.RLock()  # one writer at a time across threads (watcher, UI)
+        self._lock: Any = None
+
+    @property
+    def lock(self) -> Any:
+        """One writer at a time across threads (the watcher's, the UI's)."""
+        if self._lock is None:
+            import threading
+
+            self._lock = threading.RLock()
+        return self._lock
 
     def close(self) -> None:
         self.db.close()
@@ -235,24 +249,25 @@ class Index:
         return self._summaries([r[0] for r in self._rows(query, "m.id", order, limit, offset)])
 
     def _summaries(self, ids: list[int]) -> list[MessageSummary]:
+        # One statement for the page: rows, files and tags together (separators \x1e \x1f).
         rows: dict[int, Sequence[Any]] = {}
-        files: dict[int, list[tuple[str, str, str]]] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             rows.update((r[0], r) for r in self.db.conn.execute(_SUMMARY_SQL.format(marks=marks), chunk))
-            for docid, path, acct, folder in self.db.conn.execute(
-                    f"SELECT docid, path, account, folder FROM files WHERE docid IN ({marks}) ORDER BY path", chunk):
-                files.setdefault(docid, []).append((path, acct, folder))
-        tags = self._tags_for(ids)
         out = []
         for docid in ids:
             r = rows[docid]
-            fl = files.get(docid, [])
-            folders = list(dict.fromkeys(f[2] for f in fl))
-            accounts = list(dict.fromkeys(f[1] for f in fl))
-            out.append(MessageSummary(r[0], r[1], thread_hex(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
-                                      tags=tags.get(docid, []), files=[f[0] for f in fl], folders=folders,
-                                      accounts=accounts))
+            files, folders, accounts = [], [], []
+            for entry in sorted((r[9] or "").split("\x1e")) if r[9] else ():
+                path, acct, folder = entry.split("\x1f")
+                files.append(path)
+                if folder not in folders:
+                    folders.append(folder)
+                if acct not in accounts:
+                    accounts.append(acct)
+            tags = sorted(r[10].split("\x1f")) if r[10] else []
+            out.append(MessageSummary(docid, r[1], thread_hex(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
+                                      tags=tags, files=files, folders=folders, accounts=accounts))
         return out
 
     def _tags_for(self, ids: list[int]) -> dict[int, list[str]]:
@@ -277,6 +292,8 @@ class Index:
         return self._thread_messages([thread], matched).get(thread, [])
 
     def _thread_messages(self, threads: list[int], matched: set[int] | None) -> dict[int, list[ThreadMessage]]:
+        from pigeon.core.threads import ThreadMessage
+
         out: dict[int, list[ThreadMessage]] = {}
         rows = []
         for chunk in _chunks(threads):
@@ -319,11 +336,15 @@ class Index:
                 marks = ",".join("?" * len(chunk))
                 matched.update(r[0] for r in self.db.conn.execute(
                     f"SELECT m.id FROM messages m WHERE m.thread IN ({marks}) AND ({cond})", [*chunk, *params]))
+        from pigeon.core.threads import summarize
+
         by_thread = self._thread_messages(threads, matched)
         return [summarize(thread_hex(t), by_thread.get(t, []), oldest_first=sort != "newest") for t in threads]
 
     def thread_tree(self, thread: str | int) -> list[ThreadMessage]:
         """The reply tree of a thread (top-level messages, replies attached)."""
+        from pigeon.core.threads import build_tree
+
         n = int(thread, 16) if isinstance(thread, str) else thread
         return build_tree(self.thread_messages(n))
 
