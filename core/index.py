@@ -122,14 +122,18 @@ class Index:
         self.workers = workers
         self._updater: Any = None
         self._lock: Any = None
+        if not readonly:  # made here, not on first use, so that two threads never make two
+            import threading
+
+            self._lock = threading.RLock()
 
     @property
     def lock(self) -> Any:
         """One writer at a time across threads (the watcher's, the UI's)."""
         if self._lock is None:
-            import threading
+            from pigeon.core.errors import PigeonError
 
-            self._lock = threading.RLock()
+            raise PigeonError("this index was opened read-only")
         return self._lock
 
     def close(self) -> None:
