@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 FLAG_OF_TAG = {tag: (letter, inverse) for letter, tag, inverse in FLAG_TAGS}
 #: CPU seconds the date-walking plan may use before the set-building plan takes over (CPU, not
 #: wall time, so that a busy machine does not change the plan).
-PROBE_BUDGET = 0.002
+PROBE_BUDGET = 0.001
 _SUMMARY_SQL = ("SELECT m.id, m.msgid, m.thread, m.date, d.sender, d.recipients, d.cc, d.subject, m.size,"
                 " (SELECT group_concat(f.path || char(31) || f.account || char(31) || f.folder, char(30))"
                 "  FROM files f WHERE f.docid=m.id),"
@@ -323,23 +323,35 @@ class Index:
         order = "DESC" if sort == "newest" else "ASC"
         want = None if limit is None else offset + limit
         seen: dict[int, None] = {}
-        rows = self._rows(query, "m.thread", order, None, 0, want=want)
+        walked: set[int] = set()
+        last: tuple[int, int] | None = None
+        rows = self._rows(query, "m.thread, m.id, m.date", order, None, 0, want=want)
         try:
-            for (thread,) in rows:
+            for thread, docid, date in rows:
                 seen.setdefault(thread, None)
+                walked.add(docid)
+                last = (date, docid)
                 if want is not None and len(seen) >= want:
                     break
+            else:
+                last = None  # the walk saw every match
         finally:
             rows.close()  # type: ignore[attr-defined]
         threads = list(seen)[offset:want]
         matched = None
         if query.strip() not in ("", "*"):
-            matched = set()
-            cond, params = self.where(query, probe=True)
-            for chunk in _chunks(threads):
-                marks = ",".join("?" * len(chunk))
-                matched.update(r[0] for r in self.db.conn.execute(
-                    f"SELECT m.id FROM messages m WHERE m.thread IN ({marks}) AND ({cond})", [*chunk, *params]))
+            # Every message on the near side of where the walk stopped was looked at: it
+            # matched if the walk met it. Only the far side needs asking.
+            matched = set(walked)
+            if last is not None:
+                cond, params = self.where(query, probe=True)
+                op = "<" if order == "DESC" else ">"
+                for chunk in _chunks(threads):
+                    marks = ",".join("?" * len(chunk))
+                    matched.update(r[0] for r in self.db.conn.execute(
+                        f"SELECT m.id FROM messages m WHERE m.thread IN ({marks})"
+                        f" AND (m.date {op} ? OR (m.date = ? AND m.id {op} ?)) AND ({cond})",
+                        [*chunk, last[0], last[0], last[1], *params]))
         from pigeon.core.threads import summarize
 
         by_thread = self._thread_messages(threads, matched)
