@@ -20,6 +20,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "invite": ("pigeon.core.cli_invite", "answer a calendar invitation: accept, tentative or decline"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "search": ("pigeon.core.cli_search", "messages or threads matching a query (--json, --threads)"),
+    "count": ("pigeon.core.cli_count", "how many messages (or threads) match a query"),
+    "tag": ("pigeon.core.cli_tag", "add and remove tags: tag +a -b -- QUERY"),
+    "index": ("pigeon.core.cli_index", "bring the search index up to date (--rebuild)"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.identities",
     "pigeon.plugins.credentials",
     "pigeon.plugins.commands_core",
+    "pigeon.plugins.search",
 )
 
 #: Built-ins that cannot be disabled.
