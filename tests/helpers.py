@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+# The shared corpus sits beside the checkout; a worktree elsewhere points at it with PIGEON_CORPUS.
+CORPUS = Path(os.environ.get("PIGEON_CORPUS") or REPO.parent / "shared" / "corpus")
 
 
 def run_pigeon(
