@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
     "assess": ("pigeon.core.cli_assess", "phishing and spoofing findings for a message file"),
+    "spam": ("pigeon.core.cli_spam", "train the spam filter and score messages"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.credentials",
     "pigeon.plugins.commands_core",
     "pigeon.plugins.assess",
+    "pigeon.plugins.spam",
 )
 
 #: Built-ins that cannot be disabled.
