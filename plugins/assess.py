@@ -27,6 +27,8 @@ from pigeon.hooks.types import (
 
 SOURCE = "assess"
 CONTACTS_FILE = "senders.sqlite"
+#: Findings shown as a banner only when another finding is shown too.
+CONTEXT_ONLY = frozenset({"first-time-sender"})
 
 _state: dict[str, Any] = {"config": None, "pm": None}
 
@@ -296,6 +298,9 @@ def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Ba
 def banners_for(findings: list[Finding]) -> list[Banner]:
     """Banners for the view: a headline when something is wrong, then each finding."""
     shown = [f for f in findings if SEVERITY_ORDER.get(f.severity, 0) >= SEVERITY_ORDER["notice"]]
+    # A first message from someone is everyday mail: worth saying only next to another signal.
+    if all(f.code in CONTEXT_ONLY for f in shown):
+        shown = []
     out: list[Banner] = []
     if is_suspicious(findings):
         out.append(Banner(worst(findings), "Be careful with this message:", SOURCE))  # type: ignore[arg-type]

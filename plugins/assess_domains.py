@@ -62,7 +62,16 @@ def _psl():  # noqa: ANN202 - PublicSuffixList or None
         from publicsuffixlist import PublicSuffixList
     except ImportError:  # pragma: no cover - the dependency is declared
         return None
-    return PublicSuffixList()
+    return PublicSuffixList(accept_unknown=False)
+
+
+def has_known_suffix(host: str) -> bool:
+    """True when the host ends in a real public suffix (``invoice.pdf`` does not)."""
+    host = ascii_host(host)
+    psl = _psl()
+    if psl is None:
+        return bool(re.search(r"\.[a-z]{2,}$", host))
+    return psl.publicsuffix(host) is not None
 
 
 def ascii_host(host: str) -> str:
@@ -97,7 +106,12 @@ def registrable(host: str) -> str:
         return host
     psl = _psl()
     if psl is not None:
-        return psl.privatesuffix(host) or host
+        found = psl.privatesuffix(host)
+        if found:
+            return found
+        if psl.publicsuffix(host) is not None:
+            return host  # the host is itself a public suffix
+    # An unknown top-level domain (.example, .local, .lan): take the last two labels.
     labels = host.split(".")
     if len(labels) >= 3 and ".".join(labels[-2:]) in _FALLBACK_SUFFIXES:
         return ".".join(labels[-3:])

@@ -145,7 +145,9 @@ def text_host(text: str) -> str | None:
     # "file.pdf", "version 1.2": the last label must be letters, and a domain has a dot.
     if not re.search(r"\.[^\W\d_]{2,}$", host):
         return None
-    return host
+    from pigeon.plugins.assess_domains import has_known_suffix
+
+    return host if has_known_suffix(host) else None
 
 
 @dataclass
