@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
     "assess": ("pigeon.core.cli_assess", "phishing and spoofing findings for a message file"),
     "spam": ("pigeon.core.cli_spam", "train the spam filter and score messages"),
+    "why": ("pigeon.core.cli_why", "which automated changes touched a message, and why"),
+    "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

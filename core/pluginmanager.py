@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.commands_core",
     "pigeon.plugins.assess",
     "pigeon.plugins.spam",
+    "pigeon.plugins.arrival",
 )
 
 #: Built-ins that cannot be disabled.

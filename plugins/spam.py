@@ -181,22 +181,19 @@ def _message_of(ctx: Any, target: str) -> tuple[Path, str | None]:
 
 
 def _refile(path: Path, account: str | None, role: str) -> Path:
-    """Move a Maildir message file to the account's folder for ``role`` (same unique name)."""
+    """Move a Maildir message file to the account's folder for ``role``, through the store."""
+    from pigeon.core.maildir import Maildir, entry_for_path
+
     config = _state["config"]
     if config is None or not account or account not in config.accounts:
         return path
     acct = config.accounts[account]
+    store = Maildir(acct.maildir, create=False)
+    entry = entry_for_path(store, path)
     folder = acct.folder(role)
-    if path.parent.parent.name == folder or path.parent.name not in ("cur", "new"):
+    if entry is None or entry.folder == folder:
         return path
-    dest = acct.maildir / folder / "cur"
-    if not dest.is_dir():
-        for sub in ("cur", "new", "tmp"):
-            (acct.maildir / folder / sub).mkdir(parents=True, exist_ok=True)
-    name = path.name if ":2," in path.name else path.name + ":2,"
-    target = dest / name
-    path.rename(target)
-    return target
+    return store.move(entry, folder).path
 
 
 def _mark(ctx: Any, target: str, is_spam: bool) -> None:
