@@ -37,6 +37,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.assess",
     "pigeon.plugins.spam",
     "pigeon.plugins.arrival",
+    "pigeon.plugins.notify",
 )
 
 #: Built-ins that cannot be disabled.

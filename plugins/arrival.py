@@ -71,9 +71,30 @@ def pigeon_message_arrived(message: EmailMessage, ref: MessageRef) -> None:
     app = current_app()
     if app is None or not app.config.get("filter.enabled", True) or not filtered_folder(app.config, ref):
         return
-    from pigeon.core.filtering import run_filters
+    from pigeon.core.filtering import apply, decide
 
-    run_filters(app, message, ref)
+    decision = decide(app.pm, message, ref)
+    apply(app, message, ref, decision)
+    if decision.move_to or decision.delete:
+        return  # filed away (Junk, a list folder, Trash): not worth interrupting the user
+    app.pm.hook.pigeon_notify(note=new_mail_note(message, [t for t, _, _ in decision.add_tags]))
+
+
+def new_mail_note(message: EmailMessage, tags: list[str]) -> Any:
+    """The notification for a new message: who from and about what (tags like suspicious too)."""
+    from pigeon.hooks.types import Notification
+
+    try:
+        sender = message["from"]
+        who = (sender.addresses[0].display_name or sender.addresses[0].addr_spec) if sender and sender.addresses else "unknown sender"
+    except Exception:
+        who = "unknown sender"
+    try:
+        subject = str(message.get("subject", "") or "(no subject)")
+    except Exception:
+        subject = "(no subject)"
+    warn = " [suspicious]" if "suspicious" in tags else ""
+    return Notification(title=f"New mail from {who}{warn}", body=subject, urgency="normal")
 
 
 # --------------------------------------------------------------------------- commands
