@@ -68,6 +68,8 @@ class Change:
             what = f"moved {self.before.get('folder', '?')} -> {self.after.get('folder', '?')}"
         elif self.action == "delete":
             what = f"deleted (moved {self.before.get('folder', '?')} -> {self.after.get('folder', '?')})"
+        elif self.action == "reply":
+            what = f"queued a reply to {self.after.get('to', '?')} in {self.after.get('folder', '?')}"
         else:
             what = self.action
         return what
@@ -290,7 +292,14 @@ def undo_change(app: Any, change: Change) -> str:
         raise PigeonError(f"change {change.id} was already undone")
     acct = app.account(change.account)
     store = app.store(acct)
-    if change.action in ("move", "delete", "flags"):
+    if change.action == "reply":
+        # Withdraw the automatic reply while it still waits in the Outbox.
+        path = Path(change.after.get("path", ""))
+        entry = entry_for_path(store, path) if path.exists() else None
+        if entry is None:
+            raise PigeonError(f"change {change.id}: the reply has already left the Outbox")
+        store.delete(entry)
+    elif change.action in ("move", "delete", "flags"):
         path = Path(change.after.get("path", ""))
         entry = entry_for_path(store, path) if path.exists() else None
         if entry is None:

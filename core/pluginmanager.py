@@ -38,6 +38,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.spam",
     "pigeon.plugins.arrival",
     "pigeon.plugins.notify",
+    "pigeon.plugins.vacation",
 )
 
 #: Built-ins that cannot be disabled.

@@ -77,7 +77,12 @@ def pigeon_message_arrived(message: EmailMessage, ref: MessageRef) -> None:
     apply(app, message, ref, decision)
     if decision.move_to or decision.delete:
         return  # filed away (Junk, a list folder, Trash): not worth interrupting the user
-    app.pm.hook.pigeon_notify(note=new_mail_note(message, [t for t, _, _ in decision.add_tags]))
+    tags = [t for t, _, _ in decision.add_tags]
+    app.pm.hook.pigeon_notify(note=new_mail_note(message, tags))
+    if app.pm.has_plugin("vacation"):
+        from pigeon.plugins.vacation import respond
+
+        respond(app, message, ref, tags)
 
 
 def new_mail_note(message: EmailMessage, tags: list[str]) -> Any:
