@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "spam": ("pigeon.core.cli_spam", "train the spam filter and score messages"),
     "why": ("pigeon.core.cli_why", "which automated changes touched a message, and why"),
     "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
+    "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

@@ -39,6 +39,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.arrival",
     "pigeon.plugins.notify",
     "pigeon.plugins.vacation",
+    "pigeon.plugins.rules",
 )
 
 #: Built-ins that cannot be disabled.
