@@ -29,6 +29,8 @@ SOURCE = "assess"
 CONTACTS_FILE = "senders.sqlite"
 #: Findings shown as a banner only when another finding is shown too.
 CONTEXT_ONLY = frozenset({"first-time-sender"})
+#: Findings the HTML renderer already shows in the view, next to the link's number.
+SHOWN_BY_RENDERER = frozenset({"link-mismatch"})
 
 _state: dict[str, Any] = {"config": None, "pm": None}
 
@@ -297,7 +299,7 @@ def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Ba
 
 def banners_for(findings: list[Finding]) -> list[Banner]:
     """Banners for the view: a headline when something is wrong, then each finding."""
-    shown = [f for f in findings if SEVERITY_ORDER.get(f.severity, 0) >= SEVERITY_ORDER["notice"]]
+    shown = [f for f in findings if SEVERITY_ORDER.get(f.severity, 0) >= SEVERITY_ORDER["notice"] and f.code not in SHOWN_BY_RENDERER]
     # A first message from someone is everyday mail: worth saying only next to another signal.
     if all(f.code in CONTEXT_ONLY for f in shown):
         shown = []
