@@ -157,10 +157,17 @@ def link_findings(msg: EmailMessage, settings: Any) -> list[Finding]:
             seen.add((code, reason))
             out.append(Finding(severity, code, reason, SOURCE))
 
+    checked: dict[tuple[str, bool], None] = {}
+
     def check_target(href: str, in_html: bool) -> str | None:
         parts = split_url(href)
         if parts is None:
             return None
+        # Newsletters repeat the same few hosts hundreds of times: judge each host once.
+        key = (f"{parts.scheme}://{parts.userinfo}@{parts.host}", in_html)
+        if key in checked:
+            return parts.host if parts.scheme in ("http", "https", "ftp") else None
+        checked[key] = None
         if parts.scheme in DANGEROUS_SCHEMES:
             add("warning", "link-scheme", f"A link uses the {parts.scheme}: scheme, which can run code or open local files")
             return None

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 from pigeon.hooks.types import Finding
-from pigeon.plugins.assess_links import is_attachment, parse_html, part_text
+from pigeon.plugins.assess_links import MAX_PARTS, is_attachment, parse_html, part_text
 
 #: Gmail's blocked types (support.google.com/mail/answer/6590) plus a few script hosts.
 DANGEROUS_EXTENSIONS = frozenset(
@@ -50,7 +50,9 @@ def _exts(name: str) -> list[str]:
 
 def attachments(msg: EmailMessage) -> Iterator[tuple[str, EmailMessage]]:
     """Each attachment leaf with its file name ('' when it has none)."""
-    for part in msg.walk():
+    for n, part in enumerate(msg.walk()):
+        if n >= MAX_PARTS:
+            break
         if part.is_multipart() or not is_attachment(part):
             continue
         try:

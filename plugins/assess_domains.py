@@ -134,6 +134,7 @@ def is_ip_literal(host: str) -> bool:
     return bool(_IP_LIKE.match(host))
 
 
+@functools.lru_cache(maxsize=8192)
 def skeleton(text: str) -> str:
     """A form under which look-alike strings compare equal (``pаypal`` == ``paypaI`` == ``paypal``)."""
     decomposed = unicodedata.normalize("NFKD", unicode_host(text))

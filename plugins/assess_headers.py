@@ -56,12 +56,16 @@ class Settings:
     own_domains: frozenset[str] = frozenset()
     brands: frozenset[str] = frozenset()
     contacts: Contacts | None = None
+    _known: set[str] | None = field(default=None, repr=False)
 
     def known_domains(self) -> set[str]:
-        known = {registrable(d) for d in self.own_domains | self.brands}
-        if self.contacts is not None:
-            known |= {registrable(d) for d in self.contacts.correspondent_domains()}
-        return {d for d in known if d}
+        """Own, brand and correspondent domains (computed once per assessment)."""
+        if self._known is None:
+            known = {registrable(d) for d in self.own_domains | self.brands}
+            if self.contacts is not None:
+                known |= {registrable(d) for d in self.contacts.correspondent_domains()}
+            self._known = {d for d in known if d}
+        return self._known
 
 
 def fix_text(text: str) -> str:

@@ -23,6 +23,7 @@ _TEXT_HOST = re.compile(
 )
 
 MAX_HTML = 2_000_000  # characters of one HTML part we look at
+MAX_PARTS = 500  # MIME parts looked at: a hostile message may nest thousands
 
 
 @dataclass
@@ -120,7 +121,9 @@ def message_texts(msg: EmailMessage) -> tuple[list[str], list[str]]:
     """The plain-text and HTML bodies of a message (attachments excluded)."""
     plain: list[str] = []
     html: list[str] = []
-    for part in msg.walk():
+    for n, part in enumerate(msg.walk()):
+        if n >= MAX_PARTS:
+            break
         if part.is_multipart():
             continue
         try:

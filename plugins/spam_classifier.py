@@ -149,7 +149,9 @@ def tokenize(msg: EmailMessage) -> set[str]:
         for m in _IP.finditer(value):
             add(f"received:{m.group(1)}.{m.group(2)}.{m.group(3)}")
     body_chars = nonascii = 0
-    for part in msg.walk():
+    for n, part in enumerate(msg.walk()):
+        if n >= 500:  # a hostile message may nest thousands of parts
+            break
         try:
             ctype = part.get_content_type()
             add("content-type:" + ctype)
