@@ -23,6 +23,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "count": ("pigeon.core.cli_count", "how many messages (or threads) match a query"),
     "tag": ("pigeon.core.cli_tag", "add and remove tags: tag +a -b -- QUERY"),
     "index": ("pigeon.core.cli_index", "bring the search index up to date (--rebuild)"),
+    "assess": ("pigeon.core.cli_assess", "phishing and spoofing findings for a message file"),
+    "spam": ("pigeon.core.cli_spam", "train the spam filter and score messages"),
+    "why": ("pigeon.core.cli_why", "which automated changes touched a message, and why"),
+    "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
+    "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

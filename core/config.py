@@ -61,6 +61,7 @@ ACCOUNT_KEYS = {
     "signature",
     "pgp",
     "sync",
+    "sieve",
     "default",
 }
 
@@ -279,7 +280,7 @@ class _Validator:
         real_name = raw.get("real_name", "")
         if not isinstance(real_name, str):
             raise self.fail(table, "real_name", "expected a string")
-        extra = {k: raw[k] for k in ("password", "identities", "signature", "pgp", "sync", "default") if k in raw}
+        extra = {k: raw[k] for k in ("password", "identities", "signature", "pgp", "sync", "sieve", "default") if k in raw}
         return AccountConfig(
             name=name,
             address=address,

@@ -35,6 +35,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.credentials",
     "pigeon.plugins.commands_core",
     "pigeon.plugins.search",
+    "pigeon.plugins.assess",
+    "pigeon.plugins.spam",
+    "pigeon.plugins.arrival",
+    "pigeon.plugins.notify",
+    "pigeon.plugins.vacation",
+    "pigeon.plugins.rules",
 )
 
 #: Built-ins that cannot be disabled.
