@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import DecryptResult, RenderContext, SendPolicy, SignatureStatus
+from pigeon.hooks.types import DecryptResult, KeyInfo, RenderContext, SendPolicy, SignatureStatus
 
 
 @hookspec(firstresult=True)
@@ -52,4 +52,19 @@ def pigeon_protect_outgoing(
     :return: the protected message, or None to leave it as is.
 
     Semantics: firstresult.
+    """
+
+
+@hookspec
+def pigeon_lookup_keys(addresses: list[str], network: bool) -> list[KeyInfo] | None:
+    """Say which keys are known for some addresses, and which one would be used and why.
+
+    Called by ``pigeon keys`` (and by compose, to show the key choice before sending).
+
+    :param addresses: e-mail addresses; an empty list asks for every key the plugin knows.
+    :param network: True when the user asked for a network lookup (WKD); False means local
+        knowledge only (keyring, Autocrypt state).
+    :return: a list of ``KeyInfo`` (several per address when several keys are known), or None.
+
+    Semantics: collect.
     """

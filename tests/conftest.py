@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import CORPUS
 
+pytest_plugins = ["fixtures.gpg"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
