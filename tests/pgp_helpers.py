@@ -21,7 +21,8 @@ def pm():  # noqa: ANN201
 
 def ctx_for(msg: EmailMessage, raw: bytes | None = None, purpose: str = "view") -> RenderContext:
     froms = msg.get_all("From") or []
-    addr = getaddresses([str(froms[0])])[0][1] if len(froms) == 1 else ""
+    pairs = getaddresses([str(froms[0])]) if len(froms) == 1 else []
+    addr = pairs[0][1] if len(pairs) == 1 else ""
     state = {"root": msg, "from": addr}
     if raw is not None:
         state["raw"] = raw

@@ -27,9 +27,6 @@ from typing import Any
 #: hard-fail on a missing MDC.
 MIN_VERSION = (2, 2, 8)
 
-#: Options pigeon never passes to gpg; a test greps the source for them.
-FORBIDDEN_OPTIONS = ("--ignore-mdc-error", "--allow-old-cipher-algos")
-
 PassphrasePrompt = Callable[[str], "str | None"]
 
 _EMAIL = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
@@ -201,6 +198,10 @@ def _integrity_gate(lines: list[StatusLine]) -> str:
         return "decryption failed"
     if "DECRYPTION_OKAY" not in kws:
         return "the message could not be decrypted"
+    errors = [" ".join(s.args[:2]) for s in lines if s.keyword == "ERROR"]
+    if errors:
+        # e.g. "proc_pkt.plaintext 89_BAD_DATA": a second literal packet (JF-08)
+        return f"the message is malformed ({errors[0]}); nothing of it is shown"
     aead = any(
         s.keyword == "DECRYPTION_INFO" and len(s.args) > 2 and s.args[2] != "0" for s in lines
     )
@@ -235,10 +236,10 @@ class Gpg:
             raise CryptoError("no-gpg", f"cannot run gpg: {exc}") from None
         self._gpg.encoding = "utf-8"
         version = tuple(self._gpg.version or ())
-        if version and version < MIN_VERSION:
+        if not version or version < MIN_VERSION:
             raise CryptoError(
                 "old-gpg",
-                f"GnuPG {'.'.join(map(str, version))} is too old; pigeon needs "
+                f"GnuPG {'.'.join(map(str, version)) or '(unknown version)'} is too old; pigeon needs "
                 f"{'.'.join(map(str, MIN_VERSION))} or later",
             )
         self.home = home

@@ -69,7 +69,8 @@ def _from_address(ctx: RenderContext) -> str:
     value = _state(ctx).get("from") or ""
     if isinstance(value, tuple | list):
         value = value[1] if len(value) > 1 else ""
-    return str(value).strip().lower()
+    value = str(value).strip().lower()
+    return value if "@" in value else ""
 
 
 def _fpr(fpr: str) -> str:
