@@ -381,8 +381,7 @@ class Gpg:
         return [f for f in (result.fingerprints or []) if f]
 
     def export_public(self, fingerprint: str, *, minimal: bool = True, armor: bool = True) -> bytes:
-        extra = ["--export-options", "export-minimal"] if minimal else None
-        out = self._gpg.export_keys(fingerprint, armor=armor, extra_args=extra)
+        out = self._gpg.export_keys(fingerprint, armor=armor, minimal=minimal)
         return out.encode() if isinstance(out, str) else bytes(out)
 
     # ------------------------------------------------------------------ writing

@@ -194,7 +194,14 @@ def _seven_bit(part: Message) -> None:
             continue
         cte = str(leaf.get("Content-Transfer-Encoding", "7bit")).lower()
         if cte in ("8bit", "binary"):
-            payload = leaf.get_payload(decode=True) or b""
+            raw = leaf.get_payload()
+            if isinstance(raw, str):
+                try:
+                    payload = raw.encode("ascii", "surrogateescape")
+                except UnicodeEncodeError:
+                    payload = raw.encode(leaf.get_content_charset() or "utf-8", errors="replace")
+            else:
+                payload = leaf.get_payload(decode=True) or b""
             del leaf["Content-Transfer-Encoding"]
             if leaf.get_content_maintype() == "text":
                 import quopri

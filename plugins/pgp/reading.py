@@ -147,7 +147,8 @@ def decrypt(part: EmailMessage, ctx: RenderContext) -> DecryptResult | None:
         return DecryptResult(ok=False, error=outcome.error)
     protected: dict[str, str] = {}
     if kind == "mime":
-        inner = mime.parse_bytes(outcome.data)
+        # parse with LF endings (what the renderer expects); RAW keeps the exact bytes
+        inner = mime.parse_bytes(outcome.data.replace(b"\r\n", b"\n"))
         _state(ctx).setdefault(RAW, []).append(outcome.data)
         if root:
             carrier = _protected_carrier(inner)
