@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "keys": ("pigeon.core.cli_keys", "the PGP keys pigeon would use for an address, and why"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

@@ -192,12 +192,13 @@ def _integrity_gate(lines: list[StatusLine]) -> str:
             len(st.args) < 3 or st.args[2] == "0"
         ):
             return "the message has no integrity protection (no MDC); nothing of it is shown"
-    if "DECRYPTION_FAILED" in kws:
-        if "NEED_PASSPHRASE" in kws or "MISSING_PASSPHRASE" in kws or "BAD_PASSPHRASE" in kws:
+    codes = {int(s.args[1]) & 0xFFFF for s in lines if s.keyword == "ERROR" and len(s.args) > 1 and s.args[1].isdigit()}
+    if "DECRYPTION_OKAY" not in kws and codes & {11, 99, 177}:  # bad passphrase, canceled, no pinentry
+        return "decryption failed: no passphrase or a wrong one"
+    if "DECRYPTION_FAILED" in kws or "DECRYPTION_OKAY" not in kws:
+        if {"NEED_PASSPHRASE", "MISSING_PASSPHRASE", "BAD_PASSPHRASE"} & set(kws):
             return "decryption failed: no passphrase or a wrong one"
         return "decryption failed"
-    if "DECRYPTION_OKAY" not in kws:
-        return "the message could not be decrypted"
     errors = [" ".join(s.args[:2]) for s in lines if s.keyword == "ERROR"]
     if errors:
         # e.g. "proc_pkt.plaintext 89_BAD_DATA": a second literal packet (JF-08)
