@@ -42,7 +42,9 @@ def pigeon_protect_outgoing(
 ) -> EmailMessage | None:
     """Sign and/or encrypt an outgoing message, returning the protected message.
 
-    Called when a message is queued for sending and ``policy`` or the account asks for it.
+    Called when a message is queued for sending and ``policy`` or the account asks for it, and
+    with ``policy.draft`` set before a draft of an encrypted conversation is stored (it is then
+    encrypted to the user's own key, so no plaintext draft reaches a Drafts folder).
     Raise an exception to refuse (for example, a recipient has no usable key): the message is
     then not sent in plaintext.
 

@@ -288,6 +288,7 @@ class SendPolicy:
 
     sign: bool | None = None
     encrypt: bool | None = None
+    draft: bool = False  # a draft being stored: encrypt to the user's own key only, never sign
 
 
 # --------------------------------------------------------------------------- automation

@@ -143,3 +143,19 @@ def test_eight_bit_body_is_made_seven_bit_before_signing(gnupghome: Path) -> Non
     inner = out.get_payload()[0]
     assert str(inner["Content-Transfer-Encoding"]).lower() in ("quoted-printable", "base64", "7bit")
     assert all(b < 128 for b in wire(out))
+
+
+def test_draft_of_encrypted_thread_is_stored_encrypted_to_self_only(gnupghome: Path, other_home: Path) -> None:
+    draft = message(subject="Re: Secret plans")
+    draft["Bcc"] = "carol@example.net"
+    out = protect(draft, SendPolicy(encrypt=True, draft=True), account())
+    raw = wire(out)
+    assert out.get_content_type() == "multipart/encrypted"
+    assert b"The plan is on" not in raw and b"Secret plans" not in raw
+    # only the user can read it: Bob (a recipient of the final mail) cannot
+    enc = parse(raw).get_payload()[1].get_payload(decode=True)
+    assert gpg(other_home, "--decrypt", input=enc, check=False).returncode != 0
+    back = parse(raw)
+    result = pm().hook.pigeon_decrypt(part=back, ctx=ctx_for(back, raw))
+    assert result.ok and result.protected_headers["Subject"] == "Re: Secret plans"
+    assert result.signatures == []

@@ -78,6 +78,8 @@ def decide(message: EmailMessage, policy: SendPolicy, account: AccountConfig | A
 def protect(message: EmailMessage, policy: SendPolicy, account: AccountConfig | Any) -> EmailMessage | None:
     """The protected message, or None when neither signing, encryption nor Autocrypt applies."""
     cfg = account_policy(account)
+    if policy.draft:
+        return protect_draft(message, account) if policy.encrypt else None
     if not cfg and policy.sign is None and policy.encrypt is None:
         return None
     sign, encrypt, recipients = decide(message, policy, account)
