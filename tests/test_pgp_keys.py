@@ -222,3 +222,21 @@ def test_fingerprint_helper(gnupghome: Path) -> None:
     with pytest.raises(CryptoError):
         runtime.keybook().encryption_key("nobody@nowhere.example")
     assert base64  # imported for readers of the Autocrypt tests
+
+
+def test_key_change_accepted_only_by_the_user(gnupghome: Path, other_home: Path, config_dir: Path) -> None:
+    from pigeon.core.app import App
+    from pigeon.core.commands import CommandContext
+
+    old = make_key(other_home, "Fay <fay@example.net>")
+    new = make_key(other_home, "Fay <fay@example.net>")
+    arrive(incoming("fay@example.net", export(other_home, old), "Mon, 02 Nov 2026 10:00:00 +0000"))
+    app = App.create(config_dir, load_entrypoints=False)
+    out: list[str] = []
+    ctx = CommandContext(app, output=out.append)
+    app.commands.run("pgp-mark-key-verified", ctx, "fay@example.net")
+    arrive(incoming("fay@example.net", export(other_home, new), "Tue, 03 Nov 2026 10:00:00 +0000"))
+    assert next(i for i in lookup("fay@example.net") if i.chosen).fingerprint == old
+    app.commands.run("pgp-accept-key-change", ctx, "fay@example.net")
+    assert next(i for i in lookup("fay@example.net") if i.chosen).fingerprint == new
+    assert out[-1] == f"fay@example.net: now using key {new}"

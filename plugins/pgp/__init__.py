@@ -16,6 +16,7 @@ from pigeon.hooks import hookimpl
 from pigeon.hooks.types import (
     AccountConfig,
     Banner,
+    CommandRegistrar,
     DecryptResult,
     KeyInfo,
     MessageRef,
@@ -95,3 +96,11 @@ def pigeon_message_arrived(message: EmailMessage, ref: MessageRef) -> None:
         store.process(message, book.fingerprint_of, book.is_verified)
     finally:
         store.close()
+
+
+@hookimpl
+def pigeon_register_commands(register: CommandRegistrar) -> None:
+    from pigeon.plugins.pgp import commands
+
+    register(commands.pgp_accept_key_change)
+    register(commands.pgp_mark_key_verified)
