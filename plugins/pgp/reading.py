@@ -165,8 +165,7 @@ def decrypt(part: EmailMessage, ctx: RenderContext) -> DecryptResult | None:
     if root:
         _mark_root(inner, ctx)
         _state(ctx)[ENCRYPTED_ROOT] = True
-    else:
-        _note(ctx, "notice", "Part of this message is encrypted; the rest is not. The parts are shown separately.")
+    # (a part that is not the root: the renderer says "only part N is encrypted" itself)
     sigs = [to_status(s, ctx, covers=root) for s in outcome.signatures]
     return DecryptResult(ok=True, message=inner, signatures=sigs, protected_headers=protected)
 
