@@ -324,7 +324,7 @@ def test_jf05_wrapped_signed_part_is_never_the_whole_message(gnupghome: Path, ot
     statuses = pm().hook.pigeon_verify(part=part, ctx=ctx)
     assert statuses[0].valid  # the part itself is well signed...
     assert not statuses[0].covers_whole_message and not green(statuses)  # ...but not the message
-    assert any("Part of this message is signed" in t for _, t in ctx.state[reading.NOTES])
+    assert any("covers only this part" in p for p in statuses[0].problems)
 
 
 # --------------------------------------------------------------------------- JF-06 (identity)

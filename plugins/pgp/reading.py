@@ -90,6 +90,9 @@ def to_status(sig: Signature, ctx: RenderContext, *, covers: bool) -> SignatureS
             problems.append("the message has no single From address to compare the signer with")
         elif not matches:
             problems.append(f"signed by someone else: the signing key has no user ID for {from_addr}")
+        if not covers:
+            # JF-05: a signed part inside an unsigned message never looks like a signed message
+            problems.append("it covers only this part, not the whole message")
         min_trust = str(runtime.setting("pgp.min_trust", "marginal", ctx) or "marginal")
         if TRUST_ORDER.get(sig.trust, 0) < TRUST_ORDER.get(min_trust, 1):
             problems.append(f"the signing key is not verified (trust: {sig.trust or 'unknown'})")
@@ -212,8 +215,6 @@ def _verify_mime(part: EmailMessage, ctx: RenderContext) -> list[SignatureStatus
         # the signed content stands for the message (signed-then-encrypted, or a signed root)
         content = part.get_payload()[0]
         _mark_root(content, ctx)
-    else:
-        _note(ctx, "notice", "Part of this message is signed; the rest is not. Only the signed part is covered.")
     return [to_status(s, ctx, covers=root) for s in sigs]
 
 
