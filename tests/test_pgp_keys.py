@@ -240,3 +240,20 @@ def test_key_change_accepted_only_by_the_user(gnupghome: Path, other_home: Path,
     app.commands.run("pgp-accept-key-change", ctx, "fay@example.net")
     assert next(i for i in lookup("fay@example.net") if i.chosen).fingerprint == new
     assert out[-1] == f"fay@example.net: now using key {new}"
+
+
+def test_re04_attached_key_is_never_imported(gnupghome: Path, other_home: Path, gpg_world: GpgWorld, config_dir: Path) -> None:
+    """A signed mail carrying a new key for a known contact as an attachment changes nothing."""
+    from pigeon.core import mime
+    from pigeon.core.render import render_message
+    from pigeon.hooks.types import RenderContext
+
+    impostor = make_key(other_home, "Bob Babbage <bob@example.net>")
+    msg = incoming("bob@example.net", None, "Mon, 02 Nov 2026 10:00:00 +0000", "Bob")
+    msg.add_attachment(gpg(other_home, "--armor", "--export", impostor).stdout, maintype="application",
+                       subtype="pgp-keys", filename="bob-new-key.asc")
+    raw = msg.as_bytes()
+    arrive(mime.parse_bytes(raw))
+    render_message(pm(), mime.parse_bytes(raw), RenderContext())
+    infos = lookup("bob@example.net")
+    assert [i.fingerprint for i in infos] == [gpg_world.fpr["bob"]]

@@ -195,6 +195,8 @@ def _integrity_gate(lines: list[StatusLine]) -> str:
     codes = {int(s.args[1]) & 0xFFFF for s in lines if s.keyword == "ERROR" and len(s.args) > 1 and s.args[1].isdigit()}
     if "DECRYPTION_OKAY" not in kws and codes & {11, 99, 177}:  # bad passphrase, canceled, no pinentry
         return "decryption failed: no passphrase or a wrong one"
+    if "DECRYPTION_OKAY" not in kws and "PINENTRY_LAUNCHED" in kws and codes:
+        return "decryption failed: gpg-agent could not ask for the passphrase (pinentry failed)"
     if "DECRYPTION_FAILED" in kws or "DECRYPTION_OKAY" not in kws:
         if {"NEED_PASSPHRASE", "MISSING_PASSPHRASE", "BAD_PASSPHRASE"} & set(kws):
             return "decryption failed: no passphrase or a wrong one"
