@@ -468,3 +468,16 @@ def quote_text(pm: Any, msg: Message, width: int = 72) -> str:
     """The body text to quote in a reply: what the user saw, minus encrypted parts that are not
     the whole message (so a reply never leaks them)."""
     return render_message(pm, msg, RenderContext(width=width, purpose="quote")).body
+
+
+def reply_should_encrypt(msg: Message) -> bool:
+    """True when the message as a whole is encrypted (its MIME root is ``multipart/encrypted``,
+    or its only text is one armored PGP block): a reply or forward to it, and the draft of that
+    reply, are then encrypted by default (DESIGN §6.6). A structural check: no gpg involved."""
+    if mime.content_type(msg) == "multipart/encrypted":
+        return True
+    if mime.is_multipart(msg) or mime.content_type(msg) != "text/plain":
+        return False
+    text = mime.part_text(msg)
+    m = _PGP_MESSAGE.search(text)
+    return bool(m) and not (text[: m.start()].strip() or text[m.end() :].strip())

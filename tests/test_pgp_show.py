@@ -163,3 +163,15 @@ def test_re01_reply_shows_exactly_what_was_displayed(gnupghome: Path, other_home
     shown = render_message(app, msg, RenderContext()).body
     quoted = quote_text(app.pm, msg)
     assert "hidden words" in shown and "hidden words" in quoted
+
+
+def test_reply_to_encrypted_mail_is_encrypted_by_default(gnupghome: Path, other_home: Path) -> None:
+    from pigeon.core.render import reply_should_encrypt
+
+    ct = encrypt(other_home, f"Content-Type: text/plain\n\n{SECRET}\n".encode(), "alice@example.org")
+    assert reply_should_encrypt(mime.parse_bytes(pgp_mime_encrypted(HEADERS, ct)))
+    inline = f"{HEADERS}Content-Type: text/plain\n\n{ct.decode()}".encode()
+    assert reply_should_encrypt(mime.parse_bytes(inline))
+    wrapped = f"{HEADERS}Content-Type: text/plain\n\nHi!\n{ct.decode()}".encode()
+    assert not reply_should_encrypt(mime.parse_bytes(wrapped))  # only a part was encrypted
+    assert not reply_should_encrypt(mime.parse_bytes(b"Subject: x\n\nplain\n"))
