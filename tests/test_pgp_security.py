@@ -438,3 +438,23 @@ def test_gpg_runs_with_no_verbose(gnupghome: Path) -> None:
     args = gnupg.GPG(gnupghome=str(gnupghome)).make_args([], False)
     assert "--no-verbose" in args and "--status-fd" in args
     assert subprocess.run(["gpg", "--version"], capture_output=True).returncode == 0
+
+
+def test_signed_data_is_taken_from_the_part_itself_not_an_earlier_copy_of_its_boundary(gnupghome: Path, other_home: Path) -> None:
+    """An attacker quotes a genuine signed part (with its boundary) as text earlier in the
+    message, then reuses boundary and signature around their own content."""
+    genuine = signed_entity(other_home, b"Content-Type: text/plain\n\nLunch at noon.\n", "manager@work.example", boundary="X")
+    sig = genuine.split("Content-Type: application/pgp-signature\n\n", 1)[1].split("\n--X--", 1)[0]
+    body = genuine.split("\n\n", 1)[1]  # "--X\n<entity>\n--X\n<sig part>\n--X--"
+    raw = (
+        f'{HEADERS}MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=o\n\n'
+        f"--o\nContent-Type: text/plain\n\n{body}\n"
+        f'--o\nContent-Type: multipart/signed; boundary="X"; micalg=pgp-sha512; protocol="application/pgp-signature"\n\n'
+        f"--X\nContent-Type: text/plain\n\nYou are fired.\n--X\nContent-Type: application/pgp-signature\n\n{sig}\n--X--\n"
+        "--o--\n"
+    ).encode()
+    msg = parse(raw)
+    part = msg.get_payload()[1]
+    assert "You are fired." in part.get_payload()[0].get_content()
+    statuses = pm().hook.pigeon_verify(part=part, ctx=ctx_for(msg, raw))
+    assert not any(s.valid for s in statuses)

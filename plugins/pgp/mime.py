@@ -110,34 +110,57 @@ def signature_parts(part: Message) -> tuple[Message, bytes]:
     return content, sig.get_payload(decode=True) or b""
 
 
-def raw_first_part(raw: bytes, boundary: str) -> bytes | None:
-    """The exact bytes of the first body part under ``boundary`` in ``raw`` (None if absent).
-
-    The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
-    """
+def raw_first_parts(raw: bytes, boundary: str) -> list[bytes]:
+    """Every candidate for "the first body part under ``boundary``" in ``raw``: the bytes after
+    each opening delimiter up to the next delimiter. The CRLF before a delimiter belongs to the
+    delimiter (RFC 2046 §5.1.1)."""
     delim = re.compile(rb"(?:\r?\n|\A)--" + re.escape(boundary.encode("ascii", "replace")) + rb"(--)?[ \t]*(?=\r?\n|\Z)")
     found = list(delim.finditer(raw))
-    if len(found) < 2 or found[0].group(1):
-        return None
-    start = found[0].end()
-    if raw[start : start + 2] == b"\r\n":
-        start += 2
-    elif raw[start : start + 1] == b"\n":
-        start += 1
-    return raw[start : found[1].start()]
+    out = []
+    for this, nxt in zip(found, found[1:], strict=False):
+        if this.group(1):
+            continue
+        start = this.end()
+        if raw[start : start + 2] == b"\r\n":
+            start += 2
+        elif raw[start : start + 1] == b"\n":
+            start += 1
+        out.append(raw[start : nxt.start()])
+    return out
 
 
-def signed_data_candidates(part: Message, raw_sources: list[bytes]) -> list[bytes]:
+def raw_first_part(raw: bytes, boundary: str) -> bytes | None:
+    """The first of :func:`raw_first_parts`, or None."""
+    parts = raw_first_parts(raw, boundary)
+    return parts[0] if parts else None
+
+
+def canon(entity: Message) -> bytes:
+    try:
+        return crlf(entity.as_bytes(policy=_RAW_POLICY)).rstrip(b"\r\n")
+    except Exception:  # noqa: BLE001 - hostile input
+        return b""
+
+
+def signed_data_candidates(part: Message, raw_sources: list[bytes], expected: bytes | None = None) -> list[bytes]:
     """The bytes a detached signature should cover: from the original source when we have it,
-    else the part regenerated with its original folding."""
+    else the part regenerated with its original folding.
+
+    A raw segment counts only if it is this part's own content: the boundary string may also
+    appear elsewhere (an attacker can quote a genuinely signed part as text and reuse its
+    boundary and signature around their own content).
+    """
     content, _ = signature_parts(part)
+    mine = expected or canon(content)
     out: list[bytes] = []
     boundary = part.get_boundary()
-    if boundary:
+    if boundary and mine:
         for raw in raw_sources:
-            got = raw_first_part(raw, boundary)
-            if got is not None:
-                out.append(crlf(got))
+            for segment in raw_first_parts(raw, boundary):
+                if canon(parse_bytes(segment)) == mine:
+                    out.append(crlf(segment))
+                    break
+            if out:
                 break
     try:
         regenerated = crlf(content.as_bytes(policy=_RAW_POLICY))

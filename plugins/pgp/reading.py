@@ -28,6 +28,7 @@ ROOTS = "pgp_roots"  # ids of parts that stand for the whole message
 RAW = "pgp_raw"  # original bytes (decrypted entities) to find signed data in
 NOTES = "pgp_notes"  # banners to add after rendering
 ENCRYPTED_ROOT = "pgp_encrypted"  # True when the message as a whole was encrypted
+CANON = "pgp_canon"  # id(signed content) -> its canonical bytes before the legacy part was dropped
 
 
 def _state(ctx: RenderContext) -> dict[str, Any]:
@@ -157,7 +158,9 @@ def decrypt(part: EmailMessage, ctx: RenderContext) -> DecryptResult | None:
             carrier = _protected_carrier(inner)
             protected = mime.protected_headers(carrier)
             if protected:
-                # the signed layer's bytes are kept in RAW, so its signature still verifies
+                # the signed layer's bytes are kept in RAW; remember what it was before the
+                # legacy part went, so its signature still verifies against exactly that
+                _state(ctx).setdefault(CANON, {})[id(carrier)] = mime.canon(carrier)
                 mime.strip_legacy_display(carrier)  # type: ignore[arg-type]
     else:
         inner = EmailMessage(policy=email.policy.default)
@@ -197,7 +200,9 @@ def _verify_mime(part: EmailMessage, ctx: RenderContext) -> list[SignatureStatus
     root = is_root(part, ctx)
     try:
         _, signature = mime.signature_parts(part)
-        candidates = mime.signed_data_candidates(part, _raw_sources(ctx))
+        content = part.get_payload()[0] if isinstance(part.get_payload(), list) else None
+        expected = _state(ctx).get(CANON, {}).get(id(content))
+        candidates = mime.signed_data_candidates(part, _raw_sources(ctx), expected)
         gpg = runtime.gpg()
     except (ValueError, CryptoError) as exc:
         return [SignatureStatus(valid=False, problems=[str(exc)], summary=f"Unverified signature: {exc}")]
