@@ -257,3 +257,14 @@ def test_re04_attached_key_is_never_imported(gnupghome: Path, other_home: Path, 
     render_message(pm(), mime.parse_bytes(raw), RenderContext())
     infos = lookup("bob@example.net")
     assert [i.fingerprint for i in infos] == [gpg_world.fpr["bob"]]
+
+
+def test_doctor_reports_a_missing_own_key(gnupghome: Path, config_dir: Path, tmp_path: Path) -> None:
+    (config_dir / "config.toml").write_text(
+        f'[accounts.me]\naddress = "alice@example.org"\nmaildir = "{tmp_path}/m1"\npgp = {{ sign = "always" }}\n'
+        f'[accounts.other]\naddress = "nokey@example.org"\nmaildir = "{tmp_path}/m2"\npgp = {{ encrypt = "when-possible" }}\n'
+    )
+    res = run_pigeon("doctor", "--json")
+    rows = json.loads(res.stdout)
+    keys = [r for r in rows if r["code"].startswith("pgp-")]
+    assert [(r["code"], r["where"]) for r in keys] == [("pgp-no-key", "accounts.other.pgp")]
