@@ -67,6 +67,8 @@ def pigeon_verify(part: EmailMessage, ctx: RenderContext) -> list[SignatureStatu
 
 @hookimpl
 def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Banner] | None:
+    if "pgp_notes" not in (ctx.state or {}) and "Autocrypt" not in message:
+        return None  # nothing of ours in this message: stay cheap
     from pigeon.plugins.pgp import reading
 
     return reading.banners(message, ctx)

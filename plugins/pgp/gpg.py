@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,6 +296,8 @@ class Gpg:
 
     def verify_detached(self, data: bytes, signature: bytes) -> list[Signature]:
         """Verify a detached signature over ``data`` (RFC 3156 multipart/signed)."""
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="pigeon-pgp-") as tmp:
             sig_path = Path(tmp) / "sig.asc"
             sig_path.write_bytes(signature)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pigeon.plugins.pgp.gpg import Gpg, PassphrasePrompt
+if TYPE_CHECKING:  # gpg.py is imported only when a crypto hook really runs
+    from pigeon.plugins.pgp.gpg import Gpg, PassphrasePrompt
 
 _config: Any = None
 _gpgs: dict[str, Gpg] = {}
@@ -49,6 +50,8 @@ def gnupghome() -> str:
 
 
 def gpg() -> Gpg:
+    from pigeon.plugins.pgp.gpg import Gpg
+
     home = gnupghome()
     if home not in _gpgs:
         _gpgs[home] = Gpg(home or None, passphrase_prompt=_prompt)
