@@ -268,3 +268,29 @@ def test_doctor_reports_a_missing_own_key(gnupghome: Path, config_dir: Path, tmp
     rows = json.loads(res.stdout)
     keys = [r for r in rows if r["code"].startswith("pgp-")]
     assert [(r["code"], r["where"]) for r in keys] == [("pgp-no-key", "accounts.other.pgp")]
+
+
+def test_passphrase_asked_through_the_ui_minibuffer(gnupghome: Path, other_home: Path, config_dir: Path) -> None:
+    """A UI that offers ``ask_secret`` gets gpg's question (loopback pinentry), not a pinentry."""
+    from pigeon.core.app import App
+
+    fpr = make_key(gnupghome, "Quin <quin@example.org>", passphrase="s3cret")
+    kill_agent(gnupghome)
+    gpg(other_home, "--import", input=gpg(gnupghome, "--armor", "--export", fpr).stdout)
+    ct = encrypt(other_home, b"Content-Type: text/plain\n\nfor quin\n", "quin@example.org")
+    asked: list[str] = []
+
+    class UI:
+        def ask_secret(self, question: str) -> str:
+            asked.append(question)
+            return "s3cret"
+
+    app = App.create(config_dir)
+    app.ui = UI()
+    app.startup()
+    try:
+        msg = parse(pgp_mime_encrypted("From: bob@example.net\nTo: quin@example.org\n", ct))
+        result = app.pm.hook.pigeon_decrypt(part=msg, ctx=ctx_for(msg))
+        assert result.ok and asked == ["Passphrase to decrypt (key of Quin <quin@example.org>): "]
+    finally:
+        runtime.started(None)

@@ -52,6 +52,11 @@ def pigeon_configure(config: Any) -> None:
 
 
 @hookimpl
+def pigeon_startup(app: Any) -> None:
+    runtime.started(app)
+
+
+@hookimpl
 def pigeon_decrypt(part: EmailMessage, ctx: RenderContext) -> DecryptResult | None:
     from pigeon.plugins.pgp import reading
 

@@ -264,6 +264,11 @@ class Gpg:
             return result
         if "DECRYPTION_OKAY" in kws or "SIG_CREATED" in kws:
             return result
+        for st in parse_status(getattr(result, "stderr", "")):
+            if st.keyword == "USERID_HINT" and len(st.args) > 1:
+                who = re.sub(r"[\x00-\x1f\x7f-\x9f]", "", " ".join(st.args[1:]))[:200]
+                hint = f"{hint} (key of {who})"
+                break
         passphrase = self.passphrase_prompt(hint)
         if not passphrase:
             return result

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # gpg.py is imported only when a crypto hook really runs
     from pigeon.plugins.pgp.gpg import Gpg, PassphrasePrompt
 
 _config: Any = None
+_app: Any = None
 _gpgs: dict[str, Gpg] = {}
 _prompt: PassphrasePrompt | None = None
 
@@ -20,6 +21,20 @@ _prompt: PassphrasePrompt | None = None
 def configure(config: Any) -> None:
     global _config
     _config = config
+
+
+def started(app: Any) -> None:
+    global _app
+    _app = app
+
+
+def _ui_prompt() -> PassphrasePrompt | None:
+    """The running UI's own secret prompt (``app.ui.ask_secret(question) -> str | None``), used
+    as gpg's loopback pinentry so that no pinentry tears the full-screen client."""
+    ask = getattr(getattr(_app, "ui", None), "ask_secret", None)
+    if not callable(ask):
+        return None
+    return lambda hint: ask(f"Passphrase to {hint}: ")
 
 
 def setting(name: str, default: Any = None, ctx: Any = None) -> Any:
@@ -35,14 +50,11 @@ def setting(name: str, default: Any = None, ctx: Any = None) -> Any:
 
 
 def set_passphrase_prompt(prompt: PassphrasePrompt | None) -> None:
-    """Called by a UI that can ask for a passphrase in its own minibuffer (loopback pinentry).
-
-    Without one, gpg-agent asks through its own pinentry.
+    """Set the passphrase prompt explicitly (tests, embedding). A UI may instead offer
+    ``app.ui.ask_secret``. Without either, gpg-agent asks through its own pinentry.
     """
     global _prompt
     _prompt = prompt
-    for gpg in _gpgs.values():
-        gpg.passphrase_prompt = prompt
 
 
 def gnupghome() -> str:
@@ -54,7 +66,8 @@ def gpg() -> Gpg:
 
     home = gnupghome()
     if home not in _gpgs:
-        _gpgs[home] = Gpg(home or None, passphrase_prompt=_prompt)
+        _gpgs[home] = Gpg(home or None)
+    _gpgs[home].passphrase_prompt = _prompt or _ui_prompt()
     return _gpgs[home]
 
 
