@@ -175,3 +175,10 @@ def test_reply_to_encrypted_mail_is_encrypted_by_default(gnupghome: Path, other_
     wrapped = f"{HEADERS}Content-Type: text/plain\n\nHi!\n{ct.decode()}".encode()
     assert not reply_should_encrypt(mime.parse_bytes(wrapped))  # only a part was encrypted
     assert not reply_should_encrypt(mime.parse_bytes(b"Subject: x\n\nplain\n"))
+
+
+def test_jf06_two_from_headers_never_get_a_good_signature(gnupghome: Path, other_home: Path, tmp_path: Path) -> None:
+    signed = signed_entity(other_home, b"Content-Type: text/plain\n\nYou are fired.\n", "manager@work.example")
+    headers = "From: The Manager <manager@work.example>\nFrom: Eve <eve@evil.example>\nSubject: x\n"
+    top, _ = show(write(tmp_path, f"{headers}MIME-Version: 1.0\n{signed}".encode()))
+    assert "[ok]" not in top and "no single From address" in top
