@@ -129,3 +129,25 @@ def test_gmime_inline_signed_and_encrypted(gnupghome: Path) -> None:
     finally:
         runtime.set_passphrase_prompt(None)
     assert result.ok and result.message.get_content().strip() == "This is the message body."
+
+
+def test_every_pgp_looking_corpus_message_renders_without_a_plugin_error(gnupghome: Path, config_dir: Path) -> None:
+    """Hostile and broken input (mangled PGP/MIME, S/MIME, stray armor) never makes the plugin raise."""
+    from pigeon.core import mime
+    from pigeon.core.app import App
+    from pigeon.core.render import render_message
+    from pigeon.hooks.types import RenderContext
+
+    app = App.create(config_dir, report_to_stderr=False)
+    seen = 0
+    for path in sorted(CORPUS.rglob("*")):
+        if not path.is_file() or path.suffix in (".md", ".py", ".asc", ".pem", ".p12", ".pub", ".sec", ".gpg"):
+            continue
+        data = path.read_bytes()
+        if b"PGP" not in data and b"pgp" not in data:
+            continue
+        seen += 1
+        msg = mime.parse_bytes(data)
+        for purpose in ("view", "quote", "index"):
+            render_message(app, msg, RenderContext(purpose=purpose))
+    assert seen > 50 and app.pm.errors == []
