@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "why": ("pigeon.core.cli_why", "which automated changes touched a message, and why"),
     "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
     "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
+    "keys": ("pigeon.core.cli_keys", "the PGP keys pigeon would use for an address, and why"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

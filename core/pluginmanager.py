@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.render_html",
     "pigeon.plugins.attachments",
     "pigeon.plugins.credentials",
+    "pigeon.plugins.pgp",
     "pigeon.plugins.commands_core",
     "pigeon.plugins.search",
     "pigeon.plugins.assess",
