@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

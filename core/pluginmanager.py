@@ -34,6 +34,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.attachments",
     "pigeon.plugins.credentials",
     "pigeon.plugins.commands_core",
+    "pigeon.plugins.quote",
+    "pigeon.plugins.tui",
 )
 
 #: Built-ins that cannot be disabled.

@@ -1,0 +1,55 @@
+"""The built-in ``tui`` plugin: the full-screen client (``pigeon``, ``pigeon demo``) and the
+prompt session (``pigeon shell``), both over the named commands and the keymap registry.
+
+prompt_toolkit is imported only inside the functions that need it, so other commands stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from importlib import resources
+from typing import Any
+
+from pigeon.hooks import hookimpl
+from pigeon.hooks.types import CommandRegistrar, KeymapRegistrar
+
+
+def default_keymap() -> dict[str, dict[str, str]]:
+    """The default bindings: mode -> Emacs key sequence -> command name."""
+    text = resources.files(__name__).joinpath("default_keys.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@hookimpl
+def pigeon_register_keymaps(keymaps: KeymapRegistrar) -> None:
+    for mode, table in default_keymap().items():
+        for keys, command in table.items():
+            keymaps.bind(mode, keys, command)
+
+
+@hookimpl
+def pigeon_register_commands(register: CommandRegistrar) -> None:
+    from pigeon.plugins.tui.commands import register_all
+    from pigeon.plugins.tui.shell import register_shell_commands
+
+    register_all(register)
+    register_shell_commands(register)
+
+
+@hookimpl(trylast=True)
+def pigeon_main(app: Any) -> int | None:
+    from pigeon.core.errors import PigeonError
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise PigeonError("the full-screen client needs a terminal (try `pigeon shell` for scripts)")
+    from pigeon.plugins.tui.ui import TUI
+
+    return TUI(app).run()
+
+
+@hookimpl(trylast=True)
+def pigeon_prompt_session(app: Any, ctx: Any) -> int | None:
+    from pigeon.plugins.tui.shell import prompt_session
+
+    return prompt_session(app, ctx)

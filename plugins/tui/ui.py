@@ -1,0 +1,785 @@
+"""The full-screen client: state, the command loop, the minibuffer. prompt_toolkit lives here.
+
+Keys resolve to command names (``pigeon.core.keymap``); a command runs on one worker thread, in
+order, so a command may prompt (``ctx.ask``) and wait for the minibuffer without freezing the
+screen. Commands touch the UI through ``ui.call(fn)``, which runs ``fn`` on the event loop.
+Slow work (scanning, rendering, counting) goes to a background pool and posts its result back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pigeon.core.commands import CommandContext
+from pigeon.core.errors import CommandError, PigeonError
+from pigeon.core.sanitize import sanitize_line
+from pigeon.plugins.tui.model import (
+    Buffer,
+    ComposeBuffer,
+    FolderBuffer,
+    MessageBuffer,
+    MessageListBuffer,
+    TextBuffer,
+    WindowTree,
+)
+from pigeon.plugins.tui.source import FolderListing, folder_counts, get_store
+
+
+class Quit(CommandError):
+    """C-g: the user cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__("Quit")
+
+
+#: Argument names -> what the minibuffer completes for them.
+ARG_KINDS = {
+    "folder": "folder",
+    "dest": "folder",
+    "tag": "tag",
+    "tags": "tag",
+    "to": "address",
+    "address": "address",
+    "file": "file",
+    "path": "file",
+    "query": "query",
+    "command": "command",
+    "name": "command",
+    "buffer": "buffer",
+    "expression": "python",
+}
+
+
+class TUI:
+    """One running client. ``app.ui`` points here while it runs."""
+
+    def __init__(self, app: Any, *, input: Any = None, output: Any = None, watch: bool = True) -> None:
+        from pigeon.plugins.tui.layout import build_application
+
+        self.app = app
+        app.ui = self
+        self.buffers: list[Buffer] = []  # most recently shown first
+        self.messages = TextBuffer("*Messages*")
+        self.folders = FolderBuffer([])
+        self.tree = WindowTree(self.folders)
+        self._add(self.messages)
+        self._add(self.folders)
+        self.echo = ""
+        self.echo_error = False
+        self.mb_active = False
+        self.mb_prompt = ""
+        self.mb_kind = ""
+        self.mb_future: concurrent.futures.Future[str] | None = None
+        self.isearch: dict[str, Any] | None = None
+        self.reading_key: list[str] | None = None
+        self.key_future: concurrent.futures.Future[tuple[str, ...]] | None = None
+        self.running_command: str | None = None
+        self.pending = 0
+        self.lock = threading.Lock()
+        self.worker = concurrent.futures.ThreadPoolExecutor(1, "pigeon-command")
+        self.pool = concurrent.futures.ThreadPoolExecutor(2, "pigeon-background")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+        self.watch = watch
+        self._watchers: list[Any] = []
+        self._dir_mtimes: dict[int, tuple[float, float]] = {}
+        self._segments: tuple[float, str] = (0.0, "")
+        self.sync_state = ""
+        self._reporter = self._on_plugin_error
+        app.pm.reporters.append(self._reporter)
+        for err in list(app.pm.errors):
+            self._log_error(err.line(), err.traceback)
+        self.application = build_application(self, input=input, output=output)
+        self._load_folders()
+
+    # ================================================================== threads
+
+    def on_loop(self) -> bool:
+        return self.loop is None or threading.get_ident() == self.loop_thread
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on the event loop and return its result (directly when already there)."""
+        if self.on_loop():
+            result = fn(*args, **kwargs)
+            self.invalidate()
+            return result
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                fut.set_exception(exc)
+            self.invalidate()
+
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(run)
+        return fut.result()
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` on the event loop later (from any thread)."""
+        if self.loop is None:
+            fn(*args)
+            return
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception as exc:
+                self._log_error(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            self.invalidate()
+
+        self.loop.call_soon_threadsafe(run)
+
+    def spawn(self, fn: Callable[[], Any], then: Callable[[Any], None] | None = None, what: str = "") -> None:
+        """Run ``fn`` in the background pool; ``then(result)`` runs on the loop afterwards."""
+        with self.lock:
+            self.pending += 1
+
+        def work() -> None:
+            try:
+                result = fn()
+            except Exception as exc:
+                self.post(self._log_error, f"{what or 'background task'} failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+            else:
+                if then is not None:
+                    self.post(then, result)
+            finally:
+                with self.lock:
+                    self.pending -= 1
+                self.invalidate()
+
+        self.pool.submit(work)
+
+    def in_terminal(self, func: Callable[[], Any]) -> Any:
+        """Suspend the screen, run ``func`` (an editor) in the terminal, then redraw."""
+        from prompt_toolkit.application import run_in_terminal
+
+        if self.loop is None:
+            return func()
+
+        async def go() -> Any:
+            return await run_in_terminal(func, in_executor=True)
+
+        return asyncio.run_coroutine_threadsafe(go(), self.loop).result()
+
+    def invalidate(self) -> None:
+        try:
+            self.application.invalidate()
+        except Exception:
+            pass
+
+    def idle(self) -> bool:
+        """Nothing queued or running (tests wait for this)."""
+        return self.pending == 0 and not self.mb_active and self.reading_key is None
+
+    # ================================================================== messages and echo
+
+    def message(self, text: str, error: bool = False) -> None:
+        """Show a line in the echo area and keep it in *Messages* (like Emacs's ``message``)."""
+        line = sanitize_line(text)
+        self.echo = line
+        self.echo_error = error
+        self.messages.append(line)
+
+    def _log_error(self, line: str, tb: str = "") -> None:
+        self.messages.append(time.strftime("[%H:%M:%S] ") + line)
+        if tb:
+            self.messages.append(tb.rstrip())
+        self.echo = sanitize_line(line) + "  (C-h e: *Messages*)"
+        self.echo_error = True
+
+    def _on_plugin_error(self, error: Any) -> None:
+        if self.on_loop():
+            self._log_error(error.line(), error.traceback)
+            self.invalidate()
+        else:
+            self.post(self._log_error, error.line(), error.traceback)
+
+    # ================================================================== buffers and windows
+
+    @property
+    def current(self) -> Buffer:
+        return self.tree.current.buffer
+
+    @property
+    def mode(self) -> str:
+        return self.current.mode
+
+    def _add(self, buf: Buffer) -> None:
+        if buf in self.buffers:
+            self.buffers.remove(buf)
+        self.buffers.insert(0, buf)
+
+    def show(self, buf: Buffer) -> None:
+        """Show ``buf`` in the current window."""
+        self._add(buf)
+        self.tree.current.buffer = buf
+        self.tree.version += 1
+        self.sync_focus()
+
+    def buffer_named(self, name: str) -> Buffer | None:
+        return next((b for b in self.buffers if b.name == name), None)
+
+    def other_buffer(self, exclude: Buffer) -> Buffer:
+        shown = {p.buffer for p in self.tree.panes()}
+        for b in self.buffers:
+            if b is not exclude and b not in shown:
+                return b
+        return next((b for b in self.buffers if b is not exclude), self.folders)
+
+    def bury(self, buf: Buffer | None = None) -> None:
+        buf = buf or self.current
+        nxt = self.other_buffer(buf)
+        self.buffers.remove(buf)
+        self.buffers.append(buf)
+        for pane in self.tree.showing(buf):
+            pane.buffer = nxt
+        self.tree.version += 1
+        self.sync_focus()
+
+    def kill(self, buf: Buffer) -> None:
+        if buf is self.messages or buf is self.folders:
+            self.bury(buf)
+            return
+        nxt = self.other_buffer(buf)
+        for pane in self.tree.showing(buf):
+            pane.buffer = nxt
+        self.buffers.remove(buf)
+        if isinstance(buf, MessageListBuffer):
+            buf.listing.cache.save()
+        self.tree.version += 1
+        self.sync_focus()
+
+    def show_text(self, name: str, text: str, kind: str = "help") -> TextBuffer:
+        buf = self.buffer_named(name)
+        if not isinstance(buf, TextBuffer) or isinstance(buf, MessageBuffer):
+            buf = TextBuffer(name)
+        buf.kind = kind
+        buf.set_text(text)
+        buf.cursor = buf.top = 0
+        self.show(buf)
+        return buf
+
+    def sync_focus(self) -> None:
+        from pigeon.plugins.tui.layout import focus_current
+
+        focus_current(self)
+
+    # ================================================================== folders
+
+    def accounts(self) -> list[Any]:
+        return list(self.app.config.accounts.values())
+
+    def _load_folders(self) -> None:
+        entries: list[tuple[str, str]] = []
+        for acct in self.accounts():
+            try:
+                store = get_store(self.app, acct)
+                entries.extend((acct.name, f) for f in store.folders())
+            except Exception as exc:
+                self._log_error(f"account {acct.name}: {type(exc).__name__}: {exc}", traceback.format_exc())
+        self.folders.entries = entries
+        self.spawn(self._count_folders, what="counting folders")
+
+    def _count_folders(self) -> None:
+        for acct_name, folder in list(self.folders.entries):
+            acct = self.app.config.accounts.get(acct_name)
+            if acct is None:
+                continue
+            counts = folder_counts(get_store(self.app, acct), folder)
+            self.folders.counts[(acct_name, folder)] = counts
+
+    def cache_dir(self) -> Path:
+        return self.app.state_dir / "tui-cache"
+
+    def open_folder(self, account: str, folder: str) -> MessageListBuffer:
+        """Show a folder's message list; it fills in the background."""
+        for b in self.buffers:
+            if isinstance(b, MessageListBuffer) and b.account == account and b.folder == folder and b.name.endswith("]"):
+                self.show(b)
+                return b
+        acct = self.app.account(account)
+        listing = FolderListing(get_store(self.app, acct), acct.name, folder, self.cache_dir())
+        buf = MessageListBuffer(listing)
+        self.show(buf)
+        self.rescan(buf)
+        return buf
+
+    def rescan(self, buf: MessageListBuffer, then: Callable[[], None] | None = None) -> None:
+        keep = buf.row()
+        keep_key = keep.key if keep else None
+        buf.status = "loading…" if not buf.listing.loaded else buf.status
+
+        def done(_: Any) -> None:
+            buf.status = ""
+            buf.now = time.time()
+            if buf.threaded is not None:
+                self.thread_view(buf, True)
+            elif keep_key and keep_key in buf.listing.by_key:
+                buf.goto(buf.listing.by_key[keep_key])
+            else:
+                buf.goto(buf.cursor)
+            self._remember_mtimes(buf)
+            if then:
+                then()
+
+        self.spawn(buf.listing.scan, done, what=f"reading {buf.folder}")
+
+    def thread_view(self, buf: MessageListBuffer, on: bool) -> None:
+        if not on:
+            buf.set_threads(None)
+            return
+        buf.status = "threading…"
+
+        def work() -> Any:
+            def progress(done: int, total: int) -> None:
+                buf.status = f"threading… {done}/{total}"
+                self.invalidate()
+
+            buf.listing.summarize_all(progress)
+            return buf.listing.threads()
+
+        def done(threads: Any) -> None:
+            buf.status = ""
+            buf.set_threads(threads)
+            buf.listing.cache.save()
+
+        self.spawn(work, done, what="threading")
+
+    def _folder_mtimes(self, buf: MessageListBuffer) -> tuple[float, float]:
+        out = []
+        for sub in ("new", "cur"):
+            try:
+                out.append((buf.listing.path / sub).stat().st_mtime)
+            except OSError:
+                out.append(0.0)
+        return out[0], out[1]
+
+    def _remember_mtimes(self, buf: MessageListBuffer) -> None:
+        try:
+            self._dir_mtimes[id(buf)] = self._folder_mtimes(buf)
+        except Exception:
+            pass
+
+    def check_new_mail(self) -> None:
+        """Rescan every open folder whose directories changed (new mail, other tools)."""
+        for buf in list(self.buffers):
+            if isinstance(buf, MessageListBuffer) and buf.listing.loaded and buf.name.endswith("]"):
+                try:
+                    now = self._folder_mtimes(buf)
+                except Exception:
+                    continue
+                if self._dir_mtimes.get(id(buf)) not in (None, now):
+                    self._dir_mtimes[id(buf)] = now
+                    self.rescan(buf)
+
+    # ================================================================== messages
+
+    def open_message(self, lst: MessageListBuffer, buf: MessageBuffer | None = None) -> MessageBuffer | None:
+        row = lst.row()
+        if row is None:
+            return None
+        if "S" not in row.flags:
+            self.set_flags(lst, row.key, add="S")
+            row = lst.row() or row
+        path = lst.listing.file(row)
+        summary = lst.listing.summary(row)
+        name = f"*{(summary.subject or '(no subject)')[:40]}*"
+        if buf is None:
+            buf = next((b for b in self.buffers if isinstance(b, MessageBuffer) and b.source_list is lst), None)
+        if buf is None:
+            buf = MessageBuffer(name, path, lst.account, lst.folder, row.key)
+        buf.name, buf.path, buf.key = name, path, row.key
+        buf.source_list = lst
+        buf.set_text("rendering…")
+        buf.cursor = buf.top = 0
+        self.show(buf)
+        width = max(40, (buf.width or 80) - 1)
+        acct = self.app.config.accounts.get(lst.account)
+
+        def work() -> Any:
+            from pigeon.plugins.tui.view import render_view
+
+            return render_view(self.app, path, width, acct, lst.folder)
+
+        def done(view: Any) -> None:
+            buf.lines = view.lines
+            buf.header_lines = view.header_lines
+            buf.attachments = view.attachments
+            buf.links = view.links
+            buf.cursor = buf.top = 0
+            if view.warning:
+                summary.warning = True
+
+        self.spawn(work, done, what="rendering")
+        return buf
+
+    def set_flags(self, lst: MessageListBuffer, key: str, add: str = "", remove: str = "") -> None:
+        """Change a message's Maildir flags through the store, and its row."""
+        listing = lst.listing
+        i = listing.by_key.get(key)
+        if i is None:
+            return
+        row = listing.rows[i]
+        new = "".join(sorted((set(row.flags) | set(add)) - set(remove)))
+        if new == row.flags:
+            return
+        store = listing.store
+        path = listing.file(row)
+        if hasattr(store, "set_flags") and hasattr(store, "get"):
+            entry = store.get(listing.folder, key)
+            new_path = Path(store.set_flags(entry, new).path)
+        else:
+            new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
+            path.rename(new_path)
+        listing.refresh_row(key, new_path)
+        self._remember_mtimes(lst)
+        counts = self.folders.counts.get((listing.account, listing.folder))
+        if counts:
+            self.folders.counts[(listing.account, listing.folder)] = (len(listing), listing.unread())
+
+    def move_message(self, lst: MessageListBuffer, key: str, dest: str) -> None:
+        listing = lst.listing
+        i = listing.by_key.get(key)
+        if i is None:
+            return
+        store = listing.store
+        if dest not in store.folders():
+            store.create_folder(dest)
+        if hasattr(store, "move") and hasattr(store, "get"):
+            store.move(store.get(listing.folder, key), dest)
+        else:
+            row = listing.rows[i]
+            target = Path(store.folder_path(dest)) / "cur" / (row.name if ":2," in row.name else row.name + ":2,")
+            listing.file(row).rename(target)
+        listing.refresh_row(key, None)
+        self._remember_mtimes(lst)
+
+    # ================================================================== commands
+
+    def context(self) -> CommandContext:
+        buf = self.current
+        account = getattr(buf, "account", None)
+        folder = getattr(buf, "folder", None)
+        message = None
+        if isinstance(buf, MessageListBuffer):
+            row = buf.row()
+            message = buf.listing.file(row) if row else None
+        elif isinstance(buf, MessageBuffer):
+            message = buf.path
+        elif isinstance(buf, FolderBuffer) and buf.current():
+            account, folder = buf.current()  # type: ignore[misc]
+        return CommandContext(self.app, output=lambda s: None, prompt=self.ask, account=account, folder=folder, message=message, ui=self, data={"buffer": buf})
+
+    def run_command(self, name: str, *args: str, keys: tuple[str, ...] | None = None) -> concurrent.futures.Future[Any]:
+        """Queue a named command (from a key, M-x or code). Returns a future of its result."""
+        ctx = self.context()
+        ctx.data["keys"] = keys
+        out: list[str] = []
+        ctx.output = out.append
+        with self.lock:
+            self.pending += 1
+        return self.worker.submit(self._run, name, args, ctx, out)
+
+    def _run(self, name: str, args: tuple[str, ...], ctx: CommandContext, out: list[str]) -> Any:
+        self.running_command = name
+        try:
+            registry = self.app.commands
+            cmd = registry.get(name)
+            args = tuple(args) + tuple(self._interactive_args(cmd, len(args)))
+            result = registry.run(name, ctx, *args)
+            if out:
+                self.call(self._show_output, name, out)
+            return result
+        except Quit:
+            self.call(self.message, "Quit")
+        except PigeonError as exc:
+            if out:
+                self.call(self._show_output, name, out)
+            self.call(self.message, str(exc), True)
+        except Exception as exc:
+            tb = traceback.format_exc()
+            self.call(self._log_error, f"command {name} failed: {type(exc).__name__}: {exc}", tb)
+        finally:
+            self.running_command = None
+            with self.lock:
+                self.pending -= 1
+            self.invalidate()
+        return None
+
+    def _show_output(self, name: str, lines: list[str]) -> None:
+        if len(lines) == 1:
+            self.message(lines[0])
+        else:
+            self.show_text("*Output*", "\n".join(lines), kind="output")
+            self.message(f"{name}: {len(lines)} lines")
+
+    def _interactive_args(self, cmd: Any, given: int) -> list[str]:
+        """Read required arguments the caller did not give, in the minibuffer (Emacs's interactive)."""
+        params = list(inspect.signature(cmd.func).parameters.values())[1:]
+        out = []
+        for p in params[given:]:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) or p.default is not p.empty:
+                break
+            kind = ARG_KINDS.get(p.name, "")
+            out.append(self.ask(f"{cmd.name} {p.name.replace('_', ' ')}: ", kind=kind))
+        return out
+
+    # ================================================================== minibuffer
+
+    def ask(self, question: str, default: str = "", kind: str = "") -> str:
+        """Read a string in the minibuffer (from a command's thread); C-g raises Quit."""
+        if self.on_loop():
+            raise CommandError("cannot prompt from the UI thread")
+        fut: concurrent.futures.Future[str] = concurrent.futures.Future()
+        self.call(self._open_minibuffer, question, default, kind, fut)
+        return fut.result()
+
+    def _open_minibuffer(self, prompt: str, default: str, kind: str, fut: Any) -> None:
+        from pigeon.plugins.tui.completion import completer_for
+        from prompt_toolkit.document import Document
+
+        self.mb_prompt = prompt
+        self.mb_kind = kind
+        self.mb_future = fut
+        self.mb_completer = completer_for(self, kind)
+        self.mb.reset(Document(default, len(default)))
+        self.mb_active = True
+        self.sync_focus()
+        if kind == "command":
+            self.mb.start_completion(select_first=False)
+
+    def mb_accept(self) -> None:
+        text = self.mb.text
+        state = self.mb.complete_state
+        if state is not None and state.current_completion is not None:
+            self.mb.apply_completion(state.current_completion)
+            text = self.mb.text
+        if self.mb_kind == "command" and text not in self.app.commands:
+            from prompt_toolkit.document import Document
+
+            comps = list(self.mb_completer.get_completions(Document(text, len(text)), None))
+            if not comps:
+                self.message(f"[No match: {text}]", True)
+                return
+            text = comps[0].text
+        if self.isearch is not None:
+            self.isearch = None
+            self._close_minibuffer()
+            return
+        fut = self.mb_future
+        self._close_minibuffer()
+        if fut is not None and not fut.done():
+            fut.set_result(text)
+
+    def mb_cancel(self) -> None:
+        if self.isearch is not None:
+            buf = self.isearch["buffer"]
+            buf.cursor, buf.top = self.isearch["start"]
+            buf.search_hit = None
+            self.isearch = None
+        fut = self.mb_future
+        self._close_minibuffer()
+        if fut is not None and not fut.done():
+            fut.set_exception(Quit())
+        self.message("Quit")
+
+    def _close_minibuffer(self) -> None:
+        self.mb_active = False
+        self.mb_future = None
+        self.mb_kind = ""
+        self.mb.complete_state = None
+        self.sync_focus()
+
+    # ---- incremental search
+
+    def start_isearch(self, backward: bool) -> None:
+        from prompt_toolkit.document import Document
+
+        buf = self.current
+        self.isearch = {"buffer": buf, "start": (buf.cursor, buf.top), "backward": backward, "last": ""}
+        self.mb_prompt = "I-search backward: " if backward else "I-search: "
+        self.mb_kind = "isearch"
+        self.mb_completer = None
+        self.mb.reset(Document("", 0))
+        self.mb_active = True
+        self.sync_focus()
+
+    def isearch_update(self, again: bool = False, backward: bool | None = None) -> None:
+        st = self.isearch
+        if st is None:
+            return
+        buf = st["buffer"]
+        text = self.mb.text or (st["last"] if again else "")
+        if again and not self.mb.text and text:
+            from prompt_toolkit.document import Document
+
+            self.mb.document = Document(text, len(text))
+            return
+        if backward is not None:
+            st["backward"] = backward
+        back = st["backward"]
+        start = buf.cursor + ((-1 if back else 1) if again else 0)
+        if not again:
+            start = st["start"][0]
+        hit = buf.search(text, max(0, start), back)
+        if hit is None:
+            self.mb_prompt = ("Failing I-search backward: " if back else "Failing I-search: ")
+        else:
+            self.mb_prompt = "I-search backward: " if back else "I-search: "
+            buf.goto(hit)
+            st["last"] = text
+
+    # ---- reading a key sequence (C-h k)
+
+    def read_key_sequence(self, prompt: str) -> tuple[str, ...]:
+        fut: concurrent.futures.Future[tuple[str, ...]] = concurrent.futures.Future()
+
+        def start() -> None:
+            self.reading_key = []
+            self.key_future = fut
+            self.echo = prompt
+            self.echo_error = False
+
+        self.call(start)
+        return fut.result()
+
+    def key_read(self, key: str) -> None:
+        assert self.reading_key is not None
+        self.reading_key.append(key)
+        seq = tuple(self.reading_key)
+        if key == "c-g" and len(seq) == 1:
+            fut = self.key_future
+            self.reading_key = None
+            if fut:
+                fut.set_exception(Quit())
+            return
+        if self.app.keymaps.is_prefix(self.mode, seq) and self.app.keymaps.lookup(self.mode, seq) is None:
+            from pigeon.core.keymap import format_keys
+
+            self.echo = f"Describe key: {format_keys(seq)}-"
+            return
+        fut = self.key_future
+        self.reading_key = None
+        self.echo = ""
+        if fut:
+            fut.set_result(seq)
+
+    # ================================================================== mode line
+
+    def status_segments(self) -> str:
+        now = time.monotonic()
+        if now - self._segments[0] > 2:
+            try:
+                results = self.app.pm.hook.pigeon_status_segments(app=self.app)
+            except Exception:
+                results = []
+            texts = [sanitize_line(s.text) for r in results or [] for s in (r or [])]
+            self._segments = (now, "  ".join(texts))
+        return self._segments[1]
+
+    # ================================================================== live configuration
+
+    def reload_user_file(self, path: Path) -> None:
+        from pigeon.core.pluginmanager import reload_user_file
+
+        ok = reload_user_file(self.app.pm, path)
+        self.app.reload_commands()
+        from pigeon.plugins.tui.keys import refresh_key_bindings
+
+        refresh_key_bindings(self)
+        self.message(f"reloaded {path.name}" if ok else f"{path.name} has errors; the previous definitions stay (C-h e)", not ok)
+
+    def _start_watchers(self) -> None:
+        from pigeon.plugins.tui.watch import start_config_watcher
+
+        try:
+            self._watchers.append(start_config_watcher(self))
+        except Exception as exc:
+            self._log_error(f"cannot watch the config directory: {exc}", traceback.format_exc())
+
+    async def _poll_mail(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.check_new_mail()
+            except Exception as exc:
+                self._log_error(f"checking for new mail: {exc}", traceback.format_exc())
+
+    # ================================================================== run
+
+    def start_view(self) -> None:
+        opts = self.app.options
+        folder = opts.initial_folder
+        accts = self.accounts()
+        if not accts:
+            self.message("no account configured: see `pigeon setup`, or try `pigeon demo`")
+            return
+        acct = self.app.account()
+        if folder is None:
+            names = {f for a, f in self.folders.entries if a == acct.name}
+            folder = next((f for f in (acct.folder("inbox"), "INBOX", "") if f in names), None)
+        if folder is not None:
+            self.open_folder(acct.name, folder)
+        self.message("pigeon: C-h b for the keys, M-x for every command, C-x C-c to quit")
+
+    async def run_async(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        if self.watch:
+            self._start_watchers()
+        poller = self.loop.create_task(self._poll_mail())
+        self.start_view()
+        try:
+            result = await self.application.run_async()
+        finally:
+            poller.cancel()
+            self.close()
+        return int(result or 0)
+
+    def run(self) -> int:
+        return asyncio.run(self.run_async())
+
+    def exit(self, status: int = 0) -> None:
+        if self.application.is_running:
+            self.application.exit(result=status)
+
+    def close(self) -> None:
+        for w in self._watchers:
+            try:
+                w.stop()
+            except Exception:
+                pass
+        self._watchers.clear()
+        for b in self.buffers:
+            if isinstance(b, MessageListBuffer):
+                try:
+                    b.listing.cache.save()
+                except OSError:
+                    pass
+        if self._reporter in self.app.pm.reporters:
+            self.app.pm.reporters.remove(self._reporter)
+        self.worker.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if getattr(self.app, "ui", None) is self:
+            self.app.ui = None
+
+
+def ui_of(ctx: CommandContext) -> TUI:
+    """The running full-screen client of a command, or a CommandError in ``pigeon shell``."""
+    ui = ctx.ui
+    if not isinstance(ui, TUI):
+        raise CommandError("this command needs the full-screen client")
+    return ui
+
+
+__all__ = ["TUI", "Quit", "ui_of", "ComposeBuffer"]
