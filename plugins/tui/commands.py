@@ -80,6 +80,7 @@ def execute_extended_command(ctx: CommandContext) -> Any:
     words = shlex.split(line)
     reg = ctx.app.commands
     cmd = reg.get(words[0])
+    ctx.data["command"] = words[0]
     args = words[1:] + ui._interactive_args(cmd, len(words) - 1)
     return reg.run(words[0], ctx, *args)
 

@@ -31,7 +31,7 @@ _NOT_KEYS = {Keys.Any, Keys.CPRResponse, Keys.Vt100MouseEvent, Keys.WindowsMouse
 
 
 def binding_active(tui: Any, seq: tuple[str, ...]) -> bool:
-    if tui.reading_key is not None or tui.mb_active:
+    if tui.reading_key is not None or tui.mb_active or tui.busy:
         return False
     mode = tui.mode
     editing = mode == "compose"
@@ -103,8 +103,19 @@ def build_key_bindings(tui: Any) -> KeyBindings:
             kb.add(key, filter=reading)(_read)
     kb.add(Keys.Any, filter=reading)(_read)
 
+    holding = Condition(tui.holding_keys)
+
+    def _hold(event: KeyPressEvent) -> None:
+        for kp in event.key_sequence:
+            tui.hold_key(kp)
+
+    for key in Keys:
+        if key not in _NOT_KEYS:
+            kb.add(key, filter=holding)(_hold)
+    kb.add(Keys.Any, filter=holding)(_hold)
+
     # An unbound key in a list or a view says so, as Emacs does, instead of doing nothing.
-    not_editing = Condition(lambda: tui.mode != "compose" and not tui.mb_active and tui.reading_key is None)
+    not_editing = Condition(lambda: tui.mode != "compose" and not tui.mb_active and tui.reading_key is None and not tui.busy)
 
     @kb.add(Keys.Any, filter=not_editing)
     def _undefined(event: KeyPressEvent) -> None:

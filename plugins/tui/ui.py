@@ -82,6 +82,8 @@ class TUI:
         self.reading_key: list[str] | None = None
         self.key_future: concurrent.futures.Future[tuple[str, ...]] | None = None
         self.running_command: str | None = None
+        self.busy = 0  # commands queued or running on the command thread
+        self.typeahead: list[Any] = []  # keys pressed while a command ran, replayed after it
         self.pending = 0
         self.lock = threading.Lock()
         self.worker = concurrent.futures.ThreadPoolExecutor(1, "pigeon-command")
@@ -121,7 +123,10 @@ class TUI:
             self.invalidate()
 
         assert self.loop is not None
-        self.loop.call_soon_threadsafe(run)
+        try:
+            self.loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the client is gone
+            raise CommandError("the client has exited") from None
         return fut.result()
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -137,7 +142,10 @@ class TUI:
                 self._log_error(f"{type(exc).__name__}: {exc}", traceback.format_exc())
             self.invalidate()
 
-        self.loop.call_soon_threadsafe(run)
+        try:
+            self.loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the loop has closed: the client is exiting
+            pass
 
     def spawn(self, fn: Callable[[], Any], then: Callable[[Any], None] | None = None, what: str = "") -> None:
         """Run ``fn`` in the background pool; ``then(result)`` runs on the loop afterwards."""
@@ -266,6 +274,15 @@ class TUI:
         buf.kind = kind
         buf.set_text(text)
         buf.cursor = buf.top = 0
+        panes = self.tree.panes()
+        if kind == "help" and len(panes) > 1 and self.tree.current.buffer is not buf:
+            # as Emacs does: help goes to another window, the focus stays
+            target = next((p for p in panes if p.buffer is buf), None) or panes[(panes.index(self.tree.current) + 1) % len(panes)]
+            target.buffer = buf
+            self._add(buf)
+            self.tree.version += 1
+            self.sync_focus()
+            return buf
         self.show(buf)
         return buf
 
@@ -488,6 +505,7 @@ class TUI:
         ctx.output = out.append
         with self.lock:
             self.pending += 1
+            self.busy += 1
         return self.worker.submit(self._run, name, args, ctx, out)
 
     def _run(self, name: str, args: tuple[str, ...], ctx: CommandContext, out: list[str]) -> Any:
@@ -508,13 +526,31 @@ class TUI:
             self.call(self.message, str(exc), True)
         except Exception as exc:
             tb = traceback.format_exc()
-            self.call(self._log_error, f"command {name} failed: {type(exc).__name__}: {exc}", tb)
+            inner = ctx.data.get("command", name)
+            self.call(self._log_error, f"command {inner} failed: {type(exc).__name__}: {exc}", tb)
         finally:
             self.running_command = None
             with self.lock:
                 self.pending -= 1
-            self.invalidate()
+                self.busy -= 1
+            self.post(self.flush_typeahead)
         return None
+
+    # ---- type-ahead: keys pressed while a command runs wait for it, in order
+
+    def holding_keys(self) -> bool:
+        return self.busy > 0 and not self.mb_active and self.reading_key is None
+
+    def hold_key(self, key_press: Any) -> None:
+        self.typeahead.append(key_press)
+
+    def flush_typeahead(self) -> None:
+        if not self.typeahead or self.holding_keys():
+            return
+        keys, self.typeahead = self.typeahead, []
+        kp = self.application.key_processor
+        kp.feed_multiple(keys, first=True)
+        kp.process_keys()
 
     def _show_output(self, name: str, lines: list[str]) -> None:
         if len(lines) == 1:
@@ -557,6 +593,8 @@ class TUI:
         self.sync_focus()
         if kind == "command":
             self.mb.start_completion(select_first=False)
+        if self.typeahead:
+            self.post(self.flush_typeahead)
 
     def mb_accept(self) -> None:
         text = self.mb.text
@@ -564,7 +602,7 @@ class TUI:
         if state is not None and state.current_completion is not None:
             self.mb.apply_completion(state.current_completion)
             text = self.mb.text
-        if self.mb_kind == "command" and text not in self.app.commands:
+        if self.mb_kind in ("command", "folder", "buffer") and not self._exact(text):
             from prompt_toolkit.document import Document
 
             comps = list(self.mb_completer.get_completions(Document(text, len(text)), None))
@@ -580,6 +618,15 @@ class TUI:
         self._close_minibuffer()
         if fut is not None and not fut.done():
             fut.set_result(text)
+
+    def _exact(self, text: str) -> bool:
+        if self.mb_kind == "command":
+            return text.split(" ", 1)[0] in self.app.commands
+        if self.mb_kind == "buffer":
+            return text == "" or self.buffer_named(text) is not None
+        from pigeon.plugins.tui.completion import folder_names
+
+        return text in folder_names(self.app)
 
     def mb_cancel(self) -> None:
         if self.isearch is not None:
@@ -649,6 +696,8 @@ class TUI:
             self.key_future = fut
             self.echo = prompt
             self.echo_error = False
+            if self.typeahead:
+                self.post(self.flush_typeahead)
 
         self.call(start)
         return fut.result()
