@@ -39,10 +39,9 @@ def pigeon_register_commands(register: CommandRegistrar) -> None:
 
 @hookimpl(trylast=True)
 def pigeon_main(app: Any) -> int | None:
-    from pigeon.core.errors import PigeonError
-
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise PigeonError("the full-screen client needs a terminal (try `pigeon shell` for scripts)")
+        print("pigeon: the full-screen client needs a terminal (`pigeon shell` reads a pipe)", file=sys.stderr)
+        return None  # let the core fall back (pigeon demo prints the mailbox)
     from pigeon.plugins.tui.ui import TUI
 
     return TUI(app).run()

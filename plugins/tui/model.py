@@ -17,6 +17,21 @@ from pigeon.plugins.tui.source import FolderListing, Row, format_date
 Fragments = list[tuple[str, str]]
 
 
+def fit(text: str, cells: int) -> str:
+    """``text`` cut or padded to exactly ``cells`` terminal columns (CJK counts two)."""
+    from wcwidth import wcwidth
+
+    out = []
+    used = 0
+    for ch in text:
+        w = max(wcwidth(ch), 0)
+        if used + w > cells:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (cells - used)
+
+
 class Buffer:
     """A named thing shown in a window: a list, a message, help text, a draft."""
 
@@ -247,7 +262,7 @@ class MessageListBuffer(Buffer):
 
     def line_text(self, i: int) -> str:
         f, date, sender, subject, marks, tags = self.columns(i)
-        return f"{f} {date} {sender[:20]:<20} {marks} {subject} {tags}".rstrip()
+        return f"{f} {date} {fit(sender, 20)} {marks} {subject} {tags}".rstrip()
 
     def line(self, i: int, width: int) -> Fragments:
         f, date, sender, subject, marks, tags = self.columns(i)
@@ -255,7 +270,7 @@ class MessageListBuffer(Buffer):
         frags: Fragments = [
             (base + " class:flags", f + " "),
             (base + " class:date", date + " "),
-            (base + " class:sender", f"{sender[:20]:<20} "),
+            (base + " class:sender", fit(sender, 20) + " "),
             ("class:warning" if "⚠" in marks else base, marks + " "),
             (base + " class:subject", subject),
         ]

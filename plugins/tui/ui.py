@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import threading
 import time
@@ -755,6 +756,33 @@ class TUI:
             self._watchers.append(start_config_watcher(self))
         except Exception as exc:
             self._log_error(f"cannot watch the config directory: {exc}", traceback.format_exc())
+        try:
+            from pigeon.core.watch import MaildirWatcher
+        except ImportError:
+            return  # the 1-second poll of open folders still sees new mail
+        for acct in self.accounts():
+            try:
+                watcher = MaildirWatcher(get_store(self.app, acct), functools.partial(self._mail_event, acct.name))
+                watcher.start()
+                self._watchers.append(watcher)
+            except Exception as exc:
+                self._log_error(f"cannot watch {acct.name}'s Maildir: {exc}", traceback.format_exc())
+
+    def _mail_event(self, account: str, kind: str, entry: Any, old: Any) -> None:
+        """From the Maildir watcher's thread: another program (or sync) changed a folder."""
+
+        def apply() -> None:
+            for buf in list(self.buffers):
+                if not (isinstance(buf, MessageListBuffer) and buf.account == account and buf.listing.loaded):
+                    continue
+                if kind == "flags" and buf.folder == entry.folder:
+                    buf.listing.refresh_row(entry.key, Path(entry.path))
+                elif buf.folder in (entry.folder, getattr(old, "folder", None)) and buf.name.endswith("]"):
+                    if self._folder_mtimes(buf) != self._dir_mtimes.get(id(buf)):
+                        self._dir_mtimes[id(buf)] = self._folder_mtimes(buf)
+                        self.rescan(buf)
+
+        self.post(apply)
 
     async def _poll_mail(self) -> None:
         while True:
