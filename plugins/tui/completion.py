@@ -97,7 +97,7 @@ class CommandCompleter(Completer):
         reg = self.app.commands
         names = reg.names()
         meta = {n: (reg.get(n).doc.splitlines() or [""])[0] for n in names}
-        return FuzzyWordCompleter(names, meta_dict=meta, WORD=True) if self.fuzzy else WordCompleter(names, meta_dict=meta)
+        return FuzzyWordCompleter(names, meta_dict=meta, WORD=True) if self.fuzzy else WordCompleter(names, meta_dict=meta, WORD=True)
 
     def get_completions(self, document: Document, event: CompleteEvent | None) -> Iterator[Completion]:
         text = document.text_before_cursor
