@@ -54,7 +54,7 @@ def test_every_corpus_message_shows_clean_in_the_list_and_the_view(corpus: Path,
             buf.header_lines = view.header_lines
             ui = SimpleNamespace(tree=SimpleNamespace(current=None))
             shown = screen_lines(ModelControl(ui, Pane(buf)), buf)
-            listing.rows = [Row(path.name, "", path.name)]
+            listing.set_rows([Row(path.name, "", path.name)])
             listing.cache.data[path.name] = summarize(path)
             lst.cursor = 0
             shown += screen_lines(ModelControl(ui, Pane(lst)), lst)

@@ -413,7 +413,10 @@ def refresh(ctx: CommandContext) -> None:
 def _flag(ctx: CommandContext, letter: str, toggle_on_missing: bool = True) -> None:
     ui = ui_of(ctx)
     lst, key = _list_and_key(ctx)
-    row = lst.listing.rows[lst.listing.by_key[key]]
+    i = lst.listing.index_of(key, lst.row_index(lst.cursor))
+    if i is None:
+        raise CommandError("the message is gone")
+    row = lst.listing.rows[i]
     if letter in row.flags:
         ui.set_flags(lst, key, remove=letter)
     else:
@@ -795,7 +798,7 @@ def send(ctx: CommandContext) -> None:
         if buf.reply_to is not None:
             a, f, key = buf.reply_to
             for b in ui.buffers:
-                if isinstance(b, MessageListBuffer) and b.account == a and b.folder == f and key in b.listing.by_key:
+                if isinstance(b, MessageListBuffer) and b.account == a and b.folder == f and b.listing.index_of(key) is not None:
                     ui.set_flags(b, key, add="P" if buf.compose_kind == "forward" else "R")
                     break
         ui.kill(buf)

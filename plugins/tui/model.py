@@ -324,7 +324,7 @@ class MessageListBuffer(Buffer):
 
     def modeline_info(self) -> str:
         total = len(self.listing)
-        unread = sum(1 for r in self.listing.rows if "S" not in r.flags) if total < 200_000 else 0
+        unread = self.listing.unread_count
         pos = f"{self.cursor + 1}/{self.line_count()}" if total else "empty"
         extra = f"  {self.status}" if self.status else ""
         threads = "  threads" if self.threaded is not None else ""

@@ -56,9 +56,7 @@ def search_listing(ui: Any, account: str, folder: str, query: str, listing: Fold
     match = _matcher(query)
     result = FolderListing(listing.store, account, folder, None)
     result.cache = listing.cache
-    result.rows = [r for r in list(listing.rows) if match(listing.summary(r), r.flags)]
-    result.by_key = {r.key: i for i, r in enumerate(result.rows)}
-    result.loaded = True
+    result.set_rows(r for r in list(listing.rows) if match(listing.summary(r), r.flags))
     return result
 
 

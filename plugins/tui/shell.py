@@ -47,7 +47,7 @@ def _listing(ctx: CommandContext, folder: str) -> FolderListing:
 
 
 def _print_rows(ctx: CommandContext, listing: FolderListing, limit: int) -> None:
-    shown = listing.rows[:limit] if limit > 0 else listing.rows
+    shown = [listing.rows[i] for i in range(min(limit, len(listing)) if limit > 0 else len(listing))]
     for n, row in enumerate(shown, 1):
         s = listing.summary(row)
         flags = ("N" if "S" not in row.flags else " ") + ("!" if "F" in row.flags else " ")
@@ -74,7 +74,7 @@ def _target(ctx: CommandContext, which: str) -> tuple[Path, FolderListing | None
         if listing is None:
             raise CommandError("no listing yet: run `list FOLDER` first")
         i = int(which) - 1
-        if not 0 <= i < len(listing.rows):
+        if not 0 <= i < len(listing):
             raise CommandError(f"no message {which} in the last listing")
         row = listing.rows[i]
         return listing.file(row), listing, row.key

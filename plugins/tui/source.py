@@ -219,15 +219,45 @@ class SummaryCache:
         os.replace(tmp, self.path)
 
 
+def _unread_name(name: str) -> bool:
+    """No ``S`` among the flags; the flags follow the last comma of ``:2,`` (they hold none)."""
+    if ":2," not in name and "!2," not in name:
+        return True
+    return "S" not in name[name.rfind(",") + 1 :]
+
+
+class _Rows:
+    """The rows of a listing as a sequence, made on demand from the sorted file names."""
+
+    def __init__(self, listing: FolderListing) -> None:
+        self.listing = listing
+
+    def __len__(self) -> int:
+        return len(self.listing.names)
+
+    def __getitem__(self, i: int) -> Row:
+        name = self.listing.names[i]
+        return Row(split_name(name)[0], "new" if name in self.listing.in_new else "cur", name)
+
+    def __iter__(self):  # noqa: ANN204
+        return (self[i] for i in range(len(self)))
+
+
 class FolderListing:
-    """A folder's messages, newest first, summaries read on demand."""
+    """A folder's messages, newest first, summaries read on demand.
+
+    Only file names are held (one string per message, sorted in C); a ``Row`` is made when a
+    row is drawn or acted on, so opening 100,000 messages costs one ``scandir`` and one sort.
+    """
 
     def __init__(self, store: Any, account: str, folder: str, cache_dir: Path | None = None) -> None:
         self.store = store
         self.account = account
         self.folder = folder
-        self.rows: list[Row] = []
-        self.by_key: dict[str, int] = {}
+        self.names: list[str] = []
+        self.in_new: set[str] = set()
+        self.unread_count = 0
+        self._by_key: dict[str, int] | None = None
         digest = hashlib.sha1(f"{account}\0{folder}".encode()).hexdigest()[:16]
         self.cache = SummaryCache(cache_dir / f"{digest}.json" if cache_dir else None)
         self.loaded = False
@@ -236,26 +266,56 @@ class FolderListing:
     def path(self) -> Path:
         return Path(self.store.folder_path(self.folder))
 
+    @property
+    def rows(self) -> _Rows:
+        return _Rows(self)
+
+    def set_rows(self, rows: Iterable[Row]) -> None:
+        """Replace the listing by these rows, in this order (a search result)."""
+        rows = list(rows)
+        self.names = [r.name for r in rows]
+        self.in_new = {r.name for r in rows if r.subdir == "new"}
+        self.unread_count = sum(1 for r in rows if "S" not in r.flags)
+        self._by_key = None
+        self.loaded = True
+
     def scan(self) -> None:
-        """List the folder's files (names only) and order them newest first."""
-        rows: list[Row] = []
+        """List the folder's files (names only), newest first.
+
+        Maildir unique names start with the delivery time in seconds, so sorting the names
+        as strings sorts by arrival.
+        """
         base = self.path
+        names: list[str] = []
+        in_new: set[str] = set()
         for sub in ("new", "cur"):
             try:
-                with os.scandir(base / sub) as it:
-                    for de in it:
-                        if de.name.startswith("."):
-                            continue
-                        rows.append(Row(split_name(de.name)[0], sub, de.name))
+                found = [n for n in os.listdir(base / sub) if not n.startswith(".")]
             except FileNotFoundError:
                 continue
-        rows.sort(key=lambda r: (name_time(r.key), r.key), reverse=True)
-        self.rows = rows
-        self.by_key = {r.key: i for i, r in enumerate(rows)}
+            if sub == "new":
+                in_new = set(found)
+            names.extend(found)
+        names.sort(reverse=True)
+        unread = len(in_new) + sum(1 for n in names if n not in in_new and _unread_name(n))
+        self.names, self.in_new, self.unread_count = names, in_new, unread
+        self._by_key = None
         self.loaded = True
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.names)
+
+    @property
+    def by_key(self) -> dict[str, int]:
+        if self._by_key is None:
+            self._by_key = {split_name(n)[0]: i for i, n in enumerate(self.names)}
+        return self._by_key
+
+    def index_of(self, key: str, hint: int | None = None) -> int | None:
+        """The row of ``key``; ``hint`` (the cursor) is tried first, to spare building the index."""
+        if hint is not None and 0 <= hint < len(self.names) and split_name(self.names[hint])[0] == key:
+            return hint
+        return self.by_key.get(key)
 
     def file(self, row: Row) -> Path:
         return self.path / row.subdir / row.name
@@ -270,23 +330,30 @@ class FolderListing:
         return s
 
     def unread(self) -> int:
-        return sum(1 for r in self.rows if "S" not in r.flags)
+        return self.unread_count
 
-    def refresh_row(self, key: str, new_path: Path | None) -> None:
+    def refresh_row(self, key: str, new_path: Path | None, hint: int | None = None) -> None:
         """A file was renamed (flags) or removed: update the row in place."""
-        i = self.by_key.get(key)
+        i = self.index_of(key, hint)
         if i is None:
             return
+        old = self.names[i]
+        was_unread = old in self.in_new or _unread_name(old)
+        self.in_new.discard(old)
         if new_path is None:
-            del self.rows[i]
-            self.by_key = {r.key: j for j, r in enumerate(self.rows)}
-        else:
-            self.rows[i] = Row(key, new_path.parent.name, new_path.name)
+            del self.names[i]
+            self._by_key = None
+            self.unread_count -= was_unread
+            return
+        self.names[i] = new_path.name
+        if new_path.parent.name == "new":
+            self.in_new.add(new_path.name)
+        self.unread_count += (new_path.parent.name == "new" or _unread_name(new_path.name)) - was_unread
 
     def summarize_all(self, progress: Callable[[int, int], None] | None = None, stop: threading.Event | None = None) -> None:
         """Read every summary (for threading); calls ``progress(done, total)`` now and then."""
-        total = len(self.rows)
-        for n, row in enumerate(list(self.rows)):
+        total = len(self.names)
+        for n, row in enumerate(self.rows):
             if stop is not None and stop.is_set():
                 return
             self.summary(row)
@@ -301,15 +368,15 @@ class FolderListing:
         The parent of a message is the last of its References/In-Reply-To that is in the folder
         (a light JWZ: no containers for missing parents, so a gap starts a new thread).
         """
+        rows = list(self.rows)
+        sums = [self.summary(r) for r in rows]
         by_id: dict[str, int] = {}
-        for i, row in enumerate(self.rows):
-            s = self.summary(row)
+        for i, s in enumerate(sums):
             if s.message_id:
                 by_id.setdefault(s.message_id, i)
         children: dict[int, list[int]] = {}
         roots: list[int] = []
-        for i, row in enumerate(self.rows):
-            s = self.summary(row)
+        for i, s in enumerate(sums):
             parent = next((by_id[p] for p in reversed(s.parent_ids) if p in by_id and by_id[p] != i), None)
             if parent is None:
                 roots.append(i)
@@ -326,12 +393,12 @@ class FolderListing:
                     continue
                 seen.add(i)
                 members.append((i, depth))
-                kids = sorted(children.get(i, []), key=lambda k: self.summary(self.rows[k]).date, reverse=True)
+                kids = sorted(children.get(i, []), key=lambda k: sums[k].date, reverse=True)
                 stack.extend((k, depth + 1) for k in kids)
             out.append((root, members))
         # a cycle leaves rows unseen: show them as their own threads
-        out.extend((i, [(i, 0)]) for i in range(len(self.rows)) if i not in seen)
-        out.sort(key=lambda t: max(self.summary(self.rows[i]).date for i, _ in t[1]), reverse=True)
+        out.extend((i, [(i, 0)]) for i in range(len(rows)) if i not in seen)
+        out.sort(key=lambda t: max(sums[i].date for i, _ in t[1]), reverse=True)
         return out
 
 
@@ -341,15 +408,11 @@ def folder_counts(store: Any, folder: str) -> tuple[int, int]:
     base = Path(store.folder_path(folder))
     for sub in ("new", "cur"):
         try:
-            with os.scandir(base / sub) as it:
-                for de in it:
-                    if de.name.startswith("."):
-                        continue
-                    total += 1
-                    if "S" not in split_name(de.name)[1]:
-                        unread += 1
+            names = [n for n in os.listdir(base / sub) if not n.startswith(".")]
         except FileNotFoundError:
             continue
+        total += len(names)
+        unread += len(names) if sub == "new" else sum(1 for n in names if _unread_name(n))
     return total, unread
 
 

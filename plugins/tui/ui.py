@@ -335,22 +335,28 @@ class TUI:
     def rescan(self, buf: MessageListBuffer, then: Callable[[], None] | None = None) -> None:
         keep = buf.row()
         keep_key = keep.key if keep else None
+        hint = buf.row_index(buf.cursor)
         buf.status = "loading…" if not buf.listing.loaded else buf.status
 
-        def done(_: Any) -> None:
+        def work() -> int | None:
+            buf.listing.scan()
+            # where the cursor's message went (new mail above it shifts it), found off the loop
+            return buf.listing.index_of(keep_key, hint) if keep_key else None
+
+        def done(index: int | None) -> None:
             buf.status = ""
             buf.now = time.time()
             if buf.threaded is not None:
                 self.thread_view(buf, True)
-            elif keep_key and keep_key in buf.listing.by_key:
-                buf.goto(buf.listing.by_key[keep_key])
+            elif index is not None:
+                buf.goto(index)
             else:
                 buf.goto(buf.cursor)
             self._remember_mtimes(buf)
             if then:
                 then()
 
-        self.spawn(buf.listing.scan, done, what=f"reading {buf.folder}")
+        self.spawn(work, done, what=f"reading {buf.folder}")
 
     def thread_view(self, buf: MessageListBuffer, on: bool) -> None:
         if not on:
@@ -444,7 +450,7 @@ class TUI:
     def set_flags(self, lst: MessageListBuffer, key: str, add: str = "", remove: str = "") -> None:
         """Change a message's Maildir flags through the store, and its row."""
         listing = lst.listing
-        i = listing.by_key.get(key)
+        i = listing.index_of(key, lst.row_index(lst.cursor))
         if i is None:
             return
         row = listing.rows[i]
@@ -459,7 +465,7 @@ class TUI:
         else:
             new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
             path.rename(new_path)
-        listing.refresh_row(key, new_path)
+        listing.refresh_row(key, new_path, i)
         self._remember_mtimes(lst)
         counts = self.folders.counts.get((listing.account, listing.folder))
         if counts:
@@ -467,7 +473,7 @@ class TUI:
 
     def move_message(self, lst: MessageListBuffer, key: str, dest: str) -> None:
         listing = lst.listing
-        i = listing.by_key.get(key)
+        i = listing.index_of(key, lst.row_index(lst.cursor))
         if i is None:
             return
         store = listing.store
@@ -479,7 +485,7 @@ class TUI:
             row = listing.rows[i]
             target = Path(store.folder_path(dest)) / "cur" / (row.name if ":2," in row.name else row.name + ":2,")
             listing.file(row).rename(target)
-        listing.refresh_row(key, None)
+        listing.refresh_row(key, None, i)
         self._remember_mtimes(lst)
 
     # ================================================================== commands
@@ -776,7 +782,8 @@ class TUI:
                 if not (isinstance(buf, MessageListBuffer) and buf.account == account and buf.listing.loaded):
                     continue
                 if kind == "flags" and buf.folder == entry.folder:
-                    buf.listing.refresh_row(entry.key, Path(entry.path))
+                    if Path(entry.path).name not in buf.listing.names:  # not our own change
+                        buf.listing.refresh_row(entry.key, Path(entry.path))
                 elif buf.folder in (entry.folder, getattr(old, "folder", None)) and buf.name.endswith("]"):
                     if self._folder_mtimes(buf) != self._dir_mtimes.get(id(buf)):
                         self._dir_mtimes[id(buf)] = self._folder_mtimes(buf)
