@@ -9,6 +9,7 @@ start with an envelope line and carry ``From `` lines in a body (see ``pigeon.co
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from pigeon.core.errors import PigeonError
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 DEFAULT_MAX_WIDTH = 100  # prose is hard to read wider than this, whatever the terminal
 
 
@@ -23,7 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="a message file, or - for standard input")
     parser.add_argument("--raw", action="store_true", help="print the message source (control characters neutralised)")
     parser.add_argument("--width", type=int, default=0, help="wrap at this width (default: the terminal's, at most 100)")
-    parser.add_argument("--mbox", action="store_true", help="read TARGET as an mbox whatever its name")
+    parser.add_argument("--json", action="store_true", help="print the rendered message(s) as JSON (a list)")
+    parser.add_argument(
+        "--mbox",
+        action="store_true",
+        help="read TARGET as an mbox and show every message (a file whose name says mbox and that "
+        "starts with a From line is read so anyway)",
+    )
 
 
 def load_target(app: Any, target: str) -> tuple[bytes, str]:
@@ -47,35 +55,52 @@ def raw_text(data: bytes) -> str:
     """The source as text: UTF-8 where it is, other bytes as Latin-1, controls neutralised."""
     from pigeon.core.sanitize import sanitize_text
 
-    text = data.decode("utf-8", "surrogateescape")
-    text = "".join(chr(ord(c) - 0xDC00) if "\udc80" <= c <= "\udcff" else c for c in text) if _has_escapes(text) else text
+    text = _ESCAPED_BYTE.sub(lambda m: chr(ord(m.group()) - 0xDC00), data.decode("utf-8", "surrogateescape"))
     return sanitize_text(text)
 
 
-def _has_escapes(text: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in text)
-
-
-def show_text(app: Any, data: bytes, *, name: str = "", width: int = 80, raw: bool = False, mbox: bool = False) -> str:
-    """What ``pigeon show`` prints for ``data`` (one message, or an mbox)."""
+def render_all(app: Any, data: bytes, *, name: str = "", width: int = 80, mbox: bool = False) -> list[Any]:
+    """Every message in ``data`` (one, or each of an mbox) as a ``RenderedMessage``."""
     from pigeon.core import mime
     from pigeon.core.render import render_message
     from pigeon.hooks.types import RenderContext
 
+    chunks = mime.split_mbox(data) if mbox or mime.looks_like_mbox(data, name) else [data]
+    return [render_message(app, mime.parse_bytes(chunk), RenderContext(width=width)) for chunk in chunks]
+
+
+def show_text(app: Any, data: bytes, *, name: str = "", width: int = 80, raw: bool = False, mbox: bool = False) -> str:
+    """What ``pigeon show`` prints for ``data`` (one message, or an mbox)."""
     if raw:
         return raw_text(data)
-    if mbox or mime.looks_like_mbox(data, name):
-        messages = mime.split_mbox(data)
-    else:
-        messages = [data]
+    rendered = render_all(app, data, name=name, width=width, mbox=mbox)
     out: list[str] = []
-    for i, chunk in enumerate(messages, 1):
-        if len(messages) > 1:
-            out.append(f"═══ message {i} of {len(messages)} " + "═" * max(4, min(width, 78) - 22))
-        msg = mime.parse_bytes(chunk)
-        rendered = render_message(app, msg, RenderContext(width=width))
-        out.append(rendered.as_text(width))
+    for i, message in enumerate(rendered, 1):
+        if len(rendered) > 1:
+            out.append(f"═══ message {i} of {len(rendered)} " + "═" * max(4, min(width, 78) - 22))
+        out.append(message.as_text(width))
     return "\n".join(out)
+
+
+def show_json(app: Any, data: bytes, *, name: str = "", width: int = 80, mbox: bool = False) -> str:
+    """``pigeon show --json``: a list with one object per message, every string sanitised."""
+    import json
+
+    out = []
+    for message in render_all(app, data, name=name, width=width, mbox=mbox):
+        out.append(
+            {
+                "headers": [[n, v] for n, v in message.headers],
+                "banners": [{"severity": b.severity, "text": b.text} for b in message.banners],
+                "body": message.body,
+                "links": [{"number": lk.number, "text": lk.text, "target": lk.target, "mismatch": lk.mismatch} for lk in message.links],
+                "attachments": [
+                    {"index": a.index, "name": a.name, "content_type": a.content_type, "size": a.size, "warnings": a.warnings}
+                    for a in message.attachments
+                ],
+            }
+        )
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
 
 
 def terminal_width(app: Any, requested: int) -> int:
@@ -92,7 +117,11 @@ def run(args: argparse.Namespace) -> int:
 
     app = make_app(args)
     data, name = load_target(app, args.target)
-    text = show_text(app, data, name=name, width=terminal_width(app, args.width), raw=args.raw, mbox=args.mbox)
+    width = terminal_width(app, args.width)
+    if args.json and not args.raw:
+        text = show_json(app, data, name=name, width=width, mbox=args.mbox)
+    else:
+        text = show_text(app, data, name=name, width=width, raw=args.raw, mbox=args.mbox)
     try:
         sys.stdout.reconfigure(errors="replace")  # a non-UTF-8 terminal gets "?" rather than a crash
     except (AttributeError, ValueError):

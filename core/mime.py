@@ -4,7 +4,8 @@ Nothing here raises on a malformed message. The stdlib parser (``policy.default`
 tolerant, but reading a header or a part's content later can still raise (an empty group in
 ``To:``, an unknown charset, a multipart whose boundary is missing). So headers are decoded
 here from their raw text with a lenient RFC 2047 decoder, and leaf parts are decoded from their
-payload bytes with a charset alias table and a ``replace`` fallback.
+payload bytes with the charset alias table of ``pigeon.core.charsets`` and a ``replace``
+fallback. A multipart whose boundary failed is re-parsed where its delimiters can be found.
 
 mbox files: :func:`split_mbox` splits at every line that starts with ``From `` (what the stdlib
 ``mailbox.mbox`` does). Whether a file *is* an mbox is decided by its name (see
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import email.policy
+import email.utils
+import functools
 import quopri
 import re
 from email.message import EmailMessage, Message
@@ -25,92 +27,38 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from pathlib import Path
 
-POLICY = email.policy.default
+from pigeon.core.charsets import decode_bytes
+
+
+class _CachingPolicy(email.policy.EmailPolicy):
+    """``policy.default``, except that parsed header objects are reused.
+
+    The stdlib parses a header anew on every read, and the feed parser itself reads
+    Content-Type again and again; profiling the corpus showed half the render time there.
+    Header objects are immutable ``str`` subclasses, so sharing them is safe.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if hasattr(value, "name"):
+            return value
+        try:
+            return _parse_header_cached(self, name, value)
+        except TypeError:  # an unhashable value: parse it as the stdlib would
+            return super().header_fetch_parse(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_header_cached(policy: email.policy.EmailPolicy, name: str, value: str) -> str:
+    return email.policy.EmailPolicy.header_fetch_parse(policy, name, value)
+
+
+POLICY = _CachingPolicy()
 
 #: Headers that hold addresses: encoded-words inside their addr-specs are never decoded.
 ADDRESS_HEADERS = frozenset(
     {"from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to", "resent-cc",
      "resent-sender", "return-path", "delivered-to", "mail-followup-to", "disposition-notification-to"}
 )
-
-# Charset labels seen in real mail (lower case; "" means "no real charset: guess as for
-# unlabelled text") that Python does not know, or knows as a narrower codec than
-# what senders meant (WHATWG's encoding standard makes the same substitutions).
-CHARSET_ALIASES: dict[str, str] = {
-    "x-unknown": "",
-    "unknown": "",
-    "unknown-8bit": "",
-    "x-user-defined": "",
-    "default": "",
-    "default_charset": "",
-    "8bit": "",
-    "binary": "",
-    "utf8": "utf-8",
-    "x-utf-8": "utf-8",
-    "unicode-1-1-utf-7": "utf-7",
-    "x-unicode-2-0-utf-7": "utf-7",
-    "unicode": "utf-16",
-    "us-ascii": "ascii",
-    "ascii": "ascii",
-    "iso-8859-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "iso-8859-9": "cp1254",
-    "iso-8859-11": "cp874",
-    "tis-620": "cp874",
-    "windows-874": "cp874",
-    "iso-8859-8-i": "iso8859_8",
-    "iso-8859-8-e": "iso8859_8",
-    "iso-8859-6-i": "iso8859_6",
-    "iso-8859-6-e": "iso8859_6",
-    "logical": "iso8859_8",
-    "visual": "iso8859_8",
-    "ks_c_5601-1987": "cp949",
-    "ks_c_5601": "cp949",
-    "ks_c_5601-1989": "cp949",
-    "ksc5601": "cp949",
-    "euc-kr": "cp949",
-    "x-windows-949": "cp949",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "cn-gb": "gb18030",
-    "chinesebig5": "big5hkscs",
-    "big5": "big5hkscs",
-    "x-x-big5": "big5hkscs",
-    "cn-big5": "big5hkscs",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "x-sjis": "cp932",
-    "sjis": "cp932",
-    "ms_kanji": "cp932",
-    "windows-31j": "cp932",
-    "x-euc-jp": "euc_jp",
-    "iso-2022-jp": "iso2022_jp_ext",
-    "x-mac-roman": "mac_roman",
-    "x-mac-cyrillic": "mac_cyrillic",
-    "x-mac-ukrainian": "mac_cyrillic",
-    "x-mac-greek": "mac_greek",
-    "x-mac-turkish": "mac_turkish",
-    "x-mac-icelandic": "mac_iceland",
-    "x-mac-ce": "mac_latin2",
-    "x-mac-centraleurroman": "mac_latin2",
-    "x-mac-croatian": "mac_croatian",
-    "x-mac-romanian": "mac_romanian",
-    "x-mac-arabic": "mac_arabic",
-    "macintosh": "mac_roman",
-    "x-paf": "",
-    "sen_850200_b": "sen_850200_b",
-    "iso-ir-10": "sen_850200_b",
-    "iso646-se": "sen_850200_b",
-}
-
-# Codecs that are not charsets a message may ask for: they interpret escapes or transform text.
-_REFUSED_CODECS = frozenset({"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "palmos"})
-
-# SEN 850200 B (ISO 646-SE, ISO-IR-10): ASCII with Swedish letters in place of brackets.
-_SEN_850200_B = str.maketrans({"[": "Ä", "\\": "Ö", "]": "Å", "{": "ä", "|": "ö", "}": "å", "~": "‾", "$": "¤"})
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([bBqQ])\?([^?\r\n]*?)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -173,80 +121,14 @@ def split_mbox(data: bytes) -> list[bytes]:
     return out
 
 
-# --------------------------------------------------------------------------- charsets
-
-
-def _sen_850200_b(data: bytes, errors: str) -> str:
-    return data.decode("ascii", errors).translate(_SEN_850200_B)
-
-
-def normalize_charset(label: str | None) -> str | None:
-    """The Python codec for a charset label from a message, or None when unknown or refused."""
-    if not label:
-        return None
-    name = str(label).strip().strip("\"'").strip().lower()
-    if not name:
-        return None
-    candidates = [name]
-    if name.startswith("x-"):
-        candidates.append(name[2:])
-    m = re.fullmatch(r"(?:windows|win|cp|ms|ibm)[-_ ]?(\d{3,4})", name)
-    if m:
-        candidates.append("cp" + m.group(1))
-    m = re.fullmatch(r"iso[-_ ]?8859[-_ ]?(\d{1,2})(?:[-_:].*)?", name)
-    if m:
-        candidates.append("iso8859_" + m.group(1))
-    for cand in candidates:
-        alias = CHARSET_ALIASES.get(cand)
-        if alias is not None:
-            return alias or None  # "" means: no real charset, guess as for unlabelled text
-        try:
-            codec = codecs.lookup(cand)
-        except (LookupError, ValueError):
-            continue
-        if codec.name.replace("-", "_") in _REFUSED_CODECS or not getattr(codec, "_is_text_encoding", True):
-            return None
-        return codec.name
-    return None
-
-
-def decode_bytes(data: bytes, charset: str | None = None, *, fallback: str = "cp1252") -> str:
-    """Decode text from a message; never raises.
-
-    The declared charset first (through the alias table); text labelled ASCII or not labelled is
-    tried as UTF-8 (most 8-bit text in mail is); then ``fallback`` and finally replacement
-    characters.
-    """
-    codec = normalize_charset(charset)
-    try:
-        if codec == "sen_850200_b":
-            return _sen_850200_b(data, "replace")
-        if codec == "utf-8":
-            return data.decode("utf-8", "replace")
-        order = [codec] if codec and codec != "ascii" else []
-        order += ["utf-8", fallback]
-        for name in order:
-            try:
-                return data.decode(name)
-            except (UnicodeDecodeError, LookupError):
-                continue
-        return data.decode(codec if codec and codec != "ascii" else "latin-1", "replace")
-    except Exception:  # a codec with a bug of its own
-        return data.decode("utf-8", "replace")
-
-
 def _no_surrogates(text: str) -> str:
     """Re-decode surrogate-escaped bytes (raw 8-bit header text) as UTF-8 or cp1252."""
     if not _SURROGATES.search(text):
         return text
-    data = text.encode("utf-8", "surrogateescape") if _only_escapes(text) else None
-    if data is None:
+    try:
+        return decode_bytes(text.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # surrogates that are not escaped bytes
         return _SURROGATES.sub("\ufffd", text)
-    return decode_bytes(data)
-
-
-def _only_escapes(text: str) -> bool:
-    return all(not ("\ud800" <= ch <= "\udfff") or "\udc80" <= ch <= "\udcff" for ch in text)
 
 
 # --------------------------------------------------------------------------- headers
@@ -361,15 +243,54 @@ def decode_header_value(raw: str, name: str = "") -> str:
         return _SURROGATES.sub("\ufffd", str(raw))
 
 
+_NEEDS_QUOTES = re.compile(r'[()<>@,;:\\".\[\]]')
+
+
+def _display_address_value(raw: str, name: str) -> str:
+    """An address header as ``Name <addr>, ...`` when it parses cleanly, else decoded leniently.
+
+    Only a clean parse is reformatted: every mailbox with an ``@``, no defects, no groups, no
+    encoded-words in addresses. Anything odd is shown as sent (decoded), so nothing is hidden.
+    """
+    lenient = decode_header_value(raw, name)
+    if len(raw) > 2000 or not any(ch in raw for ch in '"(=\\'):
+        return lenient  # nothing a reformat would change, or too long to be worth the parse
+    try:
+        header = POLICY.header_factory(name, _no_surrogates(_unfold(raw)))
+        if header.defects or any(len(g.addresses) != 1 or g.display_name for g in header.groups):
+            return lenient
+        shown = []
+        for addr in header.addresses:
+            spec = addr.addr_spec
+            if "@" not in spec or "=?" in spec or spec.startswith("@") or spec.endswith("@"):
+                return lenient
+            display = addr.display_name or ""
+            if display and _NEEDS_QUOTES.search(display):
+                display = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            shown.append(f"{display} <{spec}>" if display else spec)
+        return ", ".join(shown) if shown else lenient
+    except Exception:
+        return lenient
+
+
+def _display_value(raw: str, name: str) -> str:
+    if name.lower() in ADDRESS_HEADERS:
+        return _display_address_value(raw, name)
+    return decode_header_value(raw, name)
+
+
 def header_str(msg: Message, name: str, default: str = "") -> str:
-    """The decoded value of the first header ``name``, or ``default``; never raises."""
+    """The decoded value of the first header ``name``, or ``default``; never raises.
+
+    Address headers read ``Name <addr>, ...`` when they parse cleanly, and as sent otherwise.
+    """
     values = raw_headers(msg, name)
-    return decode_header_value(values[0], name) if values else default
+    return _display_value(values[0], name) if values else default
 
 
 def header_strs(msg: Message, name: str) -> list[str]:
     """Every decoded value of header ``name`` (two ``From:`` lines are two values)."""
-    return [decode_header_value(v, name) for v in raw_headers(msg, name)]
+    return [_display_value(v, name) for v in raw_headers(msg, name)]
 
 
 def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
@@ -445,7 +366,10 @@ def part_bytes(part: Message) -> bytes:
         return payload
     if not isinstance(payload, str):
         return str(payload).encode("utf-8", "replace")
-    raw = payload.encode("utf-8", "surrogateescape") if _only_escapes(payload) else payload.encode("utf-8", "replace")
+    try:  # surrogate escapes are the undecoded 8-bit bytes of the source
+        raw = payload.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = payload.encode("utf-8", "replace")
     try:
         cte = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
     except Exception:
@@ -487,6 +411,44 @@ def part_text(part: Message) -> str:
             return str(getattr(part, "_payload", ""))
         except Exception:
             return ""
+
+
+_BOUNDARY_PARAM = re.compile(r'boundary\s*=\s*(?:"([^"\r\n]+)"|([^\s;"]+))', re.I)
+_DELIMITER_LINE = re.compile(rb"^--([!-~]{1,200})[ \t]*\r?\n(?=[!-9;-~]+:)", re.M)
+MAX_RECOVER_SIZE = 5 * 1024 * 1024
+
+
+def recover_multipart(part: Message) -> Message | None:
+    """Re-parse a multipart whose body did not parse (a malformed or missing boundary).
+
+    The boundary is read leniently from the raw Content-Type (an unquoted ``=`` in it defeats
+    the stdlib), or else taken from the first delimiter-looking line that a header follows.
+    Returns a parsed multipart with at least one part, or None (then show the raw text).
+    """
+    try:
+        body = part_bytes(part)
+    except Exception:
+        return None
+    if len(body) > MAX_RECOVER_SIZE:
+        return None
+    candidates: list[str] = []
+    for raw in raw_headers(part, "content-type"):
+        m = _BOUNDARY_PARAM.search(raw)
+        if m:
+            candidates.append((m.group(1) or m.group(2)).strip())
+    m = _DELIMITER_LINE.search(body)
+    if m:
+        candidates.append(m.group(1).decode("ascii", "replace"))
+    ctype = content_type(part)
+    for boundary in dict.fromkeys(candidates):
+        if not boundary or not boundary.isascii() or '"' in boundary or "\\" in boundary:
+            continue
+        if b"\n--" + boundary.encode("ascii") not in b"\n" + body:
+            continue
+        msg = parse_bytes(f'Content-Type: {ctype}; boundary="{boundary}"\n\n'.encode("ascii", "replace") + body)
+        if is_multipart(msg) and subparts(msg):
+            return msg
+    return None
 
 
 def filename(part: Message) -> str:

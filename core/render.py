@@ -18,7 +18,7 @@ parts that are not the whole message are left out, so a reply cannot leak them).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from typing import Any
 
@@ -40,10 +40,12 @@ DEFAULT_HEADERS = ("Date", "From", "To", "Cc", "Reply-To", "Subject")
 NESTED_HEADERS = ("Date", "From", "To", "Cc", "Subject")
 MAX_DEPTH = 40  # MIME nesting shown; deeper levels are summarised (flanker has 3 MB of nesting)
 MAX_PARTS = 500  # leaf parts rendered per message
+MAX_RECOVERIES = 10  # multiparts re-parsed per message after a boundary failure
 
 _PGP_MESSAGE = re.compile(r"^-----BEGIN PGP MESSAGE-----\s*$(.*?)^-----END PGP MESSAGE-----\s*$", re.M | re.S)
 _PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\s*$", re.M)
 _FOREIGN_MESSAGE = ("message/rfc822", "message/global", "message/news")
+_SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 
 
 @dataclass
@@ -63,7 +65,7 @@ class RenderedMessage:
         lines = [f"{name}: {value}" for name, value in self.headers]
         lines += [f"[{b.severity}] {b.text}" for b in self.banners]
         lines.append("─" * min(width, 78))
-        lines.append(self.body.rstrip("\n"))
+        lines.append(self.body.rstrip("\n") or "(this message has no text)")
         if self.links:
             lines += ["", "Links:"]
             for link in self.links:
@@ -110,6 +112,7 @@ class _Walker:
         self.banners: list[Banner] = []
         self.protected_headers: dict[str, str] = {}
         self.leaves = 0
+        self.recovered = 0
 
     # ------------------------------------------------------------------ hooks, guarded
 
@@ -157,9 +160,20 @@ class _Walker:
             raw = mime.part_text(part)
             if not raw.strip():
                 return []
+            if self.recovered < MAX_RECOVERIES:
+                recovered = mime.recover_multipart(part)
+                if recovered is not None:
+                    self.recovered += 1
+                    chunks = self.entity(recovered, path, depth + 1)
+                    if chunks:
+                        note = self._notes([f"{ctype} with a malformed boundary: its parts were recovered"])
+                        chunks[0].text = note + chunks[0].text
+                        return chunks
             self.leaves += 1
             note = f"{ctype} without a usable boundary: its raw text follows"
             return [_Chunk(self._notes([note]) + raw, f"part {path} · {ctype}")]
+        if ctype in _SMIME_TYPES and _param(part, "smime-type").lower() in ("enveloped-data", "authenveloped-data"):
+            return self.encrypted(part, path, depth)  # S/MIME encryption: the crypto hooks answer
         return self.leaf(part, ctype, path)
 
     def alternative(self, children: list[Message], path: str, depth: int) -> list[_Chunk]:
@@ -170,7 +184,22 @@ class _Walker:
             plain = [c for c in children if mime.content_type(c) == "text/plain"]
             chosen = plain[-1] if plain else children[-1]
         index = next(i for i, c in enumerate(children, 1) if c is chosen)
+        if self.ctx.purpose == "view":
+            self.hidden_links([c for c in children if c is not chosen])
         return self.entity(chosen, _sub(path, index), depth + 1)
+
+    def hidden_links(self, others: list[Message]) -> None:
+        """Links of the alternatives not shown, for banners: a phishing mail's plain text may
+        show a harmless URL while its HTML links elsewhere (``ctx.state["hidden_links"]``)."""
+        for other in others:
+            html = _first_leaf(other, "text/html")
+            if html is None:
+                continue
+            scratch = replace(self.ctx, link_start=1, state={"from": self.ctx.state.get("from", ""), "hidden": True})
+            result = self._first("pigeon_render_part", part=html, ctx=scratch)
+            if isinstance(result, Rendered):
+                links = [lk for lk in (result.links or []) if isinstance(lk, Link)]
+                self.ctx.state.setdefault("hidden_links", []).extend(links)
 
     def related(self, part: Message, children: list[Message], path: str, depth: int) -> list[_Chunk]:
         if not children:
@@ -245,7 +274,7 @@ class _Walker:
             return [_Chunk(f"[{label}: not decrypted: {result.error or 'unknown error'}]", label)]
         if is_root:
             self.banners.append(Banner("ok", "message decrypted", "core"))
-            self.protected_headers.update({str(k): str(v) for k, v in dict(result.protected_headers).items()})
+            self.protected_headers.update(_protected_headers(result))
         else:
             self.banners.append(Banner("warning", f"only part {path} is encrypted; the rest of the message is not", "core"))
         if result.signatures:
@@ -287,6 +316,8 @@ class _Walker:
 
     def leaf(self, part: Message, ctype: str, path: str) -> list[_Chunk]:
         label = f"part {path} · {ctype}"
+        if self.protected_headers and ctype in ("text/plain", "text/rfc822-headers") and _param(part, "protected-headers"):
+            return []  # the "legacy display" copy of headers already shown above
         if mime.disposition(part) == "attachment":
             self.attachment(part, ctype)
             return []
@@ -363,6 +394,34 @@ class _Walker:
         return "".join(f"[{n}]\n" for n in notes if n) if self.ctx.purpose == "view" else ""
 
 
+PROTECTED_HEADERS = ("Subject", "From", "To", "Cc", "Reply-To", "Date")
+
+
+def _protected_headers(result: DecryptResult) -> dict[str, str]:
+    """Headers protected by the encryption: from the plugin, else from the decrypted entity
+    when it says ``protected-headers="v1"`` (draft-autocrypt-lamps-protected-headers)."""
+    try:
+        given = {str(k): str(v) for k, v in dict(result.protected_headers or {}).items()}
+    except Exception:
+        given = {}
+    inner = result.message
+    if given or inner is None or not _param(inner, "protected-headers"):
+        return given
+    return {name: value for name in PROTECTED_HEADERS if (value := mime.header_str(inner, name))}
+
+
+def _first_leaf(part: Message, ctype: str, depth: int = 0) -> Message | None:
+    """The first leaf of type ``ctype`` in ``part`` (itself included), not looking too deep."""
+    if mime.content_type(part) == ctype and not mime.is_multipart(part):
+        return part
+    if depth < 4 and mime.content_type(part).startswith("multipart/"):
+        for child in mime.subparts(part):
+            found = _first_leaf(child, ctype, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def _sub(path: str, index: int) -> str:
     return f"{path}.{index}" if path else str(index)
 
@@ -420,7 +479,10 @@ def render_message(app_or_pm: Any, msg: Message, ctx: RenderContext | None = Non
     banners = list(walker.banners)
     if ctx.purpose == "view":
         banners += [b for b in walker._collect("pigeon_message_banners", message=msg, ctx=ctx) if isinstance(b, Banner)]
-    banners.sort(key=lambda b: -SEVERITY_ORDER.get(b.severity, 0))
+    for banner in banners:  # a plugin's banner may hold anything: make it two plain strings
+        banner.severity = banner.severity if isinstance(banner.severity, str) and banner.severity in SEVERITY_ORDER else "info"
+        banner.text = sanitize_line(str(banner.text))
+    banners.sort(key=lambda b: -SEVERITY_ORDER[b.severity])
 
     names = ctx.settings.get("render.show_headers") or DEFAULT_HEADERS
     headers: list[tuple[str, str]] = []
@@ -429,9 +491,6 @@ def render_message(app_or_pm: Any, msg: Message, ctx: RenderContext | None = Non
         values = [protected] if protected else mime.header_strs(msg, name)
         headers += [(name, v) for v in values]
 
-    for banner in banners:
-        banner.text = sanitize_line(banner.text)
-        banner.severity = banner.severity if banner.severity in SEVERITY_ORDER else "info"
     for link in walker.links:
         link.text = sanitize_line(str(link.text))
         link.target = sanitize_line(str(link.target))

@@ -50,8 +50,9 @@ def pigeon_choose_alternative(
 def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Banner] | None:
     """Contribute banners shown above the body: warnings, list information, reminders.
 
-    Called once per rendered message after its parts have been rendered, so ``ctx.state`` holds
-    what the part renderers found (for example ``ctx.state["links"]``).
+    Called once per message viewed (not for index or quote text), after its parts have been
+    rendered, so ``ctx.state`` holds what the part renderers found (for example
+    ``ctx.state["links"]``, every ``Link``, and ``ctx.state["from"]``, the From address).
 
     :param message: the whole message.
     :param ctx: the rendering context.

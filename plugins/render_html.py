@@ -329,28 +329,40 @@ def html_to_text(html: str, ctx: RenderContext) -> tuple[str, list[Link]]:
     return text + "\n", parser.links
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+def _html_source(part: EmailMessage) -> str:
+    """The part's HTML as text: its MIME charset, else the document's ``<meta charset>``."""
+    from pigeon.core import mime
+
+    if mime.part_charset(part):
+        return mime.part_text(part)
+    data = mime.part_bytes(part)
+    m = _META_CHARSET.search(data[:8192])
+    return mime.decode_bytes(data, m.group(1).decode("ascii") if m else None)
+
+
 @hookimpl
 def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
     from pigeon.core import mime
 
     if mime.content_type(part) != "text/html":
         return None
-    text, links = html_to_text(mime.part_text(part), ctx)
+    text, links = html_to_text(_html_source(part), ctx)
     return Rendered(text, links=links, kind="html")
 
 
 @hookimpl
 def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Banner] | None:
     """Warn about links whose text names another host than the one they go to."""
-    bad = [lk for lk in ctx.state.get("links", []) if isinstance(lk, Link) and lk.mismatch]
-    if not bad:
-        return None
     banners = []
-    for link in bad[:5]:
-        shown, real = link_mismatch(link.text, link.target) or (link.text, link.target)
-        banners.append(
-            Banner("warning", f"link [{link.number}] shows {shown} but goes to {real}", "render_html")
-        )
-    if len(bad) > 5:
-        banners.append(Banner("warning", f"{len(bad) - 5} more links go elsewhere than their text says", "render_html"))
-    return banners
+    for key, where in (("links", ""), ("hidden_links", "the HTML version (not shown): ")):
+        bad = [lk for lk in ctx.state.get(key, []) if isinstance(lk, Link) and lk.mismatch]
+        for link in bad[:5]:
+            shown, real = link_mismatch(link.text, link.target) or (link.text, link.target)
+            name = f"link [{link.number}]" if not where else "a link"
+            banners.append(Banner("warning", f"{where}{name} shows {shown} but goes to {real}", "render_html"))
+        if len(bad) > 5:
+            banners.append(Banner("warning", f"{where}{len(bad) - 5} more links go elsewhere than their text says", "render_html"))
+    return banners or None

@@ -180,3 +180,24 @@ def test_render_imports_no_network_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_meta_charset_used_when_mime_has_none(app: App) -> None:
+    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=koi8-r"></head><body>'
+    raw = b"Subject: x\nContent-Type: text/html\n\n" + html.encode() + "Привет".encode("koi8-r") + b"</body></html>\n"
+    assert "Привет" in render_message(app, mime.parse_bytes(raw)).body
+
+
+def test_mismatch_in_the_html_alternative_not_shown_is_still_reported(app: App) -> None:
+    raw = (
+        "Subject: limited\nContent-Type: multipart/alternative; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nConfirm at https://www.paypal.com/signin\n"
+        '--b\nContent-Type: text/html\n\n<a href="http://paypal.com.verify.example.net/">https://www.paypal.com/signin</a>\n'
+        "--b--\n"
+    )
+    rendered = render_message(app, mime.parse_bytes(raw.encode()))
+    assert "Confirm at https://www.paypal.com/signin" in rendered.body
+    assert not rendered.links  # the hidden alternative's links are not numbered in the view
+    assert [b.text for b in rendered.banners] == [
+        "the HTML version (not shown): a link shows www.paypal.com but goes to paypal.com.verify.example.net"
+    ]

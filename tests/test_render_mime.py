@@ -141,3 +141,14 @@ def test_filename_rfc2231_and_encoded() -> None:
     assert mime.filename(m) == "résumé.pdf"
     m = msg('Content-Type: application/octet-stream; name="=?utf-8?q?inv=E2=80=AEfdp.exe?="\n\nx\n')
     assert mime.filename(m) == "inv\u202efdp.exe"
+
+
+def test_address_headers_shown_cleanly_or_as_sent() -> None:
+    def shown(raw: str) -> str:
+        return mime.header_str(msg(f"From: {raw}\n\nx\n"), "From")
+
+    assert shown('"Keith Packard" <keithp@keithp.com>') == "Keith Packard <keithp@keithp.com>"
+    assert shown("=?utf-8?q?J=C3=B6rg?= <j@x.de>, a@b.c") == "Jörg <j@x.de>, a@b.c"
+    # a display name that carries an address keeps its quotes: the real address stays apart
+    assert shown('"PayPal <service@paypal.com>" <x@evil.tld>') == '"PayPal <service@paypal.com>" <x@evil.tld>'
+    assert shown("The Manager") == "The Manager"  # no address at all: shown as sent

@@ -66,10 +66,28 @@ def test_nested_message_rendered_with_its_headers(app: App) -> None:
 
 
 def test_missing_boundary_shows_raw_text(app: App) -> None:
-    raw = "Subject: x\nContent-Type: multipart/alternative\n\n--zz\nContent-Type: text/plain\n\nsecret words\n--zz--\n"
+    raw = "Subject: x\nContent-Type: multipart/mixed; boundary=nowhere\n\nplain words\n--zz\nno headers here\n"
     body = render(app, raw).body
-    assert "[multipart/alternative without a usable boundary: its raw text follows]" in body
-    assert "secret words" in body
+    assert "[multipart/mixed without a usable boundary: its raw text follows]" in body
+    assert "plain words" in body and "no headers here" in body
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "multipart/alternative",  # no boundary parameter: found from the delimiter lines
+        "multipart/alternative; boundary=----=_Part_1.2",  # unquoted '=' defeats the stdlib
+    ],
+)
+def test_malformed_boundary_parts_recovered(app: App, ctype: str) -> None:
+    boundary = "----=_Part_1.2"
+    raw = (
+        f"Subject: x\nContent-Type: {ctype}\n\n--{boundary}\nContent-Type: text/plain\n\nsecret words\n"
+        f"--{boundary}\nContent-Type: text/html\n\n<p>html words</p>\n--{boundary}--\n"
+    )
+    body = render(app, raw).body
+    assert "[multipart/alternative with a malformed boundary: its parts were recovered]" in body
+    assert "secret words" in body and "html words" not in body and "Content-Type" not in body
 
 
 def test_unknown_charset_renders(app: App) -> None:
@@ -214,3 +232,69 @@ def test_show_errors_stdin_and_mbox(tmp_path) -> None:
     assert "═══ message 2 of 2" in out
     out = run_pigeon("show", "--width", "30", str(box)).stdout.decode()
     assert "═══ message 1 of 2 ════════" in out
+
+
+class Sloppy:
+    """A plugin that answers with the wrong types: the core must cope and still sanitise."""
+
+    @hookimpl
+    def pigeon_message_banners(self, message, ctx):
+        from pigeon.hooks.types import Banner
+
+        return [Banner(["not", "a", "severity"], 42), Banner("danger", "\x1b]0;title\x07fake"), "not a banner"]
+
+    @hookimpl(tryfirst=True)
+    def pigeon_render_part(self, part, ctx):
+        return 12345
+
+
+def test_plugin_answers_of_the_wrong_type(app: App) -> None:
+    app.pm.register(Sloppy(), name="sloppy")
+    rendered = render(app, "Subject: s\nContent-Type: text/plain\n\nhello\n")
+    assert rendered.body.strip() == "hello"
+    assert [(b.severity, b.text) for b in rendered.banners] == [("danger", "fake"), ("info", "42")]
+    assert "(this message has no text)" in render(app, "Subject: empty\n\n").as_text()
+
+
+def test_smime_enveloped_goes_to_the_crypto_hooks(app: App, corpus) -> None:
+    data = (corpus / "autocrypt-protected-headers/messages/smime-enc+legacy-disp.eml").read_bytes()
+    assert "[encrypted part (no crypto plugin)]" in render(app, data).body
+    app.pm.register(FakeCrypto(), name="fakecrypto")
+    rendered = render(app, data)
+    assert "│ the secret plans" in rendered.body and not rendered.attachments
+
+
+class ExpectedInner:
+    """Answers pigeon_decrypt with the corpus's expected decrypted entity (no gpg needed)."""
+
+    def __init__(self, inner: bytes) -> None:
+        self.inner = inner
+
+    @hookimpl
+    def pigeon_decrypt(self, part, ctx):
+        return DecryptResult(ok=True, message=mime.parse_bytes(self.inner))
+
+
+def test_protected_headers_replace_the_outer_ones(app: App, corpus) -> None:
+    base = corpus / "autocrypt-protected-headers"
+    app.pm.register(ExpectedInner((base / "expected-inner/pgpmime-enc+legacy-disp.inner").read_bytes()), name="inner")
+    rendered = render(app, (base / "messages/pgpmime-enc+legacy-disp.eml").read_bytes())
+    assert ("Subject", "BarCorp contract signed, let's go!") in rendered.headers
+    assert "Subject: ..." not in rendered.as_text()
+    assert "Subject: BarCorp" not in rendered.body  # the legacy display part is not repeated
+    assert "│ Hi Bob!" in rendered.body
+
+
+def test_show_json(tmp_path) -> None:
+    import json
+
+    path = tmp_path / "m.eml"
+    path.write_bytes(
+        b'Subject: j\x1b[2J\nContent-Type: text/html\n\n<a href="https://evil.example/">paypal.com</a>\n'
+    )
+    result = run_pigeon("show", "--json", str(path))
+    assert result.returncode == 0, result.stderr
+    [message] = json.loads(result.stdout)
+    assert ["Subject", "j"] in message["headers"]
+    assert message["links"] == [{"number": 1, "text": "paypal.com", "target": "https://evil.example/", "mismatch": True}]
+    assert message["banners"][0]["severity"] == "warning"
