@@ -759,7 +759,9 @@ class TUI:
         from pigeon.plugins.tui.watch import start_config_watcher
 
         try:
-            self._watchers.append(start_config_watcher(self))
+            watcher = start_config_watcher(self)
+            if watcher is not None:
+                self._watchers.append(watcher)
         except Exception as exc:
             self._log_error(f"cannot watch the config directory: {exc}", traceback.format_exc())
         try:

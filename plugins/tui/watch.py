@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 
-def start_config_watcher(tui: Any) -> Any:
+def start_config_watcher(tui: Any) -> Any | None:
     """A watchdog observer on the config directory; changes are debounced and applied on the loop."""
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
 
     config_dir = Path(tui.app.config_dir)
+    if not config_dir.is_dir():
+        return None  # nothing to reload yet
     timers: dict[Path, threading.Timer] = {}
 
     def wanted(path: Path) -> bool:
