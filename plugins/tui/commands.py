@@ -326,6 +326,11 @@ def select(ctx: CommandContext) -> None:
     ui = ui_of(ctx)
     buf = ui.current
     if isinstance(buf, FolderBuffer):
+        saved = buf.search_at(buf.cursor)
+        if saved is not None:
+            if ui.open_search(saved[1], saved[0]) is None:
+                raise CommandError("saved searches need the index: run `pigeon index`")
+            return
         cur = buf.current()
         if cur:
             ui.open_folder(*cur)
@@ -440,9 +445,11 @@ def toggle_unread(ctx: CommandContext) -> None:
 def _move(ctx: CommandContext, role: str) -> None:
     ui = ui_of(ctx)
     lst, key = _list_and_key(ctx)
-    acct = ctx.app.account(lst.account)
+    i = lst.listing.index_of(key, lst.row_index(lst.cursor))
+    row = lst.listing.rows[i] if i is not None else None
+    acct = ctx.app.account((row.account if row is not None and row.account else None) or lst.account)
     dest = acct.folder(role)
-    if lst.folder == dest:
+    if (row.folder if row is not None and row.folder is not None else lst.folder) == dest:
         if role == "trash":
             ui.set_flags(lst, key, add="T")
             ui.message("marked deleted (T)")
@@ -494,16 +501,36 @@ def tag_remove(ctx: CommandContext, tag: str) -> None:
 
 
 def _tag(ctx: CommandContext, change: str) -> None:
-    if "tag" in ctx.app.commands and ctx.message is not None:
-        ctx.app.commands.run("tag", ctx, change, "--", f"path:{ctx.message}")
-        return
-    raise CommandError("tags live in the index, which is not available here yet (pigeon index)")
+    from pigeon.plugins.tui.indexed import tag_message
+
+    ui = ui_of(ctx)
+    lst, key = ui.call(_list_and_key, ctx)
+
+    def summary() -> Any:
+        i = lst.listing.index_of(key, lst.row_index(lst.cursor))
+        return lst.listing.summary(lst.listing.rows[i]) if i is not None else None
+
+    s = ui.call(summary)
+    if s is None or not s.message_id:
+        raise CommandError("this message has no Message-ID to tag it by")
+    tag = change[1:]
+    changed = tag_message(ctx.app, s.message_id, [tag] if change[0] == "+" else [], [tag] if change[0] == "-" else [])
+
+    def show() -> None:
+        tags = [t for t in s.tags if t != tag] + ([tag] if change[0] == "+" else [])
+        s.tags = tags
+        lst.tags[key] = tags
+        ui.message(f"{change} ({changed} message(s))")
+
+    ui.call(show)
 
 
 @command()
 def search(ctx: CommandContext, query: str) -> None:
     """Search: the index's query language when it exists, else words in this folder's list."""
     ui = ui_of(ctx)
+    if ui.call(ui.open_search, query) is not None:
+        return
     acct = ctx.account or ctx.app.account().name
     folder = ctx.folder if ctx.folder is not None else ctx.app.account(acct).folder("inbox")
     from pigeon.plugins.tui.search import search_listing

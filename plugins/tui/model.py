@@ -173,9 +173,16 @@ class FolderBuffer(Buffer):
         self.searches: list[tuple[str, str]] = []  # (name, query)
 
     def line_count(self) -> int:
-        return len(self.entries)
+        return len(self.searches) + len(self.entries)
+
+    def search_at(self, i: int) -> tuple[str, str] | None:
+        return self.searches[i] if 0 <= i < len(self.searches) else None
 
     def line_text(self, i: int) -> str:
+        if 0 <= i < len(self.searches):
+            name, query = self.searches[i]
+            return f"{'search':>14}  {sanitize_line(name):<16} {sanitize_line(query)}"
+        i -= len(self.searches)
         if not 0 <= i < len(self.entries):
             return ""
         acct, folder = self.entries[i]
@@ -186,15 +193,19 @@ class FolderBuffer(Buffer):
         return f"{counts}  {acct:<10} {'  ' * depth}{sanitize_line(name)}"
 
     def line(self, i: int, width: int) -> Fragments:
-        acct, folder = self.entries[i]
+        if i < len(self.searches):
+            return [("class:date", self.line_text(i))]
+        acct, folder = self.entries[i - len(self.searches)]
         unread = self.counts.get((acct, folder), (0, 0))[1]
         return [("class:unread" if unread > 0 else "", self.line_text(i))]
 
     def current(self) -> tuple[str, str] | None:
-        return self.entries[self.cursor] if self.entries else None
+        i = self.cursor - len(self.searches)
+        return self.entries[i] if 0 <= i < len(self.entries) else None
 
     def modeline_info(self) -> str:
-        return f"{len(self.entries)} folders"
+        saved = f", {len(self.searches)} saved searches" if self.searches else ""
+        return f"{len(self.entries)} folders{saved}"
 
 
 @dataclass
@@ -238,7 +249,12 @@ class MessageListBuffer(Buffer):
 
     def row(self, i: int | None = None) -> Row | None:
         j = self.row_index(self.cursor if i is None else i)
-        return self.listing.rows[j] if 0 <= j < len(self.listing.rows) else None
+        if not 0 <= j < len(self.listing):
+            return None
+        try:
+            return self.listing.rows[j]
+        except IndexError:  # an index hit whose file is gone
+            return None
 
     def columns(self, i: int) -> tuple[str, str, str, str, str, str]:
         """(flags, date, sender, subject, marks, tags) of line ``i``."""
@@ -257,7 +273,7 @@ class MessageListBuffer(Buffer):
                 j = self.row_index(i)
                 subject = ("- " if j in self.threaded.expanded else "+ ") + subject + f" [{size}]"
         marks = ("@" if s.attachment else " ") + ("⚠" if s.warning else " ")
-        tags = " ".join(self.tags.get(row.key, []))
+        tags = " ".join(s.tags or self.tags.get(row.key, []))
         return f, format_date(s.date, self.now), s.sender or s.sender_addr or "(nobody)", subject, marks, tags
 
     def line_text(self, i: int) -> str:

@@ -69,6 +69,7 @@ class Summary:
     parent_ids: list[str] = field(default_factory=list)  # References then In-Reply-To, last is the parent
     attachment: bool = False
     warning: bool = False
+    tags: list[str] = field(default_factory=list)  # from the index, when there is one
 
     def to_json(self) -> list[Any]:
         return [self.date, self.sender, self.sender_addr, self.to, self.subject, self.message_id, self.parent_ids, self.attachment, self.warning]
@@ -179,11 +180,14 @@ def get_store(app: Any, account: Any) -> Any:
 
 @dataclass
 class Row:
-    """One message file of a listing."""
+    """One message file of a listing (index hits also carry where they live)."""
 
     key: str
     subdir: str
     name: str  # the file name, flags included
+    path: Path | None = None
+    account: str = ""
+    folder: str | None = None
 
     @property
     def flags(self) -> str:
@@ -319,6 +323,10 @@ class FolderListing:
 
     def file(self, row: Row) -> Path:
         return self.path / row.subdir / row.name
+
+    def locate(self, row: Row) -> tuple[Any, str]:
+        """The store and folder that hold ``row``."""
+        return self.store, self.folder
 
     def summary(self, row: Row) -> Summary:
         s = self.cache.data.get(row.key)

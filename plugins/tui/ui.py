@@ -306,6 +306,9 @@ class TUI:
             except Exception as exc:
                 self._log_error(f"account {acct.name}: {type(exc).__name__}: {exc}", traceback.format_exc())
         self.folders.entries = entries
+        from pigeon.plugins.tui.indexed import saved_searches
+
+        self.folders.searches = sorted(saved_searches(self.app).items())
         self.spawn(self._count_folders, what="counting folders")
 
     def _count_folders(self) -> None:
@@ -391,8 +394,24 @@ class TUI:
     def _remember_mtimes(self, buf: MessageListBuffer) -> None:
         try:
             self._dir_mtimes[id(buf)] = self._folder_mtimes(buf)
-        except Exception:
+        except Exception:  # an index listing has no folder of its own
             pass
+
+    def open_search(self, query: str, label: str = "") -> MessageListBuffer | None:
+        """A search result from the index, paged; None when there is no index."""
+        from pigeon.plugins.tui.indexed import IndexListing, open_index
+
+        index = open_index(self.app)
+        if index is None:
+            return None
+        name = f"*{sanitize_line(label or 'search: ' + query)[:40]}*"
+        old = self.buffer_named(name)
+        if isinstance(old, MessageListBuffer):
+            self.kill(old)
+        buf = MessageListBuffer(IndexListing(self.app, index, query, label or query), name=name)
+        self.show(buf)
+        self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} message(s) match {query}"))
+        return buf
 
     def check_new_mail(self) -> None:
         """Rescan every open folder whose directories changed (new mail, other tools)."""
@@ -457,10 +476,10 @@ class TUI:
         new = "".join(sorted((set(row.flags) | set(add)) - set(remove)))
         if new == row.flags:
             return
-        store = listing.store
+        store, folder = listing.locate(row)
         path = listing.file(row)
         if hasattr(store, "set_flags") and hasattr(store, "get"):
-            entry = store.get(listing.folder, key)
+            entry = store.get(folder, key)
             new_path = Path(store.set_flags(entry, new).path)
         else:
             new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
@@ -476,13 +495,13 @@ class TUI:
         i = listing.index_of(key, lst.row_index(lst.cursor))
         if i is None:
             return
-        store = listing.store
+        row = listing.rows[i]
+        store, folder = listing.locate(row)
         if dest not in store.folders():
             store.create_folder(dest)
         if hasattr(store, "move") and hasattr(store, "get"):
-            store.move(store.get(listing.folder, key), dest)
+            store.move(store.get(folder, key), dest)
         else:
-            row = listing.rows[i]
             target = Path(store.folder_path(dest)) / "cur" / (row.name if ":2," in row.name else row.name + ":2,")
             listing.file(row).rename(target)
         listing.refresh_row(key, None, i)
