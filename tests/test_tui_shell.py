@@ -19,7 +19,7 @@ def mailbox(tmp_path: Path, config_dir: Path) -> Path:
 
 
 def test_a_script_pipes_commands(mailbox: Path) -> None:
-    script = b"folders\nlist INBOX 3\nshow 3\nflag 3\ndraft-reply 3\n"
+    script = b"folders\nlist INBOX 3\nshow 3\nflag 3\nreply 3\nsearch alice\n"
     res = run_pigeon("shell", input=script)
     out = res.stdout.decode()
     assert res.returncode == 0, res.stderr.decode()
@@ -30,6 +30,8 @@ def test_a_script_pipes_commands(mailbox: Path) -> None:
     assert "3: flags F" in out
     assert "Subject: Re: Message number 29" in out and "> Hello, this is message 29." in out
     assert any(n.endswith(",F") for n in (p.name for p in (mailbox / "INBOX" / "cur").iterdir()))
+    # search without an index: words in INBOX's senders and subjects
+    assert "11 message(s) match" in out
 
 
 def test_a_failing_line_stops_the_script_with_a_message(mailbox: Path) -> None:
@@ -45,7 +47,8 @@ def test_a_failing_line_stops_the_script_with_a_message(mailbox: Path) -> None:
 def test_dash_c_runs_commands(mailbox: Path) -> None:
     res = run_pigeon("shell", "-c", "list Archive", "-c", "describe-command reply")
     assert res.returncode == 0, res.stderr.decode()
-    assert "Reply to the sender, quoting the message." in res.stdout.decode()
+    assert "Reply to the sender, quoting the message" in res.stdout.decode()
+    assert "reply [MESSAGE]" in res.stdout.decode()
 
 
 def test_completion_of_commands_arguments_folders_and_queries(mailbox: Path) -> None:

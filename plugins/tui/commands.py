@@ -528,6 +528,11 @@ def _tag(ctx: CommandContext, change: str) -> None:
 @command()
 def search(ctx: CommandContext, query: str) -> None:
     """Search: the index's query language when it exists, else words in this folder's list."""
+    if not isinstance(ctx.ui, TUI):
+        from pigeon.plugins.tui.shell import search_text
+
+        search_text(ctx, query)
+        return
     ui = ui_of(ctx)
     if ui.call(ui.open_search, query) is not None:
         return
@@ -536,7 +541,7 @@ def search(ctx: CommandContext, query: str) -> None:
     from pigeon.plugins.tui.search import search_listing
 
     listing = ui.call(lambda: next((b.listing for b in ui.buffers if isinstance(b, MessageListBuffer) and b.account == acct and b.folder == folder), None))
-    result = search_listing(ui, acct, folder, query, listing)
+    result = search_listing(ctx.app, acct, folder, query, listing)
     buf = MessageListBuffer(result, name=f"*search: {sanitize_line(query)[:30]}*")
     ui.call(ui.show, buf)
     ui.call(ui.message, f"{len(result)} message(s) match")
@@ -766,34 +771,45 @@ def compose(ctx: CommandContext, to: str = "") -> None:
     ui.call(_open_compose, ui, draft_to_text(draft), acct.name, "new")
 
 
-def _answer(ctx: CommandContext, kind: str) -> None:
+def _answer(ctx: CommandContext, kind: str, message: str = "") -> None:
     from pigeon.plugins.tui.compose import draft_to_text, new_draft, parse_file
 
+    if not isinstance(ctx.ui, TUI):
+        from pigeon.plugins.tui.shell import answer_in_shell
+
+        answer_in_shell(ctx, message, kind)
+        return
     ui = ui_of(ctx)
     lst, key = ui.call(_list_and_key, ctx)
     path = _message_path(ctx)
-    acct = ctx.app.account(lst.account)
+
+    def account_of() -> str:
+        i = lst.listing.index_of(key, lst.row_index(lst.cursor))
+        row = lst.listing.rows[i] if i is not None else None
+        return (row.account if row is not None and row.account else "") or lst.account
+
+    acct = ctx.app.account(ui.call(account_of) or None)
     original = parse_file(path)
     draft = new_draft(ctx.app, acct, kind, original)
     ui.call(_open_compose, ui, draft_to_text(draft), acct.name, kind, (lst.account, lst.folder, key))
 
 
 @command("list", "message")
-def reply(ctx: CommandContext) -> None:
-    """Reply to the sender, quoting the message."""
-    _answer(ctx, "reply")
+def reply(ctx: CommandContext, message: str = "") -> None:
+    """Reply to the sender, quoting the message (in ``pigeon shell``: message N of the last list)."""
+    _answer(ctx, "reply", message)
 
 
 @command("list", "message")
-def reply_all(ctx: CommandContext) -> None:
+def reply_all(ctx: CommandContext, message: str = "") -> None:
     """Reply to the sender and every recipient (but you)."""
-    _answer(ctx, "reply-all")
+    _answer(ctx, "reply-all", message)
 
 
 @command("list", "message")
-def forward(ctx: CommandContext) -> None:
+def forward(ctx: CommandContext, message: str = "") -> None:
     """Forward the message inline."""
-    _answer(ctx, "forward")
+    _answer(ctx, "forward", message)
 
 
 def _compose_buf(ctx: CommandContext) -> ComposeBuffer:

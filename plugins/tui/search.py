@@ -45,11 +45,10 @@ def _matcher(query: str) -> Any:
     return lambda s, f: all(fn(s, f) != neg for neg, fn in tests)
 
 
-def search_listing(ui: Any, account: str, folder: str, query: str, listing: FolderListing | None = None) -> FolderListing:
+def search_listing(app: Any, account: str, folder: str, query: str, listing: FolderListing | None = None) -> FolderListing:
     """A listing of the messages of ``folder`` matching ``query`` (reads every summary once)."""
-    app = ui.app
     if listing is None:
-        listing = FolderListing(get_store(app, app.account(account)), account, folder, ui.cache_dir())
+        listing = FolderListing(get_store(app, app.account(account)), account, folder, app.state_dir / "tui-cache")
         listing.scan()
     elif not listing.loaded:
         listing.scan()

@@ -99,15 +99,15 @@ def _set_flag(ctx: CommandContext, message: str, add: str = "", remove: str = ""
     path, listing, key = _target(ctx, message)
     if listing is None:
         raise CommandError("flags need a message number from `list`")
-    row = listing.rows[listing.by_key[key]]
+    row = listing.rows[int(message) - 1]
     new = "".join(sorted((set(row.flags) | set(add)) - set(remove)))
-    store = listing.store
+    store, folder = listing.locate(row)
     if hasattr(store, "set_flags") and hasattr(store, "get"):
-        new_path = Path(store.set_flags(store.get(listing.folder, key), new).path)
+        new_path = Path(store.set_flags(store.get(folder, key), new).path)
     else:
         new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
         path.rename(new_path)
-    listing.refresh_row(key, new_path)
+    listing.refresh_row(key, new_path, int(message) - 1)
     ctx.print(f"{message}: flags {new or '(none)'}")
 
 
@@ -142,7 +142,77 @@ def draft_reply(ctx: CommandContext, message: str, kind: str = "reply") -> None:
     ctx.print(draft_to_text(new_draft(ctx.app, acct, kind, parse_file(path))))
 
 
+def search_text(ctx: CommandContext, query: str, limit: int = 50) -> None:
+    """``search QUERY`` in the shell: numbered hits (the index when built, else INBOX's words)."""
+    from pigeon.plugins.tui.indexed import IndexListing, open_index
+
+    index = open_index(ctx.app)
+    if index is not None:
+        listing: Any = IndexListing(ctx.app, index, query, query)
+        listing.scan()
+    else:
+        from pigeon.plugins.tui.search import search_listing
+
+        acct = _account(ctx)
+        listing = search_listing(ctx.app, acct.name, acct.folder("inbox"), query)
+    _print_rows(ctx, listing, limit)
+    ctx.print(f"{len(listing)} message(s) match")
+
+
+def answer_in_shell(ctx: CommandContext, message: str, kind: str) -> None:
+    """``reply N``: on a terminal, edit the draft in $EDITOR and send it; from a pipe, print it."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+    import tempfile
+
+    from pigeon.plugins.tui.compose import (
+        draft_to_text,
+        new_draft,
+        parse_file,
+        queue_message,
+        text_to_message,
+    )
+
+    if not message:
+        raise CommandError(f"{kind} N: which message (a number from `list` or `search`)")
+    path, listing, _ = _target(ctx, message)
+    acct = ctx.app.account((listing.rows[int(message) - 1].account or listing.account) if listing else None) if listing else _account(ctx)
+    text = draft_to_text(new_draft(ctx.app, acct, kind, parse_file(path)))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) or ctx.prompt is None:
+        ctx.print(text)
+        return
+    with tempfile.TemporaryDirectory(prefix="pigeon-draft-") as tmp:
+        draft = Path(tmp) / "draft.eml"
+        draft.write_text(text, encoding="utf-8")
+        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        subprocess.run([*editor, str(draft)], check=False)
+        text = draft.read_text(encoding="utf-8")
+    if ctx.ask("Send it? (yes or no) ").strip().lower() not in ("yes", "y"):
+        ctx.print("not sent")
+        return
+    ctx.print(queue_message(ctx.app, acct, text_to_message(text)))
+
+
+def tag(ctx: CommandContext, *changes: str) -> None:
+    """``tag +a -b N``: change the tags of message N of the last listing (in the index)."""
+    from pigeon.plugins.tui.indexed import tag_message
+
+    if len(changes) < 2 or not all(c[:1] in "+-" and len(c) > 1 for c in changes[:-1]):
+        raise CommandError("usage: tag +TAG -TAG ... N")
+    path, listing, _ = _target(ctx, changes[-1])
+    if listing is None:
+        raise CommandError("tag needs a message number from `list` or `search`")
+    s = listing.summary(listing.rows[int(changes[-1]) - 1])
+    add = [c[1:] for c in changes[:-1] if c[0] == "+"]
+    remove = [c[1:] for c in changes[:-1] if c[0] == "-"]
+    n = tag_message(ctx.app, s.message_id, add, remove)
+    ctx.print(f"{' '.join(changes[:-1])}: {n} message(s) changed")
+
+
 def register_shell_commands(register: Any) -> None:
+    register(tag)
     register(folders)
     register(list_messages, name="list")
     register(show)
