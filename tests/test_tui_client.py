@@ -249,3 +249,22 @@ def test_editing_init_py_reloads_it(mailbox: Path, config_dir: Path) -> None:
         assert any("SyntaxError" in line for line in d.tui.messages.lines)
 
     drive(go)
+
+
+def test_assessment_plugins_mark_risky_rows(mailbox: Path, config_dir: Path) -> None:
+    (config_dir / "init.py").write_text(
+        "from pigeon.hooks import hookimpl\n"
+        "from pigeon.hooks.types import Finding\n\n"
+        "@hookimpl\n"
+        "def pigeon_assess_message(message, ref):\n"
+        "    if 'file' in str(message['Subject']):\n"
+        "        return [Finding('warning', 'test', 'a file from a stranger')]\n"
+    )
+
+    async def go(d: Driver) -> None:
+        await d.settle(until=lambda: "⚠" in d.screen())
+        lines = d.screen().splitlines()
+        assert "⚠" in lines[0] and "With a file" in lines[0]
+        assert "⚠" not in "\n".join(lines[1:-2])
+
+    drive(go)

@@ -228,6 +228,7 @@ class MessageListBuffer(Buffer):
         self.status = "loading…" if not listing.loaded else ""
         self.tags: dict[str, list[str]] = {}  # key -> tags, when an index knows them
         self.now = time.time()
+        self.on_unassessed: Any = None  # the UI's hook to assess rows as they are drawn
 
     @property
     def account(self) -> str:
@@ -262,6 +263,8 @@ class MessageListBuffer(Buffer):
         if row is None:
             return ("", "", "", "", "", "")
         s = self.listing.summary(row)
+        if not s.assessed and self.on_unassessed is not None:
+            self.on_unassessed(self, row, s)
         flags = row.flags
         f = ("N" if "S" not in flags else " ") + ("!" if "F" in flags else " ") + ("r" if "R" in flags else ("f" if "P" in flags else " ")) + ("D" if "T" in flags else " ")
         subject = s.subject or "(no subject)"

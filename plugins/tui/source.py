@@ -69,10 +69,11 @@ class Summary:
     parent_ids: list[str] = field(default_factory=list)  # References then In-Reply-To, last is the parent
     attachment: bool = False
     warning: bool = False
+    assessed: bool = False  # the assessment hooks have looked at it (warning is their verdict)
     tags: list[str] = field(default_factory=list)  # from the index, when there is one
 
     def to_json(self) -> list[Any]:
-        return [self.date, self.sender, self.sender_addr, self.to, self.subject, self.message_id, self.parent_ids, self.attachment, self.warning]
+        return [self.date, self.sender, self.sender_addr, self.to, self.subject, self.message_id, self.parent_ids, self.attachment, self.warning, self.assessed]
 
     @classmethod
     def from_json(cls, row: list[Any]) -> Summary:

@@ -96,6 +96,8 @@ class TUI:
         self._dir_mtimes: dict[int, tuple[float, float]] = {}
         self._segments: tuple[float, str] = (0.0, "")
         self.sync_state = ""
+        self._assess_queue: list[Any] = []
+        self._assessing = False
         self._reporter = self._on_plugin_error
         app.pm.reporters.append(self._reporter)
         for err in list(app.pm.errors):
@@ -331,6 +333,7 @@ class TUI:
         acct = self.app.account(account)
         listing = FolderListing(get_store(self.app, acct), acct.name, folder, self.cache_dir())
         buf = MessageListBuffer(listing)
+        buf.on_unassessed = self._assess_later
         self.show(buf)
         self.rescan(buf)
         return buf
@@ -360,6 +363,41 @@ class TUI:
                 then()
 
         self.spawn(work, done, what=f"reading {buf.folder}")
+
+    def _assess_later(self, buf: MessageListBuffer, row: Any, summary: Any) -> None:
+        """Rows as they are drawn go to the assessment hooks, off the loop; ⚠ marks the risky."""
+        if not self.app.pm.hook.pigeon_assess_message.get_hookimpls():
+            return
+        summary.assessed = True  # queued once
+        with self.lock:
+            self._assess_queue.append((buf, row, summary))
+            if self._assessing:
+                return
+            self._assessing = True
+        self.spawn(self._assess_worker, what="assessing messages")
+
+    def _assess_worker(self) -> None:
+        from pigeon.core.pluginmanager import call_isolated
+        from pigeon.hooks.types import SEVERITY_ORDER, MessageRef
+        from pigeon.plugins.tui.compose import parse_file
+
+        while True:
+            with self.lock:
+                if not self._assess_queue:
+                    self._assessing = False
+                    return
+                buf, row, summary = self._assess_queue.pop()  # the most recently drawn first
+            try:
+                path = buf.listing.file(row)
+                msg = parse_file(path)
+                findings = call_isolated(self.app.pm, "pigeon_assess_message", message=msg, ref=MessageRef(path, buf.folder, buf.account))
+            except Exception:
+                continue
+            flat = [f for group in findings for f in (group or [])]
+            if any(SEVERITY_ORDER.get(f.severity, 0) >= 2 for f in flat):
+                summary.warning = True
+                buf.listing.cache.dirty = True
+                self.invalidate()
 
     def thread_view(self, buf: MessageListBuffer, on: bool) -> None:
         if not on:
@@ -441,12 +479,13 @@ class TUI:
             buf = next((b for b in self.buffers if isinstance(b, MessageBuffer) and b.source_list is lst), None)
         if buf is None:
             buf = MessageBuffer(name, path, lst.account, lst.folder, row.key)
+        pane_width = self.current.width  # the window it will show in (the list's, now)
         buf.name, buf.path, buf.key = name, path, row.key
         buf.source_list = lst
         buf.set_text("rendering…")
         buf.cursor = buf.top = 0
         self.show(buf)
-        width = max(40, (buf.width or 80) - 1)
+        width = max(40, min(pane_width, 120) - 1)
         acct = self.app.config.accounts.get(lst.account)
 
         def work() -> Any:
