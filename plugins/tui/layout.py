@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pigeon.plugins.tui.model import ComposeBuffer, Pane, Split
+from pigeon.plugins.tui.model import ComposeBuffer, MessageBuffer, Pane, Split
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer as PTBuffer
 from prompt_toolkit.completion import DynamicCompleter, ThreadedCompleter
@@ -63,6 +63,13 @@ class ModelControl(UIControl):
     def create_content(self, width: int, height: int) -> UIContent:
         buf = self.pane.buffer
         buf.width = width
+        if (
+            isinstance(buf, MessageBuffer)
+            and self.pane is self.tui.tree.current  # two windows on one message must not take turns
+            and buf.rendered_width
+            and buf.rendered_width != self.tui.view_width(width)
+        ):
+            self.tui.render_into(buf, width, keep_place=True)  # the terminal was resized
         buf.scroll_into_view(height)
         top = buf.top
         count = max(0, min(height, buf.line_count() - top))

@@ -367,6 +367,7 @@ class MessageBuffer(TextBuffer):
         self.header_lines = 0
         self.highlight_cursor = False
         self.source_list: MessageListBuffer | None = None
+        self.rendered_width = 0
 
     def line(self, i: int, width: int) -> Fragments:
         text = self.line_text(i)

@@ -485,25 +485,38 @@ class TUI:
         buf.set_text("rendering…")
         buf.cursor = buf.top = 0
         self.show(buf)
-        width = max(40, min(pane_width, 120) - 1)
-        acct = self.app.config.accounts.get(lst.account)
+        self.render_into(buf, pane_width, summary)
+        return buf
+
+    @staticmethod
+    def view_width(window_width: int) -> int:
+        return max(40, min(window_width, 120) - 1)
+
+    def render_into(self, buf: MessageBuffer, window_width: int, summary: Any = None, keep_place: bool = False) -> None:
+        """Render ``buf``'s message in the background at the window's width."""
+        width = self.view_width(window_width)
+        buf.rendered_width = width
+        path = buf.path
+        acct = self.app.config.accounts.get(buf.account)
 
         def work() -> Any:
             from pigeon.plugins.tui.view import render_view
 
-            return render_view(self.app, path, width, acct, lst.folder)
+            return render_view(self.app, path, width, acct, buf.folder)
 
         def done(view: Any) -> None:
+            if buf.path != path:  # another message was opened meanwhile
+                return
             buf.lines = view.lines
             buf.header_lines = view.header_lines
             buf.attachments = view.attachments
             buf.links = view.links
-            buf.cursor = buf.top = 0
-            if view.warning:
+            if not keep_place:
+                buf.cursor = buf.top = 0
+            if view.warning and summary is not None:
                 summary.warning = True
 
         self.spawn(work, done, what="rendering")
-        return buf
 
     def set_flags(self, lst: MessageListBuffer, key: str, add: str = "", remove: str = "") -> None:
         """Change a message's Maildir flags through the store, and its row."""
