@@ -28,7 +28,7 @@ def test_a_script_pipes_commands(mailbox: Path) -> None:
     assert "... 29 more" in out
     assert "Hello, this is message 29." in out  # show 3
     assert "3: flags F" in out
-    assert "Subject: Re: Message number 29" in out and "> Hello, this is message 29." in out
+    assert "Subject: Re: Message number 29" in out and "> Hello, this is message 29." in out  # reply 3, from a pipe
     assert any(n.endswith(",F") for n in (p.name for p in (mailbox / "INBOX" / "cur").iterdir()))
     # search without an index: words in INBOX's senders and subjects
     assert "11 message(s) match" in out
