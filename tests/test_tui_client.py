@@ -268,3 +268,26 @@ def test_assessment_plugins_mark_risky_rows(mailbox: Path, config_dir: Path) -> 
         assert "⚠" not in "\n".join(lines[1:-2])
 
     drive(go)
+
+
+def test_split_windows_and_switching_buffers(mailbox: Path) -> None:
+    async def go(d: Driver) -> None:
+        await d.keys("\x182")  # C-x 2
+        await d.keys("n\r")  # with the screen split, the message opens in the other window
+        await d.settle(until=lambda: "Hello, this is message 30." in d.screen())
+        assert isinstance(d.tui.current, MessageListBuffer)  # the list keeps the keyboard
+        screen = d.screen()
+        assert "INBOX [test]" in screen and "(message)" in screen
+        await d.keys("\x18o")  # C-x o
+        assert isinstance(d.tui.current, MessageBuffer)
+        await d.keys("\x181")  # C-x 1
+        assert len(d.tui.tree.panes()) == 1
+        await d.keys("\x18b")  # C-x b: the default is the other buffer
+        await d.keys("\r")
+        assert isinstance(d.tui.current, MessageListBuffer)
+        await d.keys("\x18b*Mess\t\r")
+        await d.settle(until=lambda: d.tui.current.name == "*Messages*")
+        await d.keys("\x18\x02")  # C-x C-b
+        assert "*Buffer List*" in d.screen() and "INBOX [test]" in d.screen()
+
+    drive(go)

@@ -479,12 +479,24 @@ class TUI:
             buf = next((b for b in self.buffers if isinstance(b, MessageBuffer) and b.source_list is lst), None)
         if buf is None:
             buf = MessageBuffer(name, path, lst.account, lst.folder, row.key)
-        pane_width = self.current.width  # the window it will show in (the list's, now)
         buf.name, buf.path, buf.key = name, path, row.key
         buf.source_list = lst
         buf.set_text("rendering…")
         buf.cursor = buf.top = 0
-        self.show(buf)
+        panes = self.tree.panes()
+        if len(panes) > 1 and self.current is lst:
+            # Gnus's way: with the screen split, the message shows in the other window and
+            # the list keeps the keyboard
+            target = next((p for p in panes if p.buffer is buf), None) or panes[(panes.index(self.tree.current) + 1) % len(panes)]
+            pane_width = target.buffer.width
+            target.buffer = buf
+            self._add(buf)
+            self._add(lst)
+            self.tree.version += 1
+            self.sync_focus()
+        else:
+            pane_width = self.current.width  # the window it will show in (the list's, now)
+            self.show(buf)
         self.render_into(buf, pane_width, summary)
         return buf
 
