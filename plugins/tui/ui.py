@@ -96,6 +96,7 @@ class TUI:
         self._dir_mtimes: dict[int, tuple[float, float]] = {}
         self._segments: tuple[float, str] = (0.0, "")
         self.sync_state = ""
+        self.stopping = threading.Event()  # set on exit: long background work gives up
         self._assess_queue: list[Any] = []
         self._assessing = False
         self._reporter = self._on_plugin_error
@@ -383,7 +384,7 @@ class TUI:
 
         while True:
             with self.lock:
-                if not self._assess_queue:
+                if not self._assess_queue or self.stopping.is_set():
                     self._assessing = False
                     return
                 buf, row, summary = self._assess_queue.pop()  # the most recently drawn first
@@ -410,10 +411,14 @@ class TUI:
                 buf.status = f"threading… {done}/{total}"
                 self.invalidate()
 
-            buf.listing.summarize_all(progress)
+            buf.listing.summarize_all(progress, self.stopping)
+            if self.stopping.is_set():
+                return None
             return buf.listing.threads()
 
         def done(threads: Any) -> None:
+            if threads is None:
+                return
             buf.status = ""
             buf.set_threads(threads)
             buf.listing.cache.save()
@@ -923,6 +928,11 @@ class TUI:
             self.application.exit(result=status)
 
     def close(self) -> None:
+        self.stopping.set()
+        # a command waiting for an answer must not keep the process alive
+        for fut in (self.mb_future, self.key_future):
+            if fut is not None and not fut.done():
+                fut.set_exception(Quit())
         for w in self._watchers:
             try:
                 w.stop()
