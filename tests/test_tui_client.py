@@ -291,3 +291,16 @@ def test_split_windows_and_switching_buffers(mailbox: Path) -> None:
         assert "*Buffer List*" in d.screen() and "INBOX [test]" in d.screen()
 
     drive(go)
+
+
+def test_space_reads_on_and_prefix_keys_echo(mailbox: Path) -> None:
+    async def go(d: Driver) -> None:
+        await d.keys("nn ")  # SPC in the list opens the message at point
+        await d.settle(until=lambda: "Hello, this is message 29." in d.screen())
+        await d.keys(" ")  # a short message: SPC goes on to the next one
+        await d.settle(until=lambda: "Hello, this is message 28." in d.screen())
+        await d.keys("\x18")  # C-x, waiting for the rest
+        assert d.screen().splitlines()[-1] == "C-x-"
+        await d.keys("\x07")
+
+    drive(go)

@@ -110,6 +110,32 @@ def previous_message(ctx: CommandContext) -> None:
     _step_message(ctx, -1)
 
 
+@command("list", "message")
+@on_ui
+def read_on(ctx: CommandContext) -> None:
+    """SPC: the next screenful of the message, or the next message at its end (mutt, Gnus).
+
+    In a list, it opens the message at point, or pages the message shown in another window.
+    """
+    ui = ui_of(ctx)
+    buf = ui.current
+    if isinstance(buf, MessageListBuffer):
+        shown = next((p.buffer for p in ui.tree.panes() if isinstance(p.buffer, MessageBuffer) and p.buffer.source_list is buf), None)
+        row = buf.row()
+        if shown is None or row is None or shown.key != row.key:
+            ui.open_message(buf)
+        elif shown.top + shown.height >= shown.line_count():
+            buf.move(1)
+            ui.open_message(buf)
+        else:
+            shown.page(1)
+        return
+    if isinstance(buf, MessageBuffer) and buf.top + buf.height >= buf.line_count():
+        _step_message(ctx, 1)
+        return
+    buf.page(1)
+
+
 @command("list")
 @on_ui
 def toggle_threads(ctx: CommandContext) -> None:

@@ -207,6 +207,13 @@ def _lines_with_offsets(text: str) -> list[tuple[int, str]]:
 
 
 def echo_fragments(tui: Any) -> list[tuple[str, str]]:
+    pending = tui.application.key_processor.key_buffer
+    if pending and tui.reading_key is None:
+        from pigeon.core.keymap import format_keys
+        from prompt_toolkit.keys import Keys
+
+        keys = [kp.key.value if isinstance(kp.key, Keys) else kp.key for kp in pending]
+        return [("", format_keys(keys) + "-")]  # a prefix typed, as Emacs echoes it
     return [("class:echo.error" if tui.echo_error else "", tui.echo)]
 
 
