@@ -304,3 +304,18 @@ def test_space_reads_on_and_prefix_keys_echo(mailbox: Path) -> None:
         await d.keys("\x07")
 
     drive(go)
+
+
+def test_sync_events_and_notes_show_in_the_running_client(mailbox: Path) -> None:
+    from pigeon.hooks.types import Notification, SyncReport
+
+    async def go(d: Driver) -> None:
+        hook = d.tui.app.pm.hook
+        hook.pigeon_sync_started(account="test")
+        await d.settle(until=lambda: "test: syncing…" in d.screen())
+        hook.pigeon_sync_finished(account="test", report=SyncReport("test", downloaded=3))
+        await d.settle(until=lambda: "test: ↓3 ↑0" in d.screen())
+        hook.pigeon_notify(note=Notification("New mail", "3 messages"))
+        await d.settle(until=lambda: "New mail: 3 messages" in d.screen())
+
+    drive(go)

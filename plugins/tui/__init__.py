@@ -52,3 +52,44 @@ def pigeon_prompt_session(app: Any, ctx: Any) -> int | None:
     from pigeon.plugins.tui.shell import prompt_session
 
     return prompt_session(app, ctx)
+
+
+# ---------------------------------------------------------------------------- events shown live
+
+
+def _each_client(fn: Any) -> None:
+    from pigeon.plugins.tui.ui import RUNNING
+
+    for ui in list(RUNNING):
+        ui.post(fn, ui)
+
+
+@hookimpl
+def pigeon_sync_started(account: str) -> None:
+    def show(ui: Any) -> None:
+        ui.sync_state = f"{account}: syncing…"
+
+    _each_client(show)
+
+
+@hookimpl
+def pigeon_sync_finished(account: str, report: Any) -> None:
+    def show(ui: Any) -> None:
+        if report.errors:
+            ui.sync_state = f"{account}: sync failed"
+            ui.message(f"sync {account}: {report.errors[0]}", True)
+        else:
+            ui.sync_state = f"{account}: ↓{report.downloaded} ↑{report.uploaded}"
+        ui.check_new_mail()
+
+    _each_client(show)
+
+
+@hookimpl
+def pigeon_folder_changed(account: str, folder: str) -> None:
+    _each_client(lambda ui: ui.check_new_mail())
+
+
+@hookimpl
+def pigeon_notify(note: Any) -> None:
+    _each_client(lambda ui: ui.message(f"{note.title}: {note.body}" if note.body else note.title))

@@ -15,6 +15,7 @@ import inspect
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ ARG_KINDS = {
     "buffer": "buffer",
     "expression": "python",
 }
+
+
+#: The clients running in this process (hooks without an ``app`` argument reach them here).
+RUNNING: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class TUI(MailMixin, MinibufferMixin):
@@ -98,6 +103,7 @@ class TUI(MailMixin, MinibufferMixin):
         for err in list(app.pm.errors):
             self._log_error(err.line(), err.traceback)
         self.application = build_application(self, input=input, output=output)
+        RUNNING.add(self)
         self._load_folders()
 
     # ================================================================== threads
@@ -488,6 +494,7 @@ class TUI(MailMixin, MinibufferMixin):
             self.application.exit(result=status)
 
     def close(self) -> None:
+        RUNNING.discard(self)
         self.stopping.set()
         # a command waiting for an answer must not keep the process alive
         for fut in (self.mb_future, self.key_future):
