@@ -19,6 +19,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "search": ("pigeon.core.cli_search", "messages or threads matching a query (--json, --threads)"),
+    "count": ("pigeon.core.cli_count", "how many messages (or threads) match a query"),
+    "tag": ("pigeon.core.cli_tag", "add and remove tags: tag +a -b -- QUERY"),
+    "index": ("pigeon.core.cli_index", "bring the search index up to date (--rebuild)"),
     "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
 }
 
