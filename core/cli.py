@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
     "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
     "keys": ("pigeon.core.cli_keys", "the PGP keys pigeon would use for an address, and why"),
+    "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

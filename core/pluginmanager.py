@@ -42,6 +42,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.notify",
     "pigeon.plugins.vacation",
     "pigeon.plugins.rules",
+    "pigeon.plugins.quote",
+    "pigeon.plugins.tui",
 )
 
 #: Built-ins that cannot be disabled.
