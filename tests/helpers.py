@@ -8,7 +8,19 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+
+def _find_corpus() -> Path:
+    """``$PIGEON_CORPUS``, else ``shared/corpus`` beside the checkout or one level up (worktrees)."""
+    env = os.environ.get("PIGEON_CORPUS")
+    if env:
+        return Path(env)
+    for base in (REPO.parent, REPO.parent.parent):
+        if (base / "shared" / "corpus").is_dir():
+            return base / "shared" / "corpus"
+    return REPO.parent / "shared" / "corpus"
+
+
+CORPUS = _find_corpus()
 
 
 def run_pigeon(

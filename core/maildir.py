@@ -1,0 +1,567 @@
+"""The Maildir store: one Maildir per folder, nested folders as nested directories.
+
+The layout is mbsync's ``SubFolders Verbatim``: folder ``Archive/2024`` is the directory
+``<root>/Archive/2024`` holding ``cur/``, ``new/`` and ``tmp/``; ``INBOX`` is ``<root>/INBOX``.
+The root itself is the folder ``""`` only when it is a Maildir (as in notmuch's corpus).
+
+Messages are delivered atomically (written to ``tmp/``, flushed, fsynced, then linked into
+``cur/`` or ``new/`` and the directory fsynced), so a reader such as mutt, notmuch, mu or mbsync
+never sees half a message. Flags live in the ``:2,`` info suffix; ``!`` is accepted as the
+separator too (mu and mbsync use it where ``:`` is not allowed in file names).
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import re
+import socket
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pigeon.core.errors import StoreError
+
+SUBDIRS = ("cur", "new", "tmp")
+#: Flags that carry a meaning (maildir spec): Draft, Flagged, Passed, Replied, Seen, Trashed.
+STANDARD_FLAGS = "DFPRST"
+_INFO_RE = re.compile(r"^(?P<key>.+?)(?P<sep>[:!])2,(?P<flags>[A-Za-z]*)$")
+_UID_RE = re.compile(r",U=(\d+)")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_MAX_SEGMENT = 255
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message file."""
+
+    folder: str  # "/"-separated; "" = the root when the root itself is a Maildir
+    key: str  # the unique name: the file name before ":2,"
+    path: Path
+    flags: str  # sorted flag letters from the ":2," suffix, e.g. "FS"
+    subdir: str  # "new" or "cur"
+    size: int
+    mtime: float
+
+    @property
+    def uid(self) -> int | None:
+        """The ``,U=<uid>`` that mbsync (and pigeon's sync) put in the unique name, if any."""
+        m = _UID_RE.search(self.key)
+        return int(m.group(1)) if m else None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def parse_name(name: str) -> tuple[str, str, str | None]:
+    """Split a file name into (key, sorted flags, separator or None when it has no info)."""
+    m = _INFO_RE.match(name)
+    if not m:
+        return name, "", None
+    return m.group("key"), normalize_flags(m.group("flags"), strict=False), m.group("sep")
+
+
+def normalize_flags(flags: str, *, strict: bool = True) -> str:
+    """Sorted, de-duplicated flag letters. Lower-case letters are keywords (Dovecot, mu)."""
+    if strict and not re.fullmatch(r"[A-Za-z]*", flags):
+        raise StoreError(f"bad Maildir flags {flags!r}: only letters are allowed")
+    return "".join(sorted(set(c for c in flags if c.isalpha() and c.isascii())))
+
+
+def _host() -> str:
+    # The spec asks for "/" and ":" in the host name to be escaped; "!" too, for the mu separator.
+    return socket.gethostname().replace("/", "\\057").replace(":", "\\072").replace("!", "\\041") or "localhost"
+
+
+def unique_name(uid: int | None = None) -> str:
+    """``<time>.<pid>_<counter>.<host>`` (the form mutt, mu and mbsync write), plus ``,U=<uid>``."""
+    name = f"{int(time.time())}.{os.getpid()}_{next(_counter)}.{_host()}"
+    if uid is not None:
+        if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
+            raise StoreError(f"bad UID {uid!r}")
+        name += f",U={uid}"
+    return name
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _oserror(action: str, exc: OSError) -> StoreError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError(f"{action}: the disk is full ({exc.strerror}); nothing was stored")
+    where = f" {exc.filename}" if exc.filename else ""
+    return StoreError(f"{action}: {exc.strerror or exc}{where}")
+
+
+def check_folder_name(folder: str) -> list[str]:
+    """The segments of a folder name, or StoreError if the name could escape or clash."""
+    if not isinstance(folder, str):
+        raise StoreError(f"bad folder name {folder!r}: not a string")
+    if folder == "":
+        return []
+    shown = _CONTROL_RE.sub("?", folder)
+    if _CONTROL_RE.search(folder):
+        raise StoreError(f"bad folder name {shown!r}: control characters are not allowed")
+    if folder.startswith("/") or folder.startswith("\\") or re.match(r"^[A-Za-z]:[\\/]", folder):
+        raise StoreError(f"bad folder name {shown!r}: absolute paths are not allowed")
+    parts = folder.split("/")
+    for part in parts:
+        if part == "":
+            raise StoreError(f"bad folder name {shown!r}: empty path segment")
+        if part in (".", ".."):
+            raise StoreError(f"bad folder name {shown!r}: '{part}' is not allowed")
+        if part.startswith("."):
+            raise StoreError(f"bad folder name {shown!r}: a segment may not start with '.'")
+        if part in SUBDIRS:
+            raise StoreError(f"bad folder name {shown!r}: '{part}' clashes with a Maildir's own cur/new/tmp")
+        if len(part.encode("utf-8", "surrogateescape")) > _MAX_SEGMENT:
+            raise StoreError(f"bad folder name {shown[:40]!r}...: a segment is longer than {_MAX_SEGMENT} bytes")
+    return parts
+
+
+def check_key(key: str) -> str:
+    """A unique name given from outside: one file name, no info separator, no controls."""
+    if (
+        not isinstance(key, str)
+        or not key
+        or key.startswith(".")
+        or any(c in key for c in "/:!\\")
+        or _CONTROL_RE.search(key)
+        or len(key.encode("utf-8", "surrogateescape")) > 200
+    ):
+        raise StoreError(f"bad message key {_CONTROL_RE.sub('?', str(key))!r}")
+    return key
+
+
+def is_maildir(path: Path) -> bool:
+    """A directory is a Maildir when it has ``cur/`` or ``new/`` (``tmp/`` is made when needed).
+
+    Tools and version control drop empty directories, so requiring all three would miss
+    real Maildirs such as notmuch's test corpus.
+    """
+    return (path / "cur").is_dir() or (path / "new").is_dir()
+
+
+class Maildir:
+    """A tree of Maildir folders under ``root``."""
+
+    def __init__(self, root: Path | str, create: bool = True, *, separator: str = ":") -> None:
+        if separator not in (":", "!"):
+            raise StoreError(f"bad Maildir info separator {separator!r}: use ':' or '!'")
+        self.root = Path(root).expanduser()
+        self.separator = separator
+        if create:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise _oserror(f"cannot create the Maildir {self.root}", exc) from None
+        elif not self.root.is_dir():
+            raise StoreError(f"no Maildir at {self.root}")
+
+    def __repr__(self) -> str:
+        return f"Maildir({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ folders
+
+    def folder_path(self, folder: str) -> Path:
+        """The directory of ``folder``, confined to the root."""
+        parts = check_folder_name(folder)
+        path = self.root.joinpath(*parts)
+        # The name is checked segment by segment; this guards against a bug in that check.
+        if os.path.commonpath([os.path.abspath(path), os.path.abspath(self.root)]) != os.path.abspath(self.root):
+            raise StoreError(f"bad folder name {folder!r}: outside the store")
+        return path
+
+    def folders(self) -> list[str]:
+        """Every folder (a directory with cur/ or new/), sorted; "" only if the root is a Maildir."""
+        out: list[str] = []
+        if is_maildir(self.root):
+            out.append("")
+        stack: list[tuple[Path, str]] = [(self.root, "")]
+        while stack:
+            path, name = stack.pop()
+            try:
+                children = list(os.scandir(path))
+            except OSError:
+                continue
+            for child in children:
+                if child.name.startswith(".") or child.name in SUBDIRS:
+                    continue
+                try:
+                    if not child.is_dir():
+                        continue
+                except OSError:
+                    continue
+                sub = f"{name}/{child.name}" if name else child.name
+                cpath = Path(child.path)
+                if is_maildir(cpath):
+                    out.append(sub)
+                stack.append((cpath, sub))
+        return sorted(out)
+
+    def has_folder(self, folder: str) -> bool:
+        return is_maildir(self.folder_path(folder))
+
+    def create_folder(self, folder: str) -> Path:
+        """Make ``folder`` (and its parents as plain directories); existing folders are fine."""
+        path = self.folder_path(folder)
+        try:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for sub in SUBDIRS:
+                (path / sub).mkdir(exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise _oserror(f"cannot create folder {folder!r}", exc) from None
+        return path
+
+    def delete_folder(self, folder: str) -> None:
+        """Remove an empty folder. Subfolders stay (their parent becomes a plain directory)."""
+        if folder == "":
+            raise StoreError("cannot delete the root folder")
+        path = self.folder_path(folder)
+        if not is_maildir(path):
+            raise StoreError(f"no folder {folder!r}")
+        for sub in SUBDIRS:
+            d = path / sub
+            if d.is_dir() and any(not n.startswith(".") for n in os.listdir(d)):
+                raise StoreError(f"folder {folder!r} is not empty ({sub}/ holds files)")
+        try:
+            for sub in SUBDIRS:
+                d = path / sub
+                if d.is_dir():
+                    for n in os.listdir(d):  # dot files only, e.g. editors' leftovers
+                        os.unlink(d / n)
+                    d.rmdir()
+            # Remove the folder's directory and any parents left as empty plain directories.
+            while path != self.root and not is_maildir(path) and not any(path.iterdir()):
+                path.rmdir()
+                path = path.parent
+        except OSError as exc:
+            raise _oserror(f"cannot delete folder {folder!r}", exc) from None
+
+    # ------------------------------------------------------------------ messages
+
+    def _entry(self, folder: str, subdir: str, de: os.DirEntry[str] | Path) -> Entry | None:
+        name = de.name
+        if name.startswith("."):
+            return None
+        try:
+            if isinstance(de, Path):
+                st = de.stat()
+                if not stat.S_ISREG(st.st_mode):
+                    return None
+            else:
+                if not de.is_file():
+                    return None
+                st = de.stat()
+        except OSError:
+            return None
+        key, flags, _sep = parse_name(name)
+        path = de if isinstance(de, Path) else Path(de.path)
+        return Entry(folder, key, path, flags, subdir, st.st_size, st.st_mtime)
+
+    def _scan(self, folder: str) -> Iterator[Entry]:
+        path = self.folder_path(folder)
+        for subdir in ("new", "cur"):
+            try:
+                it = os.scandir(path / subdir)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise _oserror(f"cannot list folder {folder!r}", exc) from None
+            with it:
+                for de in it:
+                    entry = self._entry(folder, subdir, de)
+                    if entry is not None:
+                        yield entry
+
+    def list(self, folder: str) -> list[Entry]:
+        """The messages of ``folder`` (new/ and cur/), sorted by unique name."""
+        if not is_maildir(self.folder_path(folder)):
+            raise StoreError(f"no folder {folder!r} in {self.root}")
+        return sorted(self._scan(folder), key=lambda e: (e.key, e.subdir))
+
+    def _lookup(self, folder: str, key: str) -> Entry | None:
+        if not key or "/" in key or key.startswith(".") or "\x00" in key:
+            raise StoreError(f"bad message key {key!r}")
+        path = self.folder_path(folder)
+        # The common cases first: no scan when the name is exactly known.
+        for subdir in ("new", "cur"):
+            p = path / subdir / key
+            if p.is_file():
+                return self._entry(folder, subdir, p)
+        for subdir in ("cur", "new"):
+            d = path / subdir
+            try:
+                with os.scandir(d) as it:
+                    for de in it:
+                        if de.name.startswith(key) and len(de.name) > len(key) and de.name[len(key)] in ":!":
+                            k, _f, sep = parse_name(de.name)
+                            if sep is not None and k == key:
+                                entry = self._entry(folder, subdir, de)
+                                if entry is not None:
+                                    return entry
+            except FileNotFoundError:
+                continue
+        return None
+
+    def get(self, folder: str, key: str) -> Entry:
+        """The message ``key`` of ``folder`` as it is now (its flags may have renamed it)."""
+        entry = self._lookup(folder, key)
+        if entry is None:
+            raise StoreError(f"no message {key!r} in folder {folder!r}")
+        return entry
+
+    def find_key(self, key: str) -> Entry | None:
+        """The message ``key`` in any folder, or None."""
+        for folder in self.folders():
+            entry = self._lookup(folder, key)
+            if entry is not None:
+                return entry
+        return None
+
+    def _current(self, entry: Entry) -> Entry:
+        """``entry`` if its file is still there, else where it went (another tool changed flags)."""
+        if entry.path.exists():
+            return entry
+        return self.get(entry.folder, entry.key)
+
+    def read(self, entry_or_path: Entry | Path | str) -> bytes:
+        """The bytes of a message (an Entry whose file was renamed is found again)."""
+        if isinstance(entry_or_path, Entry):
+            try:
+                return entry_or_path.path.read_bytes()
+            except FileNotFoundError:
+                return self._current(entry_or_path).path.read_bytes()
+            except OSError as exc:
+                raise _oserror(f"cannot read message {entry_or_path.key!r}", exc) from None
+        try:
+            return Path(entry_or_path).read_bytes()
+        except OSError as exc:
+            raise _oserror("cannot read message", exc) from None
+
+    def _file_name(self, key: str, flags: str, subdir: str, sep: str | None = None) -> str:
+        if subdir == "new" and not flags:
+            return key
+        return f"{key}{sep or self.separator}2,{flags}"
+
+    def add(
+        self,
+        folder: str,
+        data: bytes,
+        flags: str = "",
+        *,
+        uid: int | None = None,
+        subdir: str | None = None,
+        key: str | None = None,
+    ) -> Entry:
+        """Deliver ``data`` into ``folder`` atomically and return its Entry.
+
+        The file is written to ``tmp/``, flushed and fsynced, then linked into ``cur/`` (or
+        ``new/`` when ``subdir="new"`` and there are no flags), and the directory is fsynced.
+        A failure (a full disk) removes the temporary file and raises ``StoreError``; no half
+        message ever appears in ``cur/`` or ``new/``. ``key`` names the file instead of a fresh
+        unique name (the demo mailbox is made this way, to be the same on every machine).
+        """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise StoreError("a message must be bytes")
+        flags = normalize_flags(flags)
+        if subdir not in (None, "cur", "new"):
+            raise StoreError(f"bad subdir {subdir!r}: 'cur' or 'new'")
+        target = "new" if subdir == "new" and not flags else "cur"
+        path = self.folder_path(folder)
+        if not is_maildir(path) or not (path / "tmp").is_dir():
+            self.create_folder(folder)
+        tmp_dir = path / "tmp"
+        if key is not None:
+            check_key(key)
+            if self._lookup(folder, key) is not None:
+                raise StoreError(f"folder {folder!r} already holds a message named {key!r}")
+        given = key
+        for _attempt in range(100):
+            key = given or unique_name(uid)
+            tmp_path = tmp_dir / key
+            final = path / target / self._file_name(key, flags, target)
+            if given is None and (final.exists() or self._lookup(folder, key) is not None):
+                continue
+            try:
+                fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+            except FileExistsError:
+                if given is not None:
+                    raise StoreError(f"a delivery of {key!r} to {folder!r} is already in progress") from None
+                continue
+            except OSError as exc:
+                raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
+            break
+        else:  # pragma: no cover - would need 100 name collisions in a row
+            raise StoreError(f"cannot find a unique name in {folder!r}")
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._place(tmp_path, final)
+        except FileExistsError:
+            os.unlink(tmp_path)
+            raise StoreError(f"folder {folder!r} already holds a message named {key!r}") from None
+        except OSError as exc:
+            try:
+                os.unlink(tmp_path)
+            except OSError:
+                pass
+            raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
+        try:
+            _fsync_dir(final.parent)
+        except OSError:
+            pass  # the message is in place; some file systems cannot fsync a directory
+        st = final.stat()
+        return Entry(folder, key, final, flags, target, st.st_size, st.st_mtime)
+
+    @staticmethod
+    def _place(src: Path, dst: Path) -> None:
+        """Move ``src`` to ``dst`` without ever replacing an existing ``dst``.
+
+        ``link`` + ``unlink`` as the Maildir spec describes: ``link`` fails if ``dst`` exists.
+        File systems without hard links fall back to a checked ``rename``.
+        """
+        try:
+            os.link(src, dst)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+                raise
+            if dst.exists():
+                raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
+            os.rename(src, dst)
+            return
+        os.unlink(src)
+
+    def set_flags(self, entry: Entry, flags: str) -> Entry:
+        """Rename the message so its info carries ``flags``; a message in new/ moves to cur/."""
+        flags = normalize_flags(flags)
+        entry = self._current(entry)
+        _key, _old, sep = parse_name(entry.path.name)
+        target = "cur" if flags or entry.subdir == "cur" else "new"
+        if target == "new":
+            # No flags and still new: nothing to rename.
+            return entry
+        name = self._file_name(entry.key, flags, "cur", sep)
+        dst = self.folder_path(entry.folder) / "cur" / name
+        if dst == entry.path:
+            return entry
+        try:
+            # One rename(2), so a watcher sees one move and the message is never missing.
+            os.rename(entry.path, dst)
+        except FileNotFoundError:
+            raise StoreError(f"message {entry.key!r} vanished while its flags were changed") from None
+        except OSError as exc:
+            raise _oserror(f"cannot change the flags of {entry.key!r}", exc) from None
+        try:
+            _fsync_dir(dst.parent)
+            if entry.path.parent != dst.parent:
+                _fsync_dir(entry.path.parent)
+        except OSError:
+            pass
+        st = dst.stat()
+        return Entry(entry.folder, entry.key, dst, flags, "cur", st.st_size, st.st_mtime)
+
+    def move(self, entry: Entry, dest_folder: str) -> Entry:
+        """Move a message to another folder under the same unique name and flags (rename(2)).
+
+        A ``,U=<uid>`` in the name is dropped: a UID belongs to its folder, and mbsync refuses
+        a folder holding two files with the same UID (its documentation asks MUAs to do this).
+        """
+        entry = self._current(entry)
+        if dest_folder == entry.folder:
+            return entry
+        dpath = self.folder_path(dest_folder)
+        if not is_maildir(dpath) or not (dpath / entry.subdir).is_dir():
+            self.create_folder(dest_folder)
+        key = _UID_RE.sub("", entry.key)
+        if self._lookup(dest_folder, key) is not None:
+            raise StoreError(f"folder {dest_folder!r} already holds a message named {key!r}")
+        dst = dpath / entry.subdir / (key + entry.path.name[len(entry.key):])
+        try:
+            if dst.exists():
+                raise FileExistsError(errno.EEXIST, "file exists", str(dst))
+            os.rename(entry.path, dst)
+        except FileExistsError:
+            raise StoreError(f"folder {dest_folder!r} already holds a message named {key!r}") from None
+        except FileNotFoundError:
+            raise StoreError(f"message {entry.key!r} vanished while it was moved") from None
+        except OSError as exc:
+            raise _oserror(f"cannot move {entry.key!r} to {dest_folder!r}", exc) from None
+        try:
+            _fsync_dir(dst.parent)
+            _fsync_dir(entry.path.parent)
+        except OSError:
+            pass
+        st = dst.stat()
+        return Entry(dest_folder, key, dst, entry.flags, entry.subdir, st.st_size, st.st_mtime)
+
+    def delete(self, entry: Entry, *, missing_ok: bool = False) -> None:
+        """Remove a message file (``missing_ok``: a message already gone is not an error)."""
+        try:
+            current = self._current(entry)
+        except StoreError:
+            if missing_ok:
+                return
+            raise
+        try:
+            os.unlink(current.path)
+        except FileNotFoundError:
+            if not missing_ok:
+                raise StoreError(f"no message {entry.key!r} in folder {entry.folder!r}") from None
+        except OSError as exc:
+            raise _oserror(f"cannot delete {entry.key!r}", exc) from None
+
+    def clean_tmp(self, folder: str, older_than: float = 36 * 3600) -> int:
+        """Remove files left in ``tmp/`` by a crash, as the Maildir spec advises (36 hours)."""
+        tmp = self.folder_path(folder) / "tmp"
+        removed = 0
+        cutoff = time.time() - older_than
+        try:
+            with os.scandir(tmp) as it:
+                for de in it:
+                    try:
+                        if de.is_file() and de.stat().st_mtime < cutoff:
+                            os.unlink(de.path)
+                            removed += 1
+                    except OSError:
+                        continue
+        except FileNotFoundError:
+            return 0
+        return removed
+
+
+def entry_for_path(store: Maildir, path: Path | str) -> Entry | None:
+    """The Entry of a message file inside ``store`` (None if the path is not a message there)."""
+    p = Path(path)
+    subdir = p.parent.name
+    if subdir not in ("cur", "new"):
+        return None
+    try:
+        rel = p.parent.parent.relative_to(store.root)
+    except ValueError:
+        return None
+    folder = "/".join(rel.parts)
+    try:
+        check_folder_name(folder)
+    except StoreError:
+        return None
+    return store._entry(folder, subdir, p)

@@ -1,0 +1,235 @@
+"""Watch a Maildir tree and report message changes, whoever makes them (pigeon, mbsync, mutt).
+
+A watchdog observer turns file-system events into four kinds of message events:
+
+- ``"added"``: a message appeared in a folder's ``cur/`` or ``new/`` (delivered through
+  ``tmp/``, linked, or moved in from outside the store);
+- ``"flags"``: a message was renamed within its folder with the same unique name (its flags
+  changed, or it went from ``new/`` to ``cur/``); ``old`` is the Entry before;
+- ``"moved"``: a message was renamed into another folder, or its unique name changed (mbsync
+  adding ``,U=``); ``old`` is the Entry before;
+- ``"removed"``: a message left ``cur/``/``new/`` (deleted, or moved out of the store).
+
+The callback runs in the watcher's threads: ``callback(kind, entry, old)``.
+
+A message moved into a folder that was not watched a moment before (a folder just created)
+reaches us as a file created there plus, half a second later, a removal where it was; such
+pairs (same unique name, ``,U=`` aside) are joined into one ``"moved"`` event. To allow that,
+new files and removals are reported after a short grace period (``GRACE`` seconds); a
+delivery renamed out of ``tmp/`` (mutt, mbsync) and flag changes are reported at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pigeon.core.maildir import (
+    _UID_RE,
+    Entry,
+    Maildir,
+    check_folder_name,
+    entry_for_path,
+    parse_name,
+)
+from watchdog.events import FileSystemEventHandler
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[str, Entry, "Entry | None"], None]
+
+#: How long a removal waits for its other half (watchdog pairs inotify moves within 0.5 s).
+GRACE = 1.0
+
+
+def _pair_key(entry: Entry) -> str:
+    return _UID_RE.sub("", entry.key)
+
+
+def _ghost_entry(store: Maildir, path: Path) -> Entry | None:
+    """An Entry for a path that no longer exists (size and mtime unknown)."""
+    subdir = path.parent.name
+    if subdir not in ("cur", "new") or path.name.startswith("."):
+        return None
+    try:
+        rel = path.parent.parent.relative_to(store.root)
+    except ValueError:
+        return None
+    folder = "/".join(rel.parts)
+    try:
+        check_folder_name(folder)
+    except Exception:
+        return None
+    key, flags, _sep = parse_name(path.name)
+    return Entry(folder, key, path, flags, subdir, 0, 0.0)
+
+
+class MaildirWatcher:
+    """Reports message changes under ``store.root`` to ``callback(kind, entry, old)``."""
+
+    def __init__(self, store: Maildir, callback: Callback, *, grace: float = GRACE) -> None:
+        self.store = store
+        self.callback = callback
+        self.grace = grace
+        self._observer: Any = None
+        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._pending: dict[str, tuple[float, str, Entry]] = {}
+        self._flusher: threading.Thread | None = None
+        self._stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Start watching (idempotent)."""
+        from watchdog.observers import Observer
+
+        with self._lock:
+            if self._observer is not None:
+                return
+            self._stopping = False
+            self._flusher = threading.Thread(target=self._flush_loop, name="maildir-watch-flush", daemon=True)
+            self._flusher.start()
+            # watchdog 7 warns when a new directory's watch is added twice (scan + event); harmless
+            warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
+            observer = Observer()
+            observer.schedule(_Handler(self), str(self.store.root), recursive=True)
+            observer.daemon = True
+            observer.start()
+            self._observer = observer
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop watching, report what is still held back, and wait for the threads."""
+        with self._lock:
+            observer, self._observer = self._observer, None
+            flusher, self._flusher = self._flusher, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout)
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if flusher is not None:
+            flusher.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._observer is not None
+
+    def __enter__(self) -> MaildirWatcher:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, kind: str, entry: Entry, old: Entry | None) -> None:
+        try:
+            self.callback(kind, entry, old)
+        except Exception:  # a broken callback must not stop the observer thread
+            log.exception("Maildir watcher callback failed on %s %s", kind, entry.path)
+
+    def _flush_loop(self) -> None:
+        while True:
+            due: list[tuple[str, Entry]] = []
+            with self._cond:
+                now = time.monotonic()
+                for key, (deadline, kind, entry) in list(self._pending.items()):
+                    if deadline <= now or self._stopping:
+                        due.append((kind, entry))
+                        del self._pending[key]
+                stopping = self._stopping
+                if not due and not stopping:
+                    wait = min((d for d, _k, _e in self._pending.values()), default=now + 3600) - now
+                    self._cond.wait(max(wait, 0.01))
+                    continue
+            for kind, entry in due:
+                self._emit(kind, entry, None)
+            if stopping:
+                return
+
+    def _added(self, entry: Entry, held: bool) -> None:
+        key = _pair_key(entry)
+        with self._cond:
+            pending = self._pending.get(key)
+            if pending is not None and pending[1] == "removed":
+                del self._pending[key]
+                old: Entry | None = pending[2]
+            else:
+                old = None
+                if held:
+                    self._pending[key] = (time.monotonic() + self.grace, "added", entry)
+                    self._cond.notify_all()
+                    return
+        if old is not None:
+            self._emit("moved", entry, old)
+        else:
+            self._emit("added", entry, None)
+
+    def _removed(self, entry: Entry) -> None:
+        key = _pair_key(entry)
+        with self._cond:
+            pending = self._pending.get(key)
+            if pending is not None and pending[1] == "added":
+                del self._pending[key]
+                new: Entry | None = pending[2]
+            else:
+                self._pending[key] = (time.monotonic() + self.grace, "removed", entry)
+                self._cond.notify_all()
+                return
+        assert new is not None
+        self._emit("moved", new, entry)
+
+    def _created(self, path: Path) -> None:
+        entry = entry_for_path(self.store, path)
+        if entry is not None:
+            self._added(entry, held=True)
+
+    def _deleted(self, path: Path) -> None:
+        ghost = _ghost_entry(self.store, path)
+        if ghost is not None:
+            self._removed(ghost)
+
+    def _moved(self, src: Path, dest: Path) -> None:
+        old = _ghost_entry(self.store, src)
+        new = entry_for_path(self.store, dest)
+        if new is None and dest.parent.name in ("cur", "new") and not dest.exists():
+            # renamed again before we looked: report the move with what the name says
+            new = _ghost_entry(self.store, dest)
+        if old is None and new is None:
+            return
+        if old is None:  # from tmp/ or from outside the store: a delivery
+            assert new is not None
+            self._added(new, held=src.parent.name != "tmp")
+        elif new is None:
+            self._removed(old)
+        elif old.folder == new.folder and old.key == new.key:
+            self._emit("flags", new, old)
+        else:
+            self._emit("moved", new, old)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: MaildirWatcher) -> None:
+        super().__init__()
+        self.watcher = watcher
+
+    def on_created(self, event: Any) -> None:
+        if not event.is_directory:
+            self.watcher._created(Path(os.fsdecode(event.src_path)))
+
+    def on_deleted(self, event: Any) -> None:
+        if not event.is_directory:
+            self.watcher._deleted(Path(os.fsdecode(event.src_path)))
+
+    def on_moved(self, event: Any) -> None:
+        if not event.is_directory:
+            self.watcher._moved(Path(os.fsdecode(event.src_path)), Path(os.fsdecode(event.dest_path)))
