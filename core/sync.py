@@ -22,14 +22,13 @@ See ``sync_plan``'s docstring for the conflict rules.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pigeon.core import sync_local
-from pigeon.core.sync_plan import FolderInput, Plan, RemoteMsg, RemoteView, plan, rebase, unpaired_local
+from pigeon.core.sync_plan import FolderInput, Plan, RemoteView, plan, rebase, unpaired_local
 from pigeon.core.sync_remote import FolderInfo, Remote
 from pigeon.core.sync_state import FolderState, SyncState
 from pigeon.hooks.types import SyncReport
@@ -45,6 +44,7 @@ class SyncOptions:
     batch_messages: int = 500
     batch_bytes: int = 16 * 1024 * 1024
     fsync: bool = True
+    writers: int = 8  # files written (and fsynced) in parallel during downloads
     events_on_first_sync: bool = False  # a folder's first sync imports; it does not "arrive"
 
 
@@ -132,6 +132,7 @@ class SyncEngine:
         self.remote.enable()
         infos = self.remote.list_folders()
         pairs = self._folders(infos)
+        self.folder_remote_names = {ln: info.name for ln, info in pairs.items()}
         states = self.state.folders()
         works: list[Work] = []
         for ln in sorted(pairs):
@@ -352,5 +353,3 @@ def summary(results: Iterable[Result], elapsed: float | None = None) -> str:
         line += f" in {elapsed:.2f}s"
     return line
 
-
-_ = (time, RemoteMsg)  # re-exported names used by sync_exec's type hints

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -213,56 +214,130 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     _settle(engine, w, fp, fdir, touched_remote)
 
 
+def _batches(uids: list[int], sizes: dict[int, int], max_n: int, max_bytes: int) -> list[list[int]]:
+    out: list[list[int]] = []
+    batch: list[int] = []
+    nbytes = 0
+    for u in uids:
+        if batch and (len(batch) >= max_n or nbytes >= max_bytes):
+            out.append(batch)
+            batch, nbytes = [], 0
+        batch.append(u)
+        nbytes += sizes.get(u, 0)
+    if batch:
+        out.append(batch)
+    return out
+
+
+def _fetcher(engine: SyncEngine, batches: list[list[int]]) -> Iterator[list[tuple[int, bytes]]]:
+    """Yield fetched batches; the next batch downloads in a thread while this one is written.
+
+    Socket reads and file writes release the GIL, so the network and the disk overlap. Only
+    this thread talks to the server until the downloads are done. At most two batches are in
+    memory, whatever the folder's size.
+    """
+    if len(batches) <= 1:
+        for b in batches:
+            yield engine.remote.fetch_bodies(b)
+        return
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for b in batches:
+                if stop.is_set():
+                    break
+                q.put(("ok", engine.remote.fetch_bodies(b)))
+            q.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            q.put(("error", exc))
+
+    t = threading.Thread(target=run, name="pigeon-sync-fetch", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                break
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        t.join()
+
+
 def _downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
     if not fp.download:
         return
     opt = engine.opt
-    st = engine.state
-    rep = engine.result.report
     uploads = {u.local.digest: u for u in fp.upload if u.local.digest}
     by_uid = {d.remote.uid: d.remote for d in fp.download}
-    uids = sorted(by_uid)
-    total = sum(m.size or 0 for m in by_uid.values())
-    engine.progress.folder(w.name, len(uids), total)
+    sizes = {u: m.size or 0 for u, m in by_uid.items()}
+    engine.progress.folder(w.name, len(by_uid), sum(sizes.values()))
     arrivals = engine.result.arrived if (w.fs is not None or opt.events_on_first_sync) else None
-    i = 0
-    while i < len(uids):
-        batch, nbytes = [], 0
-        while i < len(uids) and len(batch) < opt.batch_messages and (not batch or nbytes < opt.batch_bytes):
-            batch.append(uids[i])
-            nbytes += by_uid[uids[i]].size or 0
-            i += 1
-        rows: list[MessageState] = []
-        got_bytes = 0
-        for uid, body in engine.remote.fetch_bodies(batch):
-            rm = by_uid.get(uid)
-            if rm is None:
-                continue
-            data = sync_local.normalise(body)
-            dg = sync_local.digest(data)
-            got_bytes += len(body)
-            up = uploads.pop(dg, None)
-            if up is not None:
-                # The same message is already here as an unpaired file: pair, do not copy.
-                fp.upload.remove(up)
-                flags = "".join(sorted(set(synced_letters(up.local.flags)) | set(rm.flags)))
-                if flags != synced_letters(up.local.flags):
-                    _set_local_flags(fdir, up.local, flags)
-                if flags != rm.flags:
-                    engine.remote.store([uid], "+", to_imap(flags))
-                rows.append(MessageState(uid, up.local.key, flags, rm.keywords | up.keywords, len(body), dg, sync_local.message_id(data)))
-                continue
-            key, subdir = deliver(fdir, data, rm.flags, uid, fsync=opt.fsync)
-            rows.append(MessageState(uid, key, rm.flags, rm.keywords, len(body), dg, sync_local.message_id(data)))
-            rep.downloaded += 1
-            if arrivals is not None:
-                arrivals.append((w.name, fdir / subdir / (key if subdir == "new" else f"{key}:2,{rm.flags}")))
-        if opt.fsync:
-            _fsync_dir(fdir / "cur")
-            _fsync_dir(fdir / "new")
-        with st.transaction():  # the files are durable: now the state may say so
-            st.put_many(w.name, rows)
-        engine.progress.advance(w.name, len(rows), got_bytes)
+    stores: list[tuple[int, list[str]]] = []
+    batches = _batches(sorted(by_uid), sizes, opt.batch_messages, opt.batch_bytes)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # File creation and fsync wait on the disk, not the CPU: several in flight let the file
+    # system commit them together (ext4 groups concurrent fsyncs into one journal commit).
+    with ThreadPoolExecutor(max_workers=opt.writers, thread_name_prefix="pigeon-sync-write") as pool:
+        for fetched in _fetcher(engine, batches):
+            _write_batch(engine, w, fp, fdir, fetched, by_uid, uploads, stores, arrivals, pool)
+    for uid, flags in stores:
+        engine.remote.store([uid], "+", flags)
+
+
+def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetched: list[tuple[int, bytes]],
+                 by_uid: dict, uploads: dict, stores: list, arrivals: list | None, pool) -> None:  # noqa: ANN001
+    opt = engine.opt
+    st = engine.state
+    rep = engine.result.report
+    rows: list[MessageState] = []
+    pending = []
+    got_bytes = 0
+    for uid, body in fetched:
+        rm = by_uid.get(uid)
+        if rm is None:
+            continue
+        data = sync_local.normalise(body)
+        dg = sync_local.digest(data)
+        got_bytes += len(body)
+        up = uploads.pop(dg, None) if uploads else None
+        if up is not None:
+            # The same message is already here as an unpaired file: pair, do not copy.
+            fp.upload.remove(up)
+            flags = "".join(sorted(set(synced_letters(up.local.flags)) | set(rm.flags)))
+            if flags != synced_letters(up.local.flags):
+                _set_local_flags(fdir, up.local, flags)
+            if flags != rm.flags:
+                stores.append((uid, to_imap(flags)))
+            rows.append(MessageState(uid, up.local.key, flags, rm.keywords | up.keywords, len(body), dg, sync_local.message_id(data)))
+            continue
+        fut = pool.submit(deliver, fdir, data, rm.flags, uid, fsync=opt.fsync)
+        pending.append((fut, MessageState(uid, "", rm.flags, rm.keywords, len(body), dg, sync_local.message_id(data))))
+    for fut, row in pending:
+        key, subdir = fut.result()  # a failed write raises here, before anything is recorded
+        rows.append(row.with_(key=key))
+        rep.downloaded += 1
+        if arrivals is not None:
+            arrivals.append((w.name, fdir / subdir / (key if subdir == "new" else f"{key}:2,{row.flags}")))
+    if opt.fsync:
+        _fsync_dir(fdir / "cur")
+        _fsync_dir(fdir / "new")
+    with st.transaction():  # the files are durable: now the state may say so
+        st.put_many(w.name, rows)
+    engine.progress.advance(w.name, len(rows), got_bytes)
 
 
 def _uploads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:

@@ -70,7 +70,7 @@ def stamp(folder_dir: Path) -> str | None:
 
 def normalise(data: bytes) -> bytes:
     """Line ends to LF, as a Maildir keeps them."""
-    return data.replace(b"\r\n", b"\n") if b"\r\n" in data else data
+    return data.replace(b"\r\n", b"\n")
 
 
 def wire(data: bytes) -> bytes:
