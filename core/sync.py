@@ -134,6 +134,7 @@ class SyncEngine:
         pairs = self._folders(infos)
         self.folder_remote_names = {ln: info.name for ln, info in pairs.items()}
         states = self.state.folders()
+        self.has_state = bool(states)
         works: list[Work] = []
         for ln in sorted(pairs):
             if not self._wanted(ln, pairs[ln].name):
@@ -255,7 +256,10 @@ class SyncEngine:
         notes: list[str] = []
         reset = fs is not None and fs.uidvalidity is not None and sel.uidvalidity != fs.uidvalidity
         if fs is None or reset or not known:
-            changed = r.fetch_meta("1:*", ids=bool(local) or reset)[0] if sel.exists else {}
+            # Message-IDs let a message moved here on the server be matched with the file it
+            # was elsewhere; an account's very first sync has nothing to match them with.
+            ids = bool(local) or reset or self.has_state
+            changed = r.fetch_meta("1:*", ids=ids)[0] if sel.exists else {}
             view = RemoteView(sel.uidvalidity, changed, complete=True)
             if reset:
                 known = rebase(known, changed)
