@@ -300,9 +300,8 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
     try:
         if session is None:
             session = opened = open_session(app, account)
-        client = getattr(session, "client", session)
         state = SyncState.for_account(app.state_dir, account.name)
-        engine = SyncEngine(app.store(account), state, Remote(client), account=account.name,
+        engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
                             options=options, progress=progress)
         try:
             res = engine.run()
@@ -328,10 +327,43 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
 
 
 def open_session(app: Any, account: Any) -> Any:
-    """A logged-in IMAP session for ``account`` from the transport layer."""
+    """A logged-in ``ImapSession`` for ``account`` from the transport layer."""
     from pigeon.core import imap
+    from pigeon.core.errors import PigeonError
 
-    return imap.connect(account, app.pm)
+    server = account.imap
+    if server is None:
+        raise PigeonError(f"account {account.name!r} has no IMAP server configured")
+    source = _credential_source(app, account, server)
+    trace = None
+    if getattr(app.options, "debug", False):
+        from pigeon.core.transport import ProtocolTrace
+
+        trace = ProtocolTrace(True)
+    session = imap.ImapSession(server, source, trace=trace) if trace else imap.ImapSession(server, source)
+    session.connect()
+    return session
+
+
+def _credential_source(app: Any, account: Any, server: Any) -> Callable[[bool], Any]:
+    for modname in ("pigeon.core.imap", "pigeon.core.credentials"):
+        try:
+            mod = __import__(modname, fromlist=["credentials_for"])
+        except ImportError:
+            continue
+        fn = getattr(mod, "credentials_for", None)
+        if fn is not None:
+            return fn(app, account, "imap")
+
+    def source(refresh: bool) -> Any:
+        from pigeon.core.errors import PigeonError
+
+        creds = app.pm.hook.pigeon_credentials(account=account, purpose="imap", username=server.username or account.address)
+        if creds is None:
+            raise PigeonError(f"account {account.name!r}: no credentials for IMAP (set password_command)")
+        return creds
+
+    return source
 
 
 def _close(session: Any) -> None:

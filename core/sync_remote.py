@@ -102,7 +102,9 @@ def _decode_name(raw: bytes | str) -> str:
 class Remote:
     """One logged-in IMAP session used by the sync engine."""
 
-    def __init__(self, client) -> None:  # noqa: ANN001 - imapclient.IMAPClient, imported lazily
+    def __init__(self, session) -> None:  # noqa: ANN001 - ImapSession or imapclient.IMAPClient
+        client = getattr(session, "client", session)
+        self.session = session
         self.client = client
         self.imap = client._imap  # the imaplib object underneath, for extension commands
         self.caps = {c.decode().upper() if isinstance(c, bytes) else str(c).upper() for c in client.capabilities()}
@@ -118,6 +120,8 @@ class Remote:
     def _run(self, command: bytes, args: list[bytes], *, uid: bool = False) -> tuple[bytes, dict[str, list]]:
         """Send a command; return (tagged text, untagged responses collected during it)."""
         self.imap.untagged_responses.clear()
+        if hasattr(self.imap, "_untagged_count"):
+            self.imap._untagged_count = 0  # the transport's flood guard counts per command
         typ, data = self.client._raw_command(command, args, uid=uid)
         untagged = dict(self.imap.untagged_responses)
         self.imap.untagged_responses.clear()

@@ -25,17 +25,23 @@ def message(n: int, subject: str = "", size: int = 0, tag: str = "t") -> bytes:
     ).encode()
 
 
+def session(user: Any) -> Any:
+    """A logged-in transport session (pigeon.core.imap) for the fixture's user."""
+    from pigeon.core.imap import ImapSession
+    from pigeon.hooks.types import Credentials
+
+    s = ImapSession(user.server_config("imap", "tls"), lambda refresh: Credentials(user.name, user.password))
+    return s.connect()
+
+
 def sync(user: Any, root: Path, state_path: Path, **opts: Any) -> Result:
     """One sync of ``user``'s mailbox into the Maildir at ``root`` over a fresh session."""
-    client = user.imap()
+    s = session(user)
     try:
         with SyncState(state_path) as st:
-            return SyncEngine(Maildir(root), st, Remote(client), account="t", options=SyncOptions(**opts)).run()
+            return SyncEngine(Maildir(root), st, Remote(s), account="t", options=SyncOptions(**opts)).run()
     finally:
-        try:
-            client.logout()
-        except Exception:  # noqa: BLE001, S110
-            pass
+        s.logout()
 
 
 def server_snapshot(user: Any) -> dict[str, dict[int, tuple[str, frozenset[str], bytes]]]:
