@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "sync": ("pigeon.core.cli_sync", "two-way sync of Maildirs with IMAP servers (--dry-run, --force)"),
+    "watch": ("pigeon.core.cli_watch", "stay running: IDLE, periodic sync, local changes pushed, outbox sent"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

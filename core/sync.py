@@ -358,7 +358,19 @@ def _credential_source(app: Any, account: Any, server: Any) -> Callable[[bool], 
     def source(refresh: bool) -> Any:
         from pigeon.core.errors import PigeonError
 
-        creds = app.pm.hook.pigeon_credentials(account=account, purpose="imap", username=server.username or account.address)
+        username = server.username or account.address
+        creds = app.pm.hook.pigeon_credentials(account=account, purpose="imap", username=username)
+        if creds is None and account.password_command:
+            # Until a credentials provider plugin answers the hook: the documented
+            # password_command (an argument list, no shell; the first line of its output).
+            import subprocess
+
+            from pigeon.hooks.types import Credentials
+
+            out = subprocess.run(list(account.password_command), capture_output=True, timeout=60, check=False)
+            if out.returncode != 0:
+                raise PigeonError(f"account {account.name!r}: password_command failed (exit {out.returncode})")
+            creds = Credentials(username, out.stdout.decode("utf-8", "replace").splitlines()[0] if out.stdout else "")
         if creds is None:
             raise PigeonError(f"account {account.name!r}: no credentials for IMAP (set password_command)")
         return creds
