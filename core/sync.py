@@ -25,13 +25,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pigeon.core import sync_local
-from pigeon.core.sync_plan import FolderInput, Plan, RemoteView, plan, rebase, unpaired_local
 from pigeon.core.sync_remote import FolderInfo, Remote
 from pigeon.core.sync_state import FolderState, SyncState
 from pigeon.hooks.types import SyncReport
+
+if TYPE_CHECKING:
+    from pigeon.core.sync_plan import FolderInput, Plan
+
+# The planner, the local scanner and the executor are imported only when a folder changed:
+# a sync with nothing to do must start quickly.
 
 
 @dataclass
@@ -149,6 +153,10 @@ class SyncEngine:
             else:
                 works.append(w)
         self.remote.unselect()
+        if not works:
+            return res
+        from pigeon.core.sync_plan import plan
+
         p = plan([w.fi for w in works], guard_share=self.opt.guard_share, guard_min=self.opt.guard_min, force=self.opt.force)
         res.plan = p
         for fp in p.guarded():
@@ -236,6 +244,8 @@ class SyncEngine:
     # ------------------------------------------------------------------ gathering
 
     def _gather(self, ln: str, info: FolderInfo, fs: FolderState | None) -> Work | None:
+        from pigeon.core import sync_local
+
         r = self.remote
         st = info.status
         fdir = self.store.folder_path(ln)
@@ -250,6 +260,8 @@ class SyncEngine:
         )
         if not (local_changed or remote_changed):
             return None
+        from pigeon.core.sync_plan import FolderInput, RemoteView, rebase, unpaired_local
+
         known = self.state.messages(ln) if fs else {}
         local = sync_local.scan(fdir)
         sel = r.select(info.name, known=(fs.uidvalidity, fs.highestmodseq) if fs and fs.highestmodseq else None, readonly=True)
@@ -310,7 +322,7 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             if not res.report.errors:
                 res.report.errors.append(f"{type(exc).__name__}: {exc}")
             res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
-        if not options.dry_run:
+        if not options.dry_run and res.arrived:
             from pigeon.core.sync_events import fire_arrivals
 
             fire_arrivals(app, account, res)

@@ -12,8 +12,10 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pigeon.core.sync_plan import LocalMsg
+if TYPE_CHECKING:
+    from pigeon.core.sync_plan import LocalMsg
 
 _UID_RE = re.compile(r",U=(\d+)")
 _MSGID_RE = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
@@ -29,6 +31,8 @@ def split_name(name: str) -> tuple[str, str]:
 
 def scan(folder_dir: Path) -> list[LocalMsg]:
     """Every message file in ``cur/`` and ``new/``: names only, no stat per file."""
+    from pigeon.core.sync_plan import LocalMsg
+
     out: list[LocalMsg] = []
     for sub in ("new", "cur"):
         try:

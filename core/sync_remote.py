@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pigeon.core.sync_local import message_id
-from pigeon.core.sync_plan import RemoteMsg, from_imap
+if TYPE_CHECKING:
+    from pigeon.core.sync_plan import RemoteMsg
 
 _STATUS_ITEMS = ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ", "MESSAGES")
 _UID_IN_FETCH = re.compile(rb"\bUID (\d+)")
@@ -231,6 +232,7 @@ class Remote:
         if not lines:
             return {}
         from imapclient.response_parser import parse_fetch_response
+        from pigeon.core.sync_plan import RemoteMsg, from_imap
 
         out: dict[int, RemoteMsg] = {}
         for _seq, d in parse_fetch_response(lines, False, False).items():
@@ -255,6 +257,8 @@ class Remote:
             args.append(f"(CHANGEDSINCE {changedsince}{' VANISHED' if vanished else ''})".encode())
         _, untagged = self._run(b"FETCH", args, uid=True)
         from imapclient.response_parser import parse_fetch_response
+        from pigeon.core.sync_local import message_id
+        from pigeon.core.sync_plan import RemoteMsg, from_imap
 
         out: dict[int, RemoteMsg] = {}
         lines = untagged.get("FETCH", [])
