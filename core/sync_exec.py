@@ -392,7 +392,7 @@ def _settle(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, touched_rem
     if ok and touched_remote and r.condstore and w.modseq:
         status = r.status(w.remote_name)
         changed, vanished = r.fetch_meta("1:*", sizes=False, changedsince=w.modseq, vanished=r.qresync)
-        rows = st.messages(w.name)
+        rows = st.get_many(w.name, set(changed) | vanished)
         ours = all(u in rows and rows[u].flags == m.flags and rows[u].keywords == m.keywords for u, m in changed.items())
         ours = ours and not (vanished & set(rows))
         if ours and status.get("HIGHESTMODSEQ"):
@@ -406,7 +406,7 @@ def _settle(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, touched_rem
     stamp = sync_local.stamp(fdir)
     names = sync_local.scan_names(fdir)
     have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
-    want = {(m.key, m.flags) for m in st.messages(w.name).values()}
+    want = st.key_flags(w.name)
     if have != want:
         stamp = None
     with st.transaction():

@@ -116,8 +116,6 @@ def describe(data: bytes) -> tuple[int, str, str | None]:
 
 def with_facts(msg: LocalMsg, folder_dir: Path) -> LocalMsg:
     """``msg`` with its size, digest and Message-ID read from its file (unchanged if it vanished)."""
-    from dataclasses import replace
-
     if msg.name is None:
         return msg
     try:
@@ -126,4 +124,4 @@ def with_facts(msg: LocalMsg, folder_dir: Path) -> LocalMsg:
     except FileNotFoundError:
         return msg
     size, dg, mid = describe(data)
-    return replace(msg, size=size, digest=dg, msgid=mid)
+    return msg._replace(size=size, digest=dg, msgid=mid)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pigeon.core.sync_state import MessageState
 
@@ -82,8 +83,7 @@ def merge3_set(base: frozenset[str], local: frozenset[str], remote: frozenset[st
 # --------------------------------------------------------------------------- inputs
 
 
-@dataclass(frozen=True)
-class LocalMsg:
+class LocalMsg(NamedTuple):
     """One message file as listed now. ``size``/``digest``/``msgid`` are filled in by the engine
     only for files the state does not know (they are what a content match needs)."""
 
@@ -97,8 +97,7 @@ class LocalMsg:
     msgid: str | None = None
 
 
-@dataclass(frozen=True)
-class RemoteMsg:
+class RemoteMsg(NamedTuple):
     """One message on the server: its flags now, and (for new ones) its size and Message-ID."""
 
     uid: int
@@ -339,18 +338,6 @@ def rebase(known: dict[int, MessageState], remote: dict[int, RemoteMsg]) -> dict
     return out
 
 
-def _remote_present(fi: FolderInput, uid: int) -> RemoteMsg | None:
-    k = fi.known[uid]
-    r = fi.remote
-    if r is None:
-        return RemoteMsg(uid, k.flags, k.keywords, k.size, k.msgid)
-    if uid in r.changed:
-        return r.changed[uid]
-    if r.complete or uid in r.vanished:
-        return None
-    return RemoteMsg(uid, k.flags, k.keywords, k.size, k.msgid)
-
-
 def _local_list(fi: FolderInput) -> list[LocalMsg]:
     if fi.local is not None:
         return fi.local
@@ -405,9 +392,18 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
         fp.known = len(fi.known)
         by_key = {m.key: m for m in _local_list(fi)}
         both[fi.name], gone_local[fi.name], gone_remote[fi.name] = [], [], []
+        r = fi.remote
+        changed = r.changed if r is not None else {}
+        gone = r is not None and r.complete
+        vanished = r.vanished if r is not None else ()
+        tracked = fi.local_keywords is not None
         for uid, k in fi.known.items():
             lm = by_key.pop(k.key, None)
-            rm = _remote_present(fi, uid)
+            rm = changed.get(uid)
+            if rm is None and not gone and uid not in vanished:
+                if lm is not None and lm.flags == k.flags and not tracked:
+                    continue  # untouched on both sides: the common case, kept cheap
+                rm = RemoteMsg(uid, k.flags, k.keywords, k.size, k.msgid)
             if lm is not None and rm is not None:
                 both[fi.name].append((k, lm, rm))
             elif lm is not None:
@@ -417,7 +413,6 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
             else:
                 fp.forget.append(Forget(fi.name, uid))
         loose_local[fi.name] = by_key
-        r = fi.remote
         new_remote[fi.name] = {u: m for u, m in (r.changed.items() if r else ()) if u not in fi.known}
 
     # B. moved (or renamed) locally: the file turned up elsewhere under its name or its content

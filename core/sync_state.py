@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 SCHEMA_VERSION = 1
 
@@ -75,9 +76,8 @@ class FolderState:
     synced: float | None = None
 
 
-@dataclass(frozen=True)
-class MessageState:
-    """One message as both sides last agreed on it."""
+class MessageState(NamedTuple):
+    """One message as both sides last agreed on it (a tuple: a folder holds many)."""
 
     uid: int
     key: str
@@ -88,7 +88,7 @@ class MessageState:
     msgid: str | None = None
 
     def with_(self, **changes) -> MessageState:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
 def _kw_text(keywords: Iterable[str]) -> str:
@@ -208,7 +208,20 @@ class SyncState:
         rows = self.db.execute(
             "SELECT uid, key, flags, keywords, size, digest, msgid FROM messages WHERE folder=?", (folder,)
         )
-        return {r[0]: MessageState(r[0], r[1], r[2], _kw_set(r[3]), r[4], r[5], r[6]) for r in rows}
+        empty = frozenset()
+        return {r[0]: MessageState(r[0], r[1], r[2], _kw_set(r[3]) if r[3] else empty, r[4], r[5], r[6]) for r in rows}
+
+    def key_flags(self, folder: str) -> set[tuple[str, str]]:
+        """(unique name, flags) of every message of a folder: what its files should be."""
+        return set(self.db.execute("SELECT key, flags FROM messages WHERE folder=?", (folder,)))
+
+    def get_many(self, folder: str, uids: Iterable[int]) -> dict[int, MessageState]:
+        out: dict[int, MessageState] = {}
+        for uid in uids:
+            m = self.get(folder, uid)
+            if m is not None:
+                out[uid] = m
+        return out
 
     def count(self, folder: str | None = None) -> int:
         if folder is None:
