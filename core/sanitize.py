@@ -25,9 +25,10 @@ _ESCAPE_SEQ = re.compile(
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 # Everything else that is a control character: C0 but TAB and LF, DEL, C1, plus the line and
-# paragraph separators that some terminals treat as newlines.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + BIDI_CONTROLS + "]")
-_LINE_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + BIDI_CONTROLS + "]")
+# paragraph separators that some terminals treat as newlines. Lone surrogates (undecodable
+# bytes smuggled through ``surrogateescape``) cannot even be printed: they become U+FFFD too.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + BIDI_CONTROLS + "]")
+_LINE_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + BIDI_CONTROLS + "]")
 
 _REPLACE = {"\r": "", "\x0b": "\n", "\x0c": "\n", "\u2028": "\n", "\u2029": "\n"}
 

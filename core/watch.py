@@ -81,6 +81,7 @@ class MaildirWatcher:
         self._lock = threading.Lock()
         self._cond = threading.Condition()
         self._pending: dict[str, tuple[float, str, Entry]] = {}
+        self._recent: dict[Path, float] = {}
         self._flusher: threading.Thread | None = None
         self._stopping = False
 
@@ -156,19 +157,34 @@ class MaildirWatcher:
             if stopping:
                 return
 
+    def _seen_recently(self, path: Path) -> bool:
+        """True if ``path`` was just reported as a destination (watchdog can report a file in a
+        new directory twice: once from its scan of the directory, once from the kernel)."""
+        now = time.monotonic()
+        for p, t in list(self._recent.items()):
+            if now - t > 2 * self.grace + 1:
+                del self._recent[p]
+        return path in self._recent
+
     def _added(self, entry: Entry, held: bool) -> None:
         key = _pair_key(entry)
         with self._cond:
+            if self._seen_recently(entry.path):
+                return
             pending = self._pending.get(key)
+            if pending is not None and pending[1] == "added" and pending[2].path == entry.path:
+                return  # the same file reported twice while held
+            old: Entry | None = None
             if pending is not None and pending[1] == "removed":
                 del self._pending[key]
-                old: Entry | None = pending[2]
-            else:
-                old = None
-                if held:
-                    self._pending[key] = (time.monotonic() + self.grace, "added", entry)
-                    self._cond.notify_all()
-                    return
+                if pending[2].path == entry.path:
+                    return  # replaced in place: the message is where it was
+                old = pending[2]
+            elif held:
+                self._pending[key] = (time.monotonic() + self.grace, "added", entry)
+                self._cond.notify_all()
+                return
+            self._recent[entry.path] = time.monotonic()
         if old is not None:
             self._emit("moved", entry, old)
         else:
@@ -177,15 +193,19 @@ class MaildirWatcher:
     def _removed(self, entry: Entry) -> None:
         key = _pair_key(entry)
         with self._cond:
+            self._recent.pop(entry.path, None)
             pending = self._pending.get(key)
+            new: Entry | None = None
             if pending is not None and pending[1] == "added":
                 del self._pending[key]
-                new: Entry | None = pending[2]
-            else:
+                if pending[2].path != entry.path and pending[2].path.exists():
+                    new = pending[2]
+                    self._recent[new.path] = time.monotonic()
+                # else: the file found was this very one, now gone again: just a removal
+            if new is None:
                 self._pending[key] = (time.monotonic() + self.grace, "removed", entry)
                 self._cond.notify_all()
                 return
-        assert new is not None
         self._emit("moved", new, entry)
 
     def _created(self, path: Path) -> None:
@@ -211,10 +231,19 @@ class MaildirWatcher:
             self._added(new, held=src.parent.name != "tmp")
         elif new is None:
             self._removed(old)
-        elif old.folder == new.folder and old.key == new.key:
-            self._emit("flags", new, old)
         else:
-            self._emit("moved", new, old)
+            with self._cond:
+                self._recent[new.path] = time.monotonic()
+                self._recent.pop(old.path, None)
+                key = _pair_key(old)
+                pending = self._pending.get(key)
+                if pending is not None and pending[1] == "added" and pending[2].path == old.path:
+                    # still a fresh arrival (held back), now with flags or elsewhere: report it there
+                    self._pending[_pair_key(new)] = (pending[0], "added", new)
+                    if _pair_key(new) != key:
+                        del self._pending[key]
+                    return
+            self._emit("flags" if old.folder == new.folder and old.key == new.key else "moved", new, old)
 
 
 class _Handler(FileSystemEventHandler):

@@ -16,11 +16,15 @@ from pigeon.hooks.types import Attachment, Banner, RenderContext, Rendered
 def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
     """Render one leaf MIME part (``text/plain``, ``text/html``, ``text/calendar``, ...) as text.
 
-    Called for every part the core shows inline, in message order. Built-ins: ``render_plain``
+    Called for every leaf part not marked as an attachment, in message order. A part no plugin
+    renders is shown as its raw text when it is ``text/*``, else listed as an attachment. If
+    an implementation raises, the part falls back to its raw decoded text. Number each link
+    with ``ctx.next_link_number()`` and return it in ``links``. Built-ins: ``render_plain``
     (text/plain, format=flowed, quotes and signatures; trylast) and ``render_html`` (text/html to
     text, nothing fetched, links listed with their real targets).
 
-    :param part: the MIME part; decode it with ``part.get_content()`` or its payload.
+    :param part: the MIME part; decode it with ``pigeon.core.mime.part_text(part)``, which never
+        raises (``part.get_content()`` does, on unknown charsets and broken parts).
     :param ctx: the rendering context (width, purpose, link numbering, per-message state).
     :return: a ``Rendered`` or None when this plugin does not handle the part's type.
 
@@ -46,8 +50,9 @@ def pigeon_choose_alternative(
 def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Banner] | None:
     """Contribute banners shown above the body: warnings, list information, reminders.
 
-    Called once per rendered message after its parts have been rendered, so ``ctx.state`` holds
-    what the part renderers found (for example ``ctx.state["links"]``).
+    Called once per message viewed (not for index or quote text), after its parts have been
+    rendered, so ``ctx.state`` holds what the part renderers found (for example
+    ``ctx.state["links"]``, every ``Link``, and ``ctx.state["from"]``, the From address).
 
     :param message: the whole message.
     :param ctx: the rendering context.

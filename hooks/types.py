@@ -201,6 +201,7 @@ class Attachment:
     index: int = 0
     warnings: list[str] = field(default_factory=list)
     part: EmailMessage | None = field(default=None, repr=False, compare=False)
+    raw_name: str = field(default="", repr=False)  # the name as the message gave it: may hold bidi or control characters
 
 
 @dataclass

@@ -201,3 +201,20 @@ def test_bridge_calls_the_automation_hooks(tmp_path: Path, config_dir: Path) -> 
         watcher.stop()
     # a move is not an arrival: the message arrived exactly once
     assert [x for x in events if x[0] == "arrived"] == [("arrived", "watched", "INBOX", "home", "<w1@example.org>")]
+
+
+def test_a_fresh_message_flagged_at_once_is_still_one_arrival(tmp_path: Path) -> None:
+    """mutt reads a message the moment it arrives: the arrival is reported where the file is."""
+    store = Maildir(tmp_path)
+    store.create_folder("INBOX")
+    rec = Recorder()
+    with MaildirWatcher(store, rec):
+        e = store.add("INBOX", MSG, subdir="new")
+        seen = store.set_flags(e, "S")
+        events = [rec.next(), *rec.quiet(1.5)]
+        # One arrival, whatever the timing; if the watcher saw the file before it was read,
+        # the flag change follows it, so the last event always says where the file is now.
+        assert [k for k, _e, _o in events].count("added") == 1, events
+        assert events[0][0] == "added"
+        kind, entry, _ = events[-1]
+        assert kind in ("added", "flags") and (entry.path, entry.flags) == (seen.path, "S")
