@@ -30,6 +30,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
     "keys": ("pigeon.core.cli_keys", "the PGP keys pigeon would use for an address, and why"),
     "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
+    "sync": ("pigeon.core.cli_sync", "two-way sync of Maildirs with IMAP servers (--dry-run, --force)"),
+    "watch": ("pigeon.core.cli_watch", "stay running: IDLE, periodic sync, local changes pushed, outbox sent"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
