@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("pigeon.core.cli_demo", "the full-screen client on a generated local demo mailbox"),
     "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
+    "invite": ("pigeon.core.cli_invite", "answer a calendar invitation: accept, tentative or decline"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
     "search": ("pigeon.core.cli_search", "messages or threads matching a query (--json, --threads)"),
     "count": ("pigeon.core.cli_count", "how many messages (or threads) match a query"),

@@ -32,6 +32,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.render_plain",
     "pigeon.plugins.render_html",
     "pigeon.plugins.attachments",
+    "pigeon.plugins.calendar",
+    "pigeon.plugins.identities",
     "pigeon.plugins.credentials",
     "pigeon.plugins.pgp",
     "pigeon.plugins.commands_core",
