@@ -61,6 +61,7 @@ ACCOUNT_KEYS = {
     "signature",
     "pgp",
     "sync",
+    "sieve",
     "default",
 }
 IDENTITY_KEYS = {"address", "name", "signature", "pgp"}
@@ -336,7 +337,7 @@ class _Validator:
             raise self.fail(table, "signature", "expected a string (the text after the \"-- \" line)")
         if "pgp" in raw and not isinstance(raw["pgp"], dict):
             raise self.fail(table, "pgp", "expected a table such as { sign = true }")
-        extra = {k: raw[k] for k in ("password", "signature", "pgp", "sync", "default") if k in raw}
+        extra = {k: raw[k] for k in ("password", "signature", "pgp", "sync", "sieve", "default") if k in raw}
         if "identities" in raw:
             extra["identities"] = self.identities(table, raw["identities"], address)
         return AccountConfig(
