@@ -204,6 +204,9 @@ def test_pigeon_invite_errors_are_one_line(app: App, tmp_path: Path) -> None:
 
 def test_invite_commands(app: App, tmp_path: Path) -> None:
     assert {"invite-accept", "invite-tentative", "invite-decline"} <= set(app.commands.names("message"))
+    for mode in ("message", "list"):
+        assert app.keymaps.lookup(mode, "C-c i a") == "invite-accept"
+        assert app.keymaps.lookup(mode, "C-c i d") == "invite-decline"
     path = tmp_path / "inv.eml"
     path.write_bytes(invitation(TZ_EVENT).as_bytes())
     said: list[str] = []
