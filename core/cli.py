@@ -38,9 +38,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)")
+def _common(parser: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    # In a subcommand's parser the defaults are suppressed: otherwise its None would replace a
+    # value given before the subcommand name (``pigeon --config-dir X show ...``).
+    default: dict[str, object] = {"default": argparse.SUPPRESS} if sub else {}
+    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)", **default)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)", **default)
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
@@ -59,7 +62,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(modname)
         p = sub.add_parser(name, help=help_, description=(module.__doc__ or help_).strip().splitlines()[0])
-        _common(p)
+        _common(p, sub=True)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser

@@ -267,3 +267,12 @@ def test_mutated_invitations_never_crash() -> None:
         except InvitationError:
             pass
     assert pm.errors == []
+
+
+def test_config_dir_before_or_after_the_subcommand(app: App, config_dir: Path, tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIGEON_CONFIG_DIR")
+    target = str(corpus / CORPUS_INVITE)
+    for args in (("--config-dir", str(config_dir), "invite", target, "accept", "--print"), ("invite", "--config-dir", str(config_dir), target, "accept", "--print")):
+        result = run_pigeon(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert b"From: Me Myself <me@example.net>" in result.stdout
