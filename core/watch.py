@@ -292,6 +292,10 @@ class MaildirWatcher:
                     if _pair_key(new) != key:
                         del self._pending[key]
                     return
+                dup = self._pending.get(_pair_key(new))
+                if dup is not None and dup[1] == "added" and dup[2].path == new.path:
+                    # the scan of a new directory found the file this move put there
+                    del self._pending[_pair_key(new)]
             self._emit("flags" if old.folder == new.folder and old.key == new.key else "moved", new, old)
 
 
