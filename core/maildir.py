@@ -392,7 +392,9 @@ class Maildir:
             key = given or unique_name(uid)
             tmp_path = tmp_dir / key
             final = path / target / self._file_name(key, flags, target)
-            if given is None and (final.exists() or self._lookup(folder, key) is not None):
+            # The name is unique by construction (time, pid, counter, host); O_EXCL and
+            # link(2) below refuse to clobber if it is not, so no scan of cur/ is needed.
+            if given is None and final.exists():
                 continue
             try:
                 fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
