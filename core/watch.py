@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pigeon.core.maildir import (
-    _UID_RE,
+    UID_RE,
     Entry,
     Maildir,
     check_folder_name,
@@ -49,7 +49,7 @@ GRACE = 1.0
 
 
 def _pair_key(entry: Entry) -> str:
-    return _UID_RE.sub("", entry.key)
+    return UID_RE.sub("", entry.key)
 
 
 def _ghost_entry(store: Maildir, path: Path) -> Entry | None:
