@@ -288,3 +288,25 @@ def test_a_scan_report_before_the_move_is_not_a_second_arrival(tmp_path: Path) -
         kind, entry, _ = rec.next()
         assert (kind, entry.folder) == ("removed", "Archive")
         assert rec.quiet(1.2) == []
+
+
+def test_bridge_without_arrivals_and_tee(tmp_path: Path, config_dir: Path) -> None:
+    """Where a sync fires the arrivals itself, the bridge still reports flags and folders."""
+    (config_dir / "plugins").mkdir()
+    (config_dir / "plugins" / "recorder.py").write_text(RECORDER_PLUGIN)
+    app = App.create(load_entrypoints=False)
+    import sys
+
+    from pigeon.core.events import StoreEventBridge, tee
+
+    events = sys.modules["pigeon_user.user_recorder"].EVENTS
+    store = Maildir(tmp_path / "m")
+    store.create_folder("INBOX")
+    rec = Recorder()
+    with MaildirWatcher(store, tee(StoreEventBridge(app.pm, "acct", arrivals=False), rec)):
+        e = store.add("INBOX", MSG, subdir="new")
+        rec.next("added")
+        store.set_flags(e, "S")
+        rec.next("flags")
+    assert ("folder", "acct", "INBOX") in events and ("flags", "INBOX", "", "S") in events
+    assert not [x for x in events if x[0] == "arrived"]
