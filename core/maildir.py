@@ -111,14 +111,24 @@ class Maildir:
         return path
 
     def folders(self) -> list[str]:
-        """Every folder (a directory with cur/ or new/), sorted; "" only if the root is a Maildir."""
+        """Every folder (a directory with cur/ or new/), sorted; "" only if the root is a Maildir.
+
+        Directories whose names pigeon would refuse as folder names (control characters, a
+        leading dot) are left out with everything below them, and a directory reached twice
+        through symbolic links is walked once.
+        """
         out: list[str] = []
         if is_maildir(self.root):
             out.append("")
+        seen: set[tuple[int, int]] = set()
         stack: list[tuple[Path, str]] = [(self.root, "")]
         while stack:
             path, name = stack.pop()
             try:
+                st = path.stat()
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                seen.add((st.st_dev, st.st_ino))
                 children = list(os.scandir(path))
             except OSError:
                 continue
@@ -131,6 +141,10 @@ class Maildir:
                 except OSError:
                     continue
                 sub = f"{name}/{child.name}" if name else child.name
+                try:
+                    check_folder_name(sub)
+                except StoreError:
+                    continue
                 cpath = Path(child.path)
                 if is_maildir(cpath):
                     out.append(sub)
