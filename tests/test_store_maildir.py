@@ -293,7 +293,7 @@ def test_a_crash_while_writing_leaves_nothing_in_cur_or_new(tmp_path: Path) -> N
         store = Maildir({str(tmp_path)!r})
         store.create_folder("INBOX")
         print("ready", flush=True)
-        store.add("INBOX", b"Subject: big\\r\\n\\r\\n" + b"y" * (400 * 1024 * 1024), subdir="new")
+        store.add("INBOX", b"Subject: big\\r\\n\\r\\n" + b"y" * (96 * 1024 * 1024), subdir="new")
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
