@@ -19,14 +19,19 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "compose": ("pigeon.core.cli_compose", "write a message into the Outbox (flags, mailto: URL, or $EDITOR)"),
+    "send": ("pigeon.core.cli_send", "send the messages waiting in the Outbox"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)")
+def _common(parser: argparse.ArgumentParser, sub: bool = False) -> None:
+    # On a subcommand the defaults are suppressed, so `pigeon --debug send` keeps the value given
+    # before the subcommand's name (argparse would otherwise reset it to the subparser default).
+    extra = {"default": argparse.SUPPRESS} if sub else {}
+    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)", **extra)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)", **extra)
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
@@ -45,7 +50,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(modname)
         p = sub.add_parser(name, help=help_, description=(module.__doc__ or help_).strip().splitlines()[0])
-        _common(p)
+        _common(p, sub=True)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
@@ -115,7 +120,8 @@ def make_app(args: argparse.Namespace, **kwargs):  # noqa: ANN201 - App, importe
     """Build the App for a subcommand from ``--config-dir`` and ``--debug``."""
     from pigeon.core.app import App, AppOptions
 
-    options = kwargs.pop("options", None) or AppOptions(debug=bool(getattr(args, "debug", False)))
+    debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("PIGEON_DEBUG"))
+    options = kwargs.pop("options", None) or AppOptions(debug=debug)
     return App.create(getattr(args, "config_dir", None), options=options, **kwargs)
 
 
