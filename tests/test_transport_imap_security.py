@@ -410,3 +410,28 @@ def test_plaintext_security_none_only_to_loopback(pki) -> None:
 
 def test_protocol_error_is_transport_error() -> None:
     assert issubclass(ProtocolError, TransportError) and issubclass(SecurityError, TransportError)
+
+
+def test_backoff_retries_connection_loss_but_never_security_errors() -> None:
+    from pigeon.core.transport import Backoff, ConnectionLost
+
+    slept: list[float] = []
+    calls = {"n": 0}
+
+    def flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionLost("gone")
+        return "ok"
+
+    assert Backoff(attempts=5, sleep=slept.append).run(flaky) == "ok"
+    assert len(slept) == 2 and 0.8 <= slept[0] <= 1.2 and 1.6 <= slept[1] <= 2.4
+
+    def stripped() -> None:
+        calls["n"] += 1
+        raise SecurityError("no STARTTLS")
+
+    calls["n"] = 0
+    with pytest.raises(SecurityError):
+        Backoff(attempts=5, sleep=slept.append).run(stripped)
+    assert calls["n"] == 1
