@@ -25,7 +25,8 @@ PLAINTEXT_FORBIDDEN = (b"LOGIN", b"AUTHENTICATE", b"SELECT", b"EXAMINE", b"APPEN
 
 def cfg(server, pki, security="starttls", **kw) -> ServerConfig:
     kw.setdefault("cafile", str(pki.cafile))
-    return ServerConfig("imap", "localhost", server.port, security, username="alice", timeout=3.0, **kw)
+    kw.setdefault("timeout", 3.0)
+    return ServerConfig("imap", "localhost", server.port, security, username="alice", **kw)
 
 
 def password(refresh: bool = False) -> Credentials:
@@ -87,7 +88,7 @@ def test_st01_stripped_starttls_capability(hostile, pki, caps) -> None:
 def test_st02_starttls_refused(hostile, pki, reply, kw) -> None:
     srv = hostile(Scenario("imap", starttls_reply=reply, **kw))
     with pytest.raises(SecurityError) as ei:
-        save_draft(cfg(srv, pki))
+        save_draft(cfg(srv, pki, timeout=1.0))  # "ok-no-tls" ends on the handshake timeout
     assert_safe_abort(srv, ei.value)
 
 
