@@ -89,7 +89,7 @@ def new_message(app: Any, account: Any, draft: Draft) -> EmailMessage:
     for path in draft.attachments:
         attach(msg, path)
     if app is not None:
-        app.pm.hook.pigeon_compose_defaults(draft=msg, account=account, kind="reply" if draft.in_reply_to else "new")
+        app.pm.hook.pigeon_compose_defaults(draft=msg, account=account, kind="reply" if draft.in_reply_to else "new", original=None)
     return msg
 
 

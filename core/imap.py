@@ -247,6 +247,16 @@ def _s(v: bytes | str) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
 
 
+def credentials_for(app, account, purpose: str = "imap") -> CredentialSource:  # noqa: ANN001
+    """The ``credentials(refresh)`` callable for ``account``'s ``purpose`` server (the hook)."""
+    from pigeon.core.transport import credential_source
+
+    server = getattr(account, purpose)
+    if server is None:
+        raise TransportError(f"account {account.name}: no [{purpose}] server configured")
+    return credential_source(app.pm, account, server)
+
+
 # --------------------------------------------------------------------------- client
 
 

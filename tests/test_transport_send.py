@@ -111,12 +111,14 @@ def test_before_send_veto_and_protect_outgoing(config_dir, tmp_path, smtp_inbox)
     assert len(outbox(maildir)) == 1
 
 
-def test_sign_without_a_pgp_plugin_is_not_sent_in_plaintext(config_dir, tmp_path, smtp_inbox) -> None:
+def test_encrypt_that_cannot_be_done_is_not_sent_in_plaintext(config_dir, tmp_path, smtp_inbox) -> None:
     server, user = smtp_inbox
     write_config(config_dir, tmp_path, server, user)
-    run_pigeon("compose", "--to", "bob@example.org", "--subject", "Please sign", "--encrypt", input=b"x\n")
-    r = run_pigeon("send")
+    run_pigeon("compose", "--to", "bob@example.org", "--subject", "Please encrypt", "--encrypt", input=b"x\n")
+    r = run_pigeon("send", env={"PIGEON_DISABLE_PLUGINS": "pgp"})  # nobody answers the hook
     assert r.returncode == 1 and b"no plugin protects outgoing mail" in r.stderr
+    r = run_pigeon("send")  # the PGP plugin refuses: no key for bob
+    assert r.returncode == 1 and b"kept in the Outbox: Please encrypt: not protected as asked" in r.stderr
     assert server.messages == []
 
 
