@@ -5,9 +5,10 @@ all over one SMTP connection, oldest first:
 
 1. ``pigeon_before_send`` for each message; any returned reason vetoes it (it stays queued
    and the user sees the reason);
-2. when the message asks for it (``X-Pigeon-Sign``/``X-Pigeon-Encrypt`` from ``pigeon compose``)
-   or the account's ``[pgp]`` table says ``sign``/``encrypt``, ``pigeon_protect_outgoing``
-   must return the protected message, or it is not sent at all (never plaintext instead);
+2. ``pigeon_protect_outgoing`` (the PGP plugin applies the account's policy and Autocrypt);
+   when the message asks for it (``X-Pigeon-Sign``/``X-Pigeon-Encrypt`` from ``pigeon compose``)
+   or the account's ``pgp`` table says ``"always"``, a protected message must come back, or it
+   is not sent at all (never plaintext instead); a plugin that raises keeps it queued too;
 3. SMTP submission (``pigeon.core.smtp``); on success the message is copied into the
    account's Sent folder (flag ``S``; the sync engine uploads it), removed from the Outbox,
    and ``pigeon_after_send`` is called.
@@ -91,11 +92,13 @@ def _save_errors(app: Any, account: Any, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _wants(message: EmailMessage, account: Any) -> SendPolicy:
+def _wants(message: EmailMessage, account: Any) -> tuple[SendPolicy, bool]:
+    """What this message asks for, and whether sending it unprotected is forbidden."""
     pgp = account.extra.get("pgp") if isinstance(account.extra.get("pgp"), dict) else {}
-    sign = str(message.get("X-Pigeon-Sign", "")).lower() == "yes" or pgp.get("sign") is True
-    encrypt = str(message.get("X-Pigeon-Encrypt", "")).lower() == "yes" or pgp.get("encrypt") is True
-    return SendPolicy(sign=sign or None, encrypt=encrypt or None)
+    sign = str(message.get("X-Pigeon-Sign", "")).lower() == "yes"
+    encrypt = str(message.get("X-Pigeon-Encrypt", "")).lower() == "yes"
+    required = sign or encrypt or pgp.get("sign") in (True, "always") or pgp.get("encrypt") in (True, "always")
+    return SendPolicy(sign=True if sign else None, encrypt=True if encrypt else None), required
 
 
 def send_queued(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -> list[Outcome]:
@@ -125,18 +128,18 @@ def send_queued(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -
             if reasons:
                 out.error = "vetoed: " + "; ".join(str(r) for r in reasons)
                 continue
-            wants = _wants(msg, account)
+            wants, required = _wants(msg, account)
             for h in POLICY_HEADERS:
                 del msg[h]
-            if wants.sign or wants.encrypt:
-                try:
-                    protected = app.pm.hook.pigeon_protect_outgoing(message=msg, policy=wants, account=account)
-                except Exception as exc:  # the PGP plugin refuses: never send in plaintext instead
-                    out.error = f"not protected as asked: {exc}"
-                    continue
-                if protected is None:
-                    out.error = "signing/encryption was asked for but no plugin protects outgoing mail"
-                    continue
+            try:  # the PGP plugin applies the account's policy (and Autocrypt) when asked nothing
+                protected = app.pm.hook.pigeon_protect_outgoing(message=msg, policy=wants, account=account)
+            except Exception as exc:  # the plugin refuses: never send in plaintext instead
+                out.error = f"not protected as asked: {exc}"
+                continue
+            if protected is None and required:
+                out.error = "signing/encryption was asked for but no plugin protects outgoing mail"
+                continue
+            if protected is not None:
                 msg = protected
                 rcpts = recipients_of(msg) or rcpts
             if not rcpts:
