@@ -436,3 +436,37 @@ def test_backoff_retries_connection_loss_but_never_security_errors() -> None:
     with pytest.raises(SecurityError):
         Backoff(attempts=5, sleep=slept.append).run(stripped)
     assert calls["n"] == 1
+
+
+def test_login_command_is_redacted_in_the_trace(hostile, pki) -> None:
+    srv = hostile(_tls_scenario(post_caps=b"IMAP4rev1"))  # no AUTH=PLAIN: LOGIN is used
+    out = io.StringIO()
+    with ImapSession(cfg(srv, pki, "tls"), password, trace=ProtocolTrace(True, out)) as s:
+        assert s.mechanism == "LOGIN"
+    text = out.getvalue()
+    assert "LOGIN alice <redacted>" in text and PASSWORD not in text
+    assert any(PASSWORD.encode() in c for c in srv.session.tls_commands())  # it did go, over TLS
+
+
+FUZZ_PIECES = [
+    b"*", b" ", b"1", b"4294967296", b"FETCH", b"(", b")", b"{5}\r\nabcde", b"{99999999999}", b"\r\n",
+    b"\"", b"\\", b"UID", b"FLAGS", b"[", b"]", b"EXISTS", b"NIL", b"\x00", b"\xff", b"BODY[]", b"OK",
+    b"NO", b"BAD", b"BYE", b"+", b"VANISHED", b"1:*", b",", b"MODSEQ", b"INTERNALDATE", b"\"x\"",
+]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_st12_fuzzed_fetch_responses_only_raise_transport_errors(hostile, pki, seed) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    junk = b"".join(rnd.choice(FUZZ_PIECES) for _ in range(rnd.randint(1, 40)))
+    reply = b"* 1 FETCH (UID 1 " + junk + b")\r\n{tag} OK done\r\n" if seed % 2 else junk + b"\r\n{tag} OK done\r\n"
+    srv = hostile(_tls_scenario(overrides={b"UID FETCH": reply}))
+    try:
+        with ImapSession(cfg(srv, pki, "tls", timeout=1.0), password) as s:
+            s.select("INBOX")
+            for m in s.fetch([1]):
+                assert isinstance(m.uid, int)
+    except TransportError as exc:
+        assert "\n" not in str(exc)

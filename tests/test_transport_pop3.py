@@ -168,3 +168,15 @@ sync = {{ leave_on_server = false }}
     assert (report.fetched, report.deleted) == (1, 1)
     assert [e.folder for e in app.store("pop").list("INBOX")] == ["INBOX"]
     assert fetch_account(app, app.account("pop")).fetched == 0
+
+
+def test_user_pass_is_redacted_in_the_trace(hostile, pki) -> None:
+    import io
+
+    from pigeon.core.transport import ProtocolTrace
+
+    srv = hostile(Scenario("pop3", implicit_tls=True, post_caps=b"USER\r\nUIDL"))
+    out = io.StringIO()
+    with Pop3Session(cfg(srv, pki, "tls"), lambda r: Credentials("alice", PASSWORD), trace=ProtocolTrace(True, out)) as s:
+        assert s.mechanism == "USER"
+    assert "PASS <redacted>" in out.getvalue() and PASSWORD not in out.getvalue()

@@ -50,6 +50,10 @@ def test_compose_then_send_byte_identical_and_no_secret_in_debug(config_dir, tmp
     assert r.returncode == 0, out
     assert b"sent: Gr\xc3\xbc\xc3\x9fe to bob@example.org, carol@example.org, dave@example.org" in r.stdout
     assert user.password.encode() not in out and b"AUTH PLAIN <redacted>" in out
+    import base64
+
+    blob = base64.b64encode(b"\0" + user.name.encode() + b"\0" + user.password.encode())
+    assert blob not in out and base64.b64encode(user.password.encode()) not in out
     assert b"pigeon debug: smtp C: STARTTLS" in out and b"[pre-TLS, unauthenticated]" in out
 
     [got] = server.messages
