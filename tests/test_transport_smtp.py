@@ -194,3 +194,17 @@ def test_oauth_xoauth2_and_no_password_fallback(hostile, pki) -> None:
     with pytest.raises(AuthError, match="refusing to fall back"):
         SmtpSession(cfg(srv, pki, "tls", auth="oauth2"), tokens).connect()
     assert not any(c.startswith(b"AUTH") for c in srv.session.tls_commands())
+
+
+def test_auth_login_and_its_redaction(hostile, pki) -> None:
+    srv = hostile(Scenario("smtp", implicit_tls=True, post_caps=b"AUTH LOGIN"))
+    out = io.StringIO()
+    with SmtpSession(cfg(srv, pki, "tls"), lambda r: Credentials("alice", PASSWORD), trace=ProtocolTrace(True, out)) as s:
+        assert s.mechanism == "LOGIN"
+        s.send(make_message(), "alice@example.org", ["bob@example.org"])
+    text = out.getvalue()
+    assert "C: <redacted>" in text and PASSWORD not in text
+    import base64
+
+    assert base64.b64encode(PASSWORD.encode()).decode() not in text
+    assert base64.b64encode(PASSWORD.encode()) in bytes(srv.session.tls)  # sent, over TLS only
