@@ -180,3 +180,13 @@ def test_user_pass_is_redacted_in_the_trace(hostile, pki) -> None:
     with Pop3Session(cfg(srv, pki, "tls"), lambda r: Credentials("alice", PASSWORD), trace=ProtocolTrace(True, out)) as s:
         assert s.mechanism == "USER"
     assert "PASS <redacted>" in out.getvalue() and PASSWORD not in out.getvalue()
+
+
+def test_lines_injected_after_the_greeting_never_count(hostile, pki, tmp_path) -> None:
+    srv = hostile(Scenario("pop3", after_greeting=b"+OK\r\nSASL PLAIN\r\n.\r\n", post_caps=b"USER\r\nUIDL\r\nX-POST"))
+    try:
+        with Pop3Session(cfg(srv, pki), lambda r: Credentials("alice", PASSWORD)) as s:
+            assert "X-POST" in s.capabilities and "SASL" not in s.capabilities
+    except SecurityError as exc:
+        assert "\n" not in str(exc)
+    assert not srv.leaked(PASSWORD)

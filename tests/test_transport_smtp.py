@@ -208,3 +208,14 @@ def test_auth_login_and_its_redaction(hostile, pki) -> None:
 
     assert base64.b64encode(PASSWORD.encode()).decode() not in text
     assert base64.b64encode(PASSWORD.encode()) in bytes(srv.session.tls)  # sent, over TLS only
+
+
+def test_lines_injected_after_the_greeting_never_count(hostile, pki) -> None:
+    srv = hostile(Scenario("smtp", after_greeting=b"250-evil\r\n250 AUTH PLAIN\r\n", post_caps=b"AUTH PLAIN\r\nX-POST"))
+    try:
+        with SmtpSession(cfg(srv, pki), lambda r: Credentials("alice", PASSWORD)) as s:
+            assert "x-post" in s.features
+    except SecurityError as exc:
+        assert "\n" not in str(exc)
+    assert not srv.leaked(PASSWORD)
+    assert b"AUTH" not in srv.all_plaintext().upper().replace(b"250 AUTH", b"")
