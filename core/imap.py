@@ -373,10 +373,15 @@ class ImapSession:
         imap = self.imap
         params = []
         use_qresync = qresync is not None and self.has("QRESYNC")
-        if use_qresync:
-            if imap.state == "SELECTED":
-                self._simple("UNSELECT", "CLOSE") if not self.has("UNSELECT") else self._simple("UNSELECT", "UNSELECT")
+        if use_qresync and "QRESYNC" not in self._enabled and imap.state == "SELECTED":
+            # ENABLE is legal only outside a mailbox; leave it with UNSELECT. Never with CLOSE,
+            # which would silently expunge the messages marked \Deleted.
+            if self.has("UNSELECT"):
+                self._simple("UNSELECT", "UNSELECT")
                 imap.state = "AUTH"
+            else:
+                use_qresync = False
+        if use_qresync:
             self._enable("QRESYNC")
             uv, ms, known = qresync  # type: ignore[misc]
             inner = f"{int(uv)} {int(ms)}" + (f" {known}" if known else "")
