@@ -40,8 +40,8 @@ a hostile ``1:4294967295`` costs nothing).
 - ``store(uids, add=(), remove=(), replace=None, unchangedsince=None) -> StoreResult``:
   flags and keywords (validated as IMAP atoms); ``modified`` lists UIDs refused by
   UNCHANGEDSINCE.
-- ``move(uids, folder) -> CopyResult``: MOVE, else COPY + STORE \\Deleted + UID EXPUNGE;
-  ``mapping`` from COPYUID when the server gives it.
+- ``move(uids, folder) -> CopyResult``: MOVE, else COPY + STORE \\Deleted + UID EXPUNGE
+  (without UIDPLUS, refused when other messages are marked \\Deleted); ``mapping`` from COPYUID.
 - ``append(folder, data, flags=(), when=None) -> AppendResult``: the new UID from UIDPLUS.
 - ``expunge(uids=None)``: UID EXPUNGE of those UIDs (UIDPLUS), else EXPUNGE.
 - ``create_folder``, ``delete_folder``, ``rename_folder``, ``status``, ``noop``.
@@ -579,10 +579,24 @@ class ImapSession:
         return AppendResult(None, None)
 
     def expunge(self, uids: Iterable[int] | UIDSet | None = None) -> None:
-        if uids is not None and self.has("UIDPLUS"):
-            self._uid_simple("EXPUNGE", str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids)))
-        else:
+        """Remove messages marked \\Deleted: only ``uids`` when given (UID EXPUNGE).
+
+        Without UIDPLUS a plain EXPUNGE would also remove other messages the user marked
+        \\Deleted; it is refused then unless no such other message exists.
+        """
+        if uids is None:
             self._simple("EXPUNGE", "EXPUNGE")
+            return
+        wanted = uids if isinstance(uids, UIDSet) else UIDSet.of(uids)
+        if self.has("UIDPLUS"):
+            self._uid_simple("EXPUNGE", str(wanted))
+            return
+        others = [u for u in self.search("DELETED") if u not in wanted]
+        if others:
+            raise TransportError(
+                f"{where(self.server)}: the server lacks UIDPLUS and {len(others)} other message(s) are marked \\Deleted; not expunging"
+            )
+        self._simple("EXPUNGE", "EXPUNGE")
 
     # ------------------------------------------------------------------ IDLE
 

@@ -470,3 +470,13 @@ def test_st12_fuzzed_fetch_responses_only_raise_transport_errors(hostile, pki, s
                 assert isinstance(m.uid, int)
     except TransportError as exc:
         assert "\n" not in str(exc)
+
+
+def test_expunge_without_uidplus_never_removes_other_deleted_messages(hostile, pki) -> None:
+    srv = hostile(_tls_scenario(post_caps=b"IMAP4rev1 AUTH=PLAIN", overrides={b"UID SEARCH": b"* SEARCH 1 2\r\n{tag} OK done\r\n"}))
+    with ImapSession(cfg(srv, pki, "tls"), password) as s:
+        s.select("INBOX")
+        with pytest.raises(TransportError, match="lacks UIDPLUS"):
+            s.expunge([1])
+        s.expunge([1, 2])  # every \Deleted message is one we asked for: EXPUNGE is safe
+    assert [c.split(b" ", 1)[1] for c in srv.session.tls_commands() if b"EXPUNGE" in c] == [b"EXPUNGE"]
