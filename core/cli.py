@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "invite": ("pigeon.core.cli_invite", "answer a calendar invitation: accept, tentative or decline"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "compose": ("pigeon.core.cli_compose", "write a message into the Outbox (flags, mailto: URL, or $EDITOR)"),
+    "send": ("pigeon.core.cli_send", "send the messages waiting in the Outbox"),
     "search": ("pigeon.core.cli_search", "messages or threads matching a query (--json, --threads)"),
     "count": ("pigeon.core.cli_count", "how many messages (or threads) match a query"),
     "tag": ("pigeon.core.cli_tag", "add and remove tags: tag +a -b -- QUERY"),
@@ -132,7 +134,8 @@ def make_app(args: argparse.Namespace, **kwargs):  # noqa: ANN201 - App, importe
     """Build the App for a subcommand from ``--config-dir`` and ``--debug``."""
     from pigeon.core.app import App, AppOptions
 
-    options = kwargs.pop("options", None) or AppOptions(debug=bool(getattr(args, "debug", False)))
+    debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("PIGEON_DEBUG"))
+    options = kwargs.pop("options", None) or AppOptions(debug=debug)
     return App.create(getattr(args, "config_dir", None), options=options, **kwargs)
 
 
