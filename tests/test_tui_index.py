@@ -35,6 +35,8 @@ def test_search_tags_and_saved_searches_through_the_index(tmp_path: Path, config
         assert "alice" in d.screen().splitlines()[0] and "from:alice" in d.screen().splitlines()[0]
         await d.keys("\r")
         await d.settle(until=lambda: "11 message(s) match from:alice" in d.tui.echo)
+        await d.keys("q\x18bINBOX [test]\r")  # the folder's own list shows the tag too
+        await d.settle(until=lambda: any("todo" in line and "Message number 3" in line for line in d.screen().splitlines()))
 
     async def main() -> None:
         d = await Driver(App.create(report_to_stderr=False)).start()

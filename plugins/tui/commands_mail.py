@@ -163,6 +163,8 @@ def refresh(ctx: CommandContext) -> None:
     ui = ui_of(ctx)
     buf = ui.current
     if isinstance(buf, MessageListBuffer):
+        for s in list(buf.listing.cache.data.values()):
+            s.tags_checked = False  # tags may have changed elsewhere (pigeon tag, filters)
         ui.rescan(buf)
     ui._load_folders()
     if "sync" in ctx.app.commands:
@@ -280,6 +282,12 @@ def _tag(ctx: CommandContext, change: str) -> None:
         tags = [t for t in s.tags if t != tag] + ([tag] if change[0] == "+" else [])
         s.tags = tags
         lst.tags[key] = tags
+        # the same message in other lists: look its tags up again when next drawn
+        for b in ui.buffers:
+            if isinstance(b, MessageListBuffer) and b is not lst:
+                for other in list(b.listing.cache.data.values()):
+                    if other.message_id == s.message_id:
+                        other.tags_checked = False
         ui.message(f"{change} ({changed} message(s))")
 
     ui.call(show)

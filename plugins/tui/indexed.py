@@ -17,6 +17,9 @@ from pigeon.plugins.tui.source import Row, Summary, SummaryCache, get_store, spl
 
 PAGE = 100
 
+#: Tags that mirror Maildir flags: the list shows those as flags, not as tags.
+FLAG_TAGS = frozenset({"unread", "replied", "flagged", "attachment", "passed", "draft", "trashed"})
+
 
 def open_index(app: Any, readonly: bool = True) -> Any | None:
     """The index, or None when it is not built (or this pigeon has none)."""
@@ -135,7 +138,8 @@ class IndexListing:
             subject=sanitize_line(hit.subject),
             message_id=f"<{hit.id}>",
             attachment="attachment" in hit.tags,
-            tags=[sanitize_line(t) for t in hit.tags if t not in ("unread", "replied", "flagged", "attachment", "passed", "draft")],
+            tags=[sanitize_line(t) for t in hit.tags if t not in FLAG_TAGS],
+            tags_checked=True,
         )
         self.cache.data[row.key] = s
         return s

@@ -263,7 +263,7 @@ class MessageListBuffer(Buffer):
         if row is None:
             return ("", "", "", "", "", "")
         s = self.listing.summary(row)
-        if not s.assessed and self.on_unassessed is not None:
+        if not (s.assessed and s.tags_checked) and self.on_unassessed is not None:
             self.on_unassessed(self, row, s)
         flags = row.flags
         f = ("N" if "S" not in flags else " ") + ("!" if "F" in flags else " ") + ("r" if "R" in flags else ("f" if "P" in flags else " ")) + ("D" if "T" in flags else " ")
