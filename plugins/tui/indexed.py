@@ -72,6 +72,7 @@ class IndexListing:
         self.total = 0
         self.unread_count = 0
         self.pages: dict[int, list[Any]] = {}
+        self._prefetching: set[int] = set()
         self.lock = threading.Lock()
         self.cache = SummaryCache(None)
         self.loaded = False
@@ -94,18 +95,42 @@ class IndexListing:
     def __len__(self) -> int:
         return self.total
 
+    def _fetch(self, page: int) -> list[Any]:
+        """One page of hits (the caller holds the lock). Pages in the older half are read from
+        the other end: the index orders by (date, id) both ways, and a deep OFFSET is slow."""
+        hits = self.pages.get(page)
+        if hits is not None:
+            return hits
+        if page * PAGE >= self.total // 2:
+            lo = max(0, self.total - (page + 1) * PAGE)
+            n = self.total - page * PAGE - lo
+            hits = list(reversed(self.index.search(self.query, sort="oldest", limit=n, offset=lo))) if n > 0 else []
+        else:
+            hits = self.index.search(self.query, limit=PAGE, offset=page * PAGE)
+        self.pages[page] = hits
+        self.names.extend(Path(h.files[0]).name for h in hits if h.files)
+        return hits
+
     def _hit(self, i: int) -> Any:
         page = i // PAGE
         with self.lock:
-            hits = self.pages.get(page)
-            if hits is None:
-                hits = self.index.search(self.query, limit=PAGE, offset=page * PAGE)
-                self.pages[page] = hits
-                for h in hits:
-                    if h.files:
-                        self.names.append(Path(h.files[0]).name)
+            hits = self._fetch(page)
         j = i - page * PAGE
+        nxt = page + 1 if j >= PAGE // 2 else page - 1
+        if 0 <= nxt * PAGE < self.total and nxt not in self.pages and nxt not in self._prefetching:
+            # read the neighbouring page before the cursor gets there
+            self._prefetching.add(nxt)
+            threading.Thread(target=self._prefetch, args=(nxt,), daemon=True).start()
         return hits[j] if j < len(hits) else None
+
+    def _prefetch(self, page: int) -> None:
+        try:
+            with self.lock:
+                self._fetch(page)
+        except Exception:
+            pass
+        finally:
+            self._prefetching.discard(page)
 
     @property
     def rows(self) -> _IndexRows:
