@@ -113,8 +113,10 @@ class TextBuffer(Buffer):
         self.lines = sanitize_text(text).expandtabs(8).split("\n") if text else []
         self.goto(self.cursor)
 
-    def append(self, text: str) -> None:
+    def append(self, text: str, keep: int = 5000) -> None:
         self.lines.extend(sanitize_text(text).expandtabs(8).split("\n"))
+        if len(self.lines) > keep:  # *Messages* must not grow without end
+            del self.lines[: len(self.lines) - keep]
 
     # A text without a highlighted line moves by scrolling: the cursor is the top line.
     def goto(self, i: int) -> None:
