@@ -69,6 +69,11 @@ def select(ctx: CommandContext) -> None:
         if cur:
             ui.open_folder(*cur)
     elif isinstance(buf, MessageListBuffer):
+        if getattr(buf.listing, "by_thread", False):  # a thread line of the index: its messages
+            ts = buf.listing.thread_at(buf.cursor)
+            if ts is not None:
+                ui.open_search(f"thread:{ts.thread}", label=f"thread: {ts.subject}")
+            return
         if buf.threaded is not None and buf.threaded.visible:
             _, depth, size = buf.threaded.visible[buf.cursor]
             if size > 1 and depth == 0 and buf.row_index(buf.cursor) not in buf.threaded.expanded:
@@ -139,11 +144,27 @@ def read_on(ctx: CommandContext) -> None:
 @command("list")
 @on_ui
 def toggle_threads(ctx: CommandContext) -> None:
-    """Show the list by thread (folded) or by message."""
+    """Show the list by thread (folded) or by message.
+
+    With the index, a folder's threads come from it a page at a time (RET opens a thread);
+    without, the folder's headers are read once in the background and threaded here.
+    """
     ui = ui_of(ctx)
     buf = ui.current
     if not isinstance(buf, MessageListBuffer):
         raise CommandError("not a message list")
+    if getattr(buf.listing, "by_thread", False):
+        ui.bury(buf)
+        return
+    from pigeon.plugins.tui.indexed import IndexListing
+
+    if isinstance(buf.listing, IndexListing):
+        query = buf.listing.query
+    else:
+        folder = buf.folder if " " not in buf.folder else '"' + buf.folder.replace('"', "") + '"'
+        query = f"folder:{folder} and account:{buf.account}"
+    if buf.threaded is None and ui.open_search(query, label=f"threads: {buf.listing.folder}", threads=True) is not None:
+        return
     ui.thread_view(buf, buf.threaded is None)
 
 

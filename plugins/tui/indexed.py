@@ -207,6 +207,78 @@ class IndexListing:
         return self.unread_count
 
 
+class IndexThreadListing(IndexListing):
+    """One row per thread (notmuch's search view): newest activity first, read in pages.
+
+    A row has no file of its own; RET opens the thread's messages (``thread:ID``).
+    """
+
+    by_thread = True
+
+    def scan(self) -> None:
+        with self.lock:
+            self.pages.clear()
+            self.total = self.index.count_threads(self.query)
+            try:
+                self.unread_count = self.index.count_threads(f"({self.query}) and is:unread")
+            except Exception:
+                self.unread_count = 0
+            self.loaded = True
+
+    def _fetch(self, page: int) -> list[Any]:
+        hits = self.pages.get(page)
+        if hits is None:
+            hits = self.index.threads(self.query, limit=PAGE, offset=page * PAGE)
+            self.pages[page] = hits
+        return hits
+
+    def row_at(self, i: int) -> Row | None:
+        ts = self._hit(i)
+        if ts is None:
+            return None
+        flags = "" if "unread" in ts.tags else "S"
+        return Row(f"thread:{ts.thread}", "cur", f"thread:{ts.thread}:2,{flags}", None, "", None)
+
+    def thread_at(self, i: int) -> Any:
+        return self._hit(i)
+
+    def summary(self, row: Row) -> Summary:
+        s = self.cache.data.get(row.key)
+        if s is not None:
+            return s
+        ts = next((t for hits in self.pages.values() for t in hits if f"thread:{t.thread}" == row.key), None)
+        if ts is None:
+            return Summary(subject="(gone)")
+        authors = ts.authors if isinstance(ts.authors, str) else ", ".join(ts.authors)
+        count = f"[{ts.matched}/{ts.total}]" if ts.matched != ts.total else f"[{ts.total}]"
+        s = Summary(
+            date=float(ts.newest if isinstance(ts.newest, (int, float)) else ts.date or 0),
+            sender=sanitize_line(authors),
+            subject=sanitize_line(f"{ts.subject} {count}"),
+            tags=[sanitize_line(t) for t in ts.tags if t not in FLAG_TAGS],
+            tags_checked=True,
+            assessed=True,
+        )
+        self.cache.data[row.key] = s
+        return s
+
+    def file(self, row: Row) -> Path:
+        from pigeon.core.errors import CommandError
+
+        raise CommandError("this line is a thread: RET opens its messages")
+
+    def index_of(self, key: str, hint: int | None = None) -> int | None:
+        if hint is not None:
+            row = self.row_at(hint)
+            if row is not None and row.key == key:
+                return hint
+        for page, hits in self.pages.items():
+            for j, t in enumerate(hits):
+                if f"thread:{t.thread}" == key:
+                    return page * PAGE + j
+        return None
+
+
 class _IndexRows:
     def __init__(self, listing: IndexListing) -> None:
         self.listing = listing

@@ -193,9 +193,9 @@ class MailMixin:
         except Exception:  # an index listing has no folder of its own
             pass
 
-    def open_search(self, query: str, label: str = "") -> MessageListBuffer | None:
-        """A search result from the index, paged; None when there is no index."""
-        from pigeon.plugins.tui.indexed import IndexListing, open_index
+    def open_search(self, query: str, label: str = "", threads: bool = False) -> MessageListBuffer | None:
+        """A search result from the index, paged (by thread when ``threads``); None without an index."""
+        from pigeon.plugins.tui.indexed import IndexListing, IndexThreadListing, open_index
 
         index = open_index(self.app)
         if index is None:
@@ -204,7 +204,8 @@ class MailMixin:
         old = self.buffer_named(name)
         if isinstance(old, MessageListBuffer):
             self.kill(old)
-        buf = MessageListBuffer(IndexListing(self.app, index, query, label or query), name=name)
+        cls = IndexThreadListing if threads else IndexListing
+        buf = MessageListBuffer(cls(self.app, index, query, label or query), name=name)
         self.show(buf)
         self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} message(s) match {query}"))
         return buf

@@ -305,7 +305,10 @@ class TUI(MailMixin, MinibufferMixin):
         message = None
         if isinstance(buf, MessageListBuffer):
             row = buf.row()
-            message = buf.listing.file(row) if row else None
+            try:
+                message = buf.listing.file(row) if row else None
+            except PigeonError:  # a thread line has no file
+                message = None
         elif isinstance(buf, MessageBuffer):
             message = buf.path
         elif isinstance(buf, FolderBuffer) and buf.current():
