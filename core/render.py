@@ -333,8 +333,8 @@ class _Walker:
         ):
             return []  # the "legacy display" copy of headers already shown above
         if mime.disposition(part) == "attachment":
-            self.attachment(part, ctype)
-            return []
+            att = self.attachment(part, ctype)
+            return self.attachment_inline(att, f"{label} · attachment [{att.index}]")
         if ctype == "text/plain" and self.ctx.purpose != "index":
             chunks = self.inline_pgp(part, path)
             if chunks is not None:
@@ -378,7 +378,7 @@ class _Walker:
                 self.signature_banners(statuses, f"inline-signed part {path}")
         return None
 
-    def attachment(self, part: Message, ctype: str) -> None:
+    def attachment(self, part: Message, ctype: str) -> Attachment:
         raw_name = mime.filename(part)
         size = len(mime.part_bytes(part))
         att = Attachment(
@@ -391,6 +391,16 @@ class _Walker:
         )
         att.warnings = [str(w) for w in self._collect("pigeon_attachment_warnings", attachment=att, ctx=self.ctx) if w]
         self.attachments.append(att)
+        return att
+
+    def attachment_inline(self, att: Attachment, label: str) -> list[_Chunk]:
+        """An attachment a plugin chooses to show in the body too (``pigeon_render_attachment``)."""
+        if self.ctx.purpose == "index":
+            return []
+        result = self._first("pigeon_render_attachment", attachment=att, ctx=self.ctx)
+        if isinstance(result, Rendered) and isinstance(result.text, str) and result.text.strip():
+            return [_Chunk(result.text, label)]
+        return []
 
     # ------------------------------------------------------------------ drawing
 

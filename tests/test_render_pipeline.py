@@ -25,8 +25,10 @@ FORBIDDEN = [chr(c) for c in [*range(0, 9), *range(0x0B, 0x20), *range(0x7F, 0xA
 
 @pytest.fixture
 def app(config_dir, monkeypatch) -> App:
-    # these tests drive the pipeline with a fake crypto plugin; the real one (pgp) has its own tests
-    monkeypatch.setenv("PIGEON_DISABLE_PLUGINS", "pgp")
+    # The rendering pipeline alone: the phishing assessment adds banners of its own
+    # (tests/test_assess_*.py), and these tests drive the pipeline with a fake crypto plugin
+    # where the real one (pgp) has its own tests.
+    monkeypatch.setenv("PIGEON_DISABLE_PLUGINS", "assess,pgp")
     return App.create(config_dir)
 
 
@@ -301,4 +303,5 @@ def test_show_json(tmp_path) -> None:
     [message] = json.loads(result.stdout)
     assert ["Subject", "j"] in message["headers"]
     assert message["links"] == [{"number": 1, "text": "paypal.com", "target": "https://evil.example/", "mismatch": True}]
-    assert message["banners"][0]["severity"] == "warning"
+    # the renderer's own link warning (the assessment adds its headline and findings around it)
+    assert {"severity": "warning", "text": "link [1] shows paypal.com but goes to evil.example"} in message["banners"]
