@@ -66,6 +66,10 @@ def recipients_of(message: EmailMessage) -> list[str]:
     return list(seen)
 
 
+def bcc_of(message: EmailMessage) -> list[str]:
+    return [a.strip().lower() for _, a in getaddresses([str(v) for v in message.get_all("Bcc", [])]) if "@" in a]
+
+
 def decide(message: EmailMessage, policy: SendPolicy, account: AccountConfig | Any) -> tuple[bool, bool, list[str]]:
     """(sign, encrypt, recipients) for this message; raises when encryption is impossible."""
     cfg = account_policy(account, message)
@@ -123,10 +127,15 @@ def protect(message: EmailMessage, policy: SendPolicy, account: AccountConfig | 
     gpg = book.gpg
     inner = mime.inner_entity(message)
     if encrypt:
-        keys = [book.encryption_key(a) for a in recipients]  # raises for a missing/expired key
+        bcc = set(bcc_of(message))
+        keys = [book.encryption_key(a) for a in recipients if a not in bcc]  # raises for a missing/expired key
+        hidden = [book.encryption_key(a) for a in recipients if a in bcc]  # Bcc: no key ID in the message
         if own:
             keys.append(own)  # so the sender can read the sent copy and the draft
-        ciphertext = gpg.encrypt(mime.entity_bytes(inner), list(dict.fromkeys(keys)), sign=own if sign else None)
+        ciphertext = gpg.encrypt(
+            mime.entity_bytes(inner), list(dict.fromkeys(keys)), sign=own if sign else None,
+            hidden=[k for k in dict.fromkeys(hidden) if k not in keys],
+        )
         return mime.build_encrypted(message, ciphertext)
     signature, micalg = gpg.sign_detached(mime.entity_bytes(inner), own)
     return mime.build_signed(message, inner, signature, micalg)
