@@ -48,6 +48,11 @@ def load_target(app: Any, target: str) -> tuple[bytes, str]:
             return path.read_bytes(), str(path)
         except OSError as exc:
             raise PigeonError(f"cannot read {target}: {exc.strerror}") from None
+    from pigeon.core.index import message_file
+
+    found = message_file(app, target)  # an id from pigeon search
+    if found is not None:
+        return found.read_bytes(), str(found)
     raise PigeonError(f"no such message file: {target}")
 
 

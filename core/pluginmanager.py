@@ -34,6 +34,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.attachments",
     "pigeon.plugins.credentials",
     "pigeon.plugins.commands_core",
+    "pigeon.plugins.search",
     "pigeon.plugins.assess",
     "pigeon.plugins.spam",
     "pigeon.plugins.arrival",

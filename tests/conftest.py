@@ -6,6 +6,14 @@ import sys
 from pathlib import Path
 
 import pytest
+
+# Shared servers and TLS material (tests/fixtures/): importing the fixtures makes them available
+# to every test. See tests/fixtures/__init__.py for what each one gives.
+from fixtures.dovecot import dovecot, mail_user  # noqa: F401
+from fixtures.hostile import hostile  # noqa: F401
+from fixtures.pki import pki  # noqa: F401
+from fixtures.smtpd import smtp_inbox, smtp_server  # noqa: F401
+from fixtures.tokens import token_endpoint  # noqa: F401
 from helpers import CORPUS
 
 
