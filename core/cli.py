@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("pigeon.core.cli_demo", "the full-screen client on a generated local demo mailbox"),
     "show": ("pigeon.core.cli_show", "a message as the client renders it (--raw for the source)"),
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
+    "invite": ("pigeon.core.cli_invite", "answer a calendar invitation: accept, tentative or decline"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
     "search": ("pigeon.core.cli_search", "messages or threads matching a query (--json, --threads)"),
     "count": ("pigeon.core.cli_count", "how many messages (or threads) match a query"),
@@ -28,6 +29,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "why": ("pigeon.core.cli_why", "which automated changes touched a message, and why"),
     "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
     "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
+    "keys": ("pigeon.core.cli_keys", "the PGP keys pigeon would use for an address, and why"),
+    "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
+    "sync": ("pigeon.core.cli_sync", "two-way sync of Maildirs with IMAP servers (--dry-run, --force)"),
+    "watch": ("pigeon.core.cli_watch", "stay running: IDLE, periodic sync, local changes pushed, outbox sent"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
