@@ -135,7 +135,7 @@ def new_draft(app: Any, account: Any, kind: str = "new", original: EmailMessage 
     if to:
         draft["To"] = to
     draft.set_content(body)
-    app.pm.hook.pigeon_compose_defaults(draft=draft, account=account, kind=kind)
+    app.pm.hook.pigeon_compose_defaults(draft=draft, account=account, kind=kind, original=original)
     return draft
 
 
