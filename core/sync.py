@@ -180,7 +180,7 @@ class SyncEngine:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         self.result.failed[folder] = msg
         self.result.report.errors.append(f"{folder}: {msg}")
-        if isinstance(exc, OSError | EOFError) or type(exc).__name__ in ("IMAPClientAbortError", "abort"):
+        if isinstance(exc, OSError | EOFError) or type(exc).__name__ in ("ConnectionLost", "IMAPClientAbortError", "abort"):
             raise exc  # the connection is gone: the caller reports and stops
 
     def _wanted(self, local: str, remote: str) -> bool:

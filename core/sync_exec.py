@@ -143,6 +143,9 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
         rep.flags_down += x.local_flags is not None
     with st.transaction():
         st.put_many(w.name, rows)
+        for x in fp.pairs:
+            if x.adopted:
+                st.remove_pending(w.name, x.record.key)  # an upload that did reach the server
 
     # moved here locally: flags first, then MOVE, grouped by destination
     by_dest: dict[str, list] = defaultdict(list)
