@@ -46,7 +46,7 @@ class SyncOptions:
     guard_share: float = 0.5
     guard_min: int = 20
     batch_messages: int = 500
-    batch_bytes: int = 16 * 1024 * 1024
+    batch_bytes: int = 8 * 1024 * 1024  # with two batches in flight: memory stays flat
     fsync: bool = True
     writers: int = 8  # files written (and fsynced) in parallel during downloads
     events_on_first_sync: bool = False  # a folder's first sync imports; it does not "arrive"

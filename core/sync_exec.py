@@ -184,13 +184,21 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
 
     # moved here locally: flags first, then MOVE, grouped by destination
     by_dest: dict[str, list] = defaultdict(list)
+    m_adds: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    m_rems: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for m in moves_out:
         base = m.known
         add = to_imap("".join(sorted(set(m.flags) - set(base.flags))), m.keywords - base.keywords)
         rem = to_imap("".join(sorted(set(base.flags) - set(m.flags))), base.keywords - m.keywords)
-        r.store([m.uid], "+", add)
-        r.store([m.uid], "-", rem)
+        if add:
+            m_adds[tuple(add)].append(m.uid)
+        if rem:
+            m_rems[tuple(rem)].append(m.uid)
         by_dest[m.dest].append(m)
+    for flags, uids in m_adds.items():
+        r.store(uids, "+", flags)
+    for flags, uids in m_rems.items():
+        r.store(uids, "-", flags)
     for dest, ms in by_dest.items():
         dest_remote = engine.folder_remote_names.get(dest, dest)
         mapping = r.move([m.uid for m in ms], dest_remote)
@@ -205,6 +213,8 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
         rep.moved += len(ms)
 
     # moved here on the server: rename the file across, then settle flags
+    in_adds: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    in_rems: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for m in moves_in:
         src_dir = engine.store.folder_path(m.src)
         path = _path(src_dir, m.local)
@@ -221,12 +231,18 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
             _set_local_flags(fdir, lm, m.flags)
         add = to_imap("".join(sorted(set(m.flags) - set(m.remote.flags))), m.keywords - m.remote.keywords)
         rem = to_imap("".join(sorted(set(m.remote.flags) - set(m.flags))), m.remote.keywords - m.keywords)
-        r.store([m.remote.uid], "+", add)
-        r.store([m.remote.uid], "-", rem)
+        if add:
+            in_adds[tuple(add)].append(m.remote.uid)
+        if rem:
+            in_rems[tuple(rem)].append(m.remote.uid)
         with st.transaction():
             st.remove(m.src, m.known.uid)
             st.put(w.name, MessageState(m.remote.uid, moved.key, m.flags, m.keywords, m.known.size, m.known.digest, m.known.msgid))
         rep.moved += 1
+    for flags, uids in in_adds.items():
+        r.store(uids, "+", flags)
+    for flags, uids in in_rems.items():
+        r.store(uids, "-", flags)
 
     # deletions last
     if fp.delete_remote:
@@ -328,8 +344,11 @@ def _downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
     with ThreadPoolExecutor(max_workers=opt.writers, thread_name_prefix="pigeon-sync-write") as pool:
         for fetched in _fetcher(engine, batches):
             _write_batch(engine, w, fp, fdir, fetched, by_uid, uploads, stores, arrivals, pool)
+    grouped: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for uid, flags in stores:
-        engine.remote.store([uid], "+", flags)
+        grouped[tuple(flags)].append(uid)
+    for flags, uids in grouped.items():
+        engine.remote.store(uids, "+", flags)
 
 
 def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetched: list[tuple[int, bytes]],
