@@ -33,6 +33,7 @@ class App:
         self.options = options or AppOptions()
         self._stores: dict[str, Any] = {}
         self._commands: Any = None
+        self._keymaps: Any = None
         self.ui: Any = None  # set by a UI plugin while it runs
 
     # ------------------------------------------------------------------ creation
@@ -104,6 +105,16 @@ class App:
 
     def reload_commands(self) -> None:
         self._commands = None
+        self._keymaps = None
+
+    @property
+    def keymaps(self) -> Any:
+        """The key bindings (``pigeon.core.keymap.KeymapRegistry``), filled through ``pigeon_register_keymaps``."""
+        if self._keymaps is None:
+            from pigeon.core.keymap import KeymapRegistry
+
+            self._keymaps = KeymapRegistry.from_plugins(self.pm)
+        return self._keymaps
 
     # ------------------------------------------------------------------ lifecycle
 

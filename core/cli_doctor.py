@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if app is not None:
         state_dir = app.state_dir
         problems += doctor.check_plugins(app.pm)
+        problems += doctor.check_keys(app)
     problems += doctor.check_files(config_dir, raw, state_dir)
     problems += doctor.check_accounts(raw, config_dir / CONFIG_FILE)
     if getattr(args, "connect", False):

@@ -32,8 +32,20 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.render_plain",
     "pigeon.plugins.render_html",
     "pigeon.plugins.attachments",
+    "pigeon.plugins.calendar",
+    "pigeon.plugins.identities",
     "pigeon.plugins.credentials",
+    "pigeon.plugins.pgp",
     "pigeon.plugins.commands_core",
+    "pigeon.plugins.search",
+    "pigeon.plugins.assess",
+    "pigeon.plugins.spam",
+    "pigeon.plugins.arrival",
+    "pigeon.plugins.notify",
+    "pigeon.plugins.vacation",
+    "pigeon.plugins.rules",
+    "pigeon.plugins.quote",
+    "pigeon.plugins.tui",
 )
 
 #: Built-ins that cannot be disabled.

@@ -287,6 +287,28 @@ class ProtocolTrace:
 NO_TRACE = ProtocolTrace(False)
 
 
+# --------------------------------------------------------------------------- credentials
+
+
+def credential_source(pm: Any, account: Any, server: ServerConfig) -> Callable[[bool], Any]:
+    """``credentials(refresh)`` for a session: asks the ``pigeon_credentials`` hook.
+
+    ``refresh=True`` (the server rejected an OAuth2 token) asks with purpose ``"<proto>:refresh"``.
+    """
+
+    def get(refresh: bool = False) -> Any:
+        purpose = server.protocol + (":refresh" if refresh else "")
+        username = server.username or account.address
+        creds = pm.hook.pigeon_credentials(account=account, purpose=purpose, username=username)
+        if creds is None:
+            raise AuthError(
+                f"{where(server)}: no credentials for account {account.name} (set password_command, keyring = true or [accounts.{account.name}.oauth2])"
+            )
+        return creds
+
+    return get
+
+
 # --------------------------------------------------------------------------- reconnecting
 
 

@@ -84,6 +84,8 @@ class MaildirWatcher:
         self._recent: dict[Path, float] = {}
         self._flusher: threading.Thread | None = None
         self._stopping = False
+        self._ready = threading.Event()
+        self._sentinel: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -104,6 +106,33 @@ class MaildirWatcher:
             observer.daemon = True
             observer.start()
             self._observer = observer
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 5.0) -> None:
+        """Return once the observer sees events, so nothing done after start() is missed.
+
+        watchdog sets up its kernel watches in its own thread after ``start()``; a dot file
+        touched in the root (ignored by every Maildir reader) tells us when that is done.
+        """
+        sentinel = self.store.root / f".pigeon-watch-{os.getpid()}-{id(self)}"
+        self._ready = threading.Event()
+        self._sentinel = sentinel
+        deadline = time.monotonic() + timeout
+        try:
+            while not self._ready.is_set() and time.monotonic() < deadline:
+                sentinel.write_bytes(b"")
+                self._ready.wait(0.05)
+                sentinel.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only store: nothing of ours will be missed there
+        finally:
+            try:
+                sentinel.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._sentinel = None
+        if not self._ready.is_set():
+            log.warning("the Maildir watcher of %s did not confirm it is running", self.store.root)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching, report what is still held back, and wait for the threads."""
@@ -153,6 +182,11 @@ class MaildirWatcher:
                     self._cond.wait(max(wait, 0.01))
                     continue
             for kind, entry in due:
+                if kind == "added" and not entry.path.exists():
+                    found = self._find(entry)
+                    if found is None:
+                        continue  # gone again, and its removal was never seen: nothing to say
+                    entry = found
                 self._emit(kind, entry, None)
             if stopping:
                 return
@@ -166,6 +200,12 @@ class MaildirWatcher:
                 del self._recent[p]
         return path in self._recent
 
+    def _find(self, entry: Entry) -> Entry | None:
+        try:
+            return self.store.get(entry.folder, entry.key)
+        except Exception:
+            return None
+
     def _added(self, entry: Entry, held: bool) -> None:
         key = _pair_key(entry)
         with self._cond:
@@ -176,9 +216,12 @@ class MaildirWatcher:
                 return  # the same file reported twice while held
             old: Entry | None = None
             if pending is not None and pending[1] == "removed":
-                del self._pending[key]
                 if pending[2].path == entry.path:
-                    return  # replaced in place: the message is where it was
+                    if entry.path.exists():
+                        del self._pending[key]  # replaced in place: the message is where it was
+                    # else a late report of the file that is gone: the removal stands
+                    return
+                del self._pending[key]
                 old = pending[2]
             elif held:
                 self._pending[key] = (time.monotonic() + self.grace, "added", entry)
@@ -198,10 +241,11 @@ class MaildirWatcher:
             new: Entry | None = None
             if pending is not None and pending[1] == "added":
                 del self._pending[key]
-                if pending[2].path != entry.path and pending[2].path.exists():
+                if pending[2].path == entry.path:
+                    return  # came and went before it was reported: nothing happened
+                if pending[2].path.exists():
                     new = pending[2]
                     self._recent[new.path] = time.monotonic()
-                # else: the file found was this very one, now gone again: just a removal
             if new is None:
                 self._pending[key] = (time.monotonic() + self.grace, "removed", entry)
                 self._cond.notify_all()
@@ -209,7 +253,12 @@ class MaildirWatcher:
         self._emit("moved", new, entry)
 
     def _created(self, path: Path) -> None:
-        entry = entry_for_path(self.store, path)
+        if path == self._sentinel:
+            self._ready.set()
+            return
+        # Already renamed (read by mutt, flagged by a filter) before we looked: hold it by
+        # name; the rename that follows points it at the file's new place.
+        entry = entry_for_path(self.store, path) or _ghost_entry(self.store, path)
         if entry is not None:
             self._added(entry, held=True)
 

@@ -15,7 +15,9 @@ def pigeon_credentials(account: AccountConfig, purpose: str, username: str) -> C
     and OAuth2 tokens. The user's implementations run first.
 
     :param account: the account being connected.
-    :param purpose: ``"imap"``, ``"smtp"`` or ``"pop3"``.
+    :param purpose: ``"imap"``, ``"smtp"`` or ``"pop3"``; with ``":refresh"`` appended
+        (``"imap:refresh"``) when the server just rejected the OAuth2 token supplied: return
+        a refreshed one.
     :param username: the login name configured for that server.
     :return: ``Credentials`` (kind ``"password"`` or ``"oauth2"``), or None for "not mine".
 

@@ -73,3 +73,20 @@ def pigeon_post_command(name: str, ctx: Any, error: BaseException | None) -> Non
 
     Semantics: event.
     """
+
+
+@hookspec(firstresult=True)
+def pigeon_prompt_session(app: Any, ctx: Any) -> int | None:
+    """Run ``pigeon shell`` interactively on a terminal: read command lines, run them, print.
+
+    Called by ``pigeon shell`` when standard input is a terminal (a pipe is read line by line
+    by the core). The built-in ``tui`` plugin answers with a prompt_toolkit ``PromptSession``
+    (Emacs keys, persistent history, completion).
+
+    :param app: the application.
+    :param ctx: the ``CommandContext`` every line runs with (``ctx.data`` persists between lines).
+    :return: the exit status, or None to let another implementation (or the core's plain
+        line reader) run.
+
+    Semantics: firstresult.
+    """

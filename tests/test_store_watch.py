@@ -218,3 +218,50 @@ def test_a_fresh_message_flagged_at_once_is_still_one_arrival(tmp_path: Path) ->
         assert events[0][0] == "added"
         kind, entry, _ = events[-1]
         assert kind in ("added", "flags") and (entry.path, entry.flags) == (seen.path, "S")
+
+
+def test_a_message_renamed_before_the_watcher_looked_is_one_arrival(tmp_path: Path) -> None:
+    """Delivery and flag change both happen before the observer thread reads its first event."""
+    store = Maildir(tmp_path)
+    store.create_folder("INBOX")
+    rec = Recorder()
+    watcher = MaildirWatcher(store, rec)
+    watcher.start()
+    try:
+        # keep the watcher's handler busy so both changes are on disk before it looks
+        import threading
+
+        gate = threading.Event()
+        original = watcher._created
+
+        def slow_created(path: Path) -> None:
+            gate.wait(5)
+            original(path)
+
+        watcher._created = slow_created  # type: ignore[method-assign]
+        e = store.add("INBOX", MSG, subdir="new")
+        seen = store.set_flags(e, "RS")
+        gate.set()
+        kind, entry, _ = rec.next()
+        assert (kind, entry.path, entry.flags) == ("added", seen.path, "RS")
+        assert rec.quiet(1.5) == []
+        # delivered and deleted before anyone looked: nothing happened
+        gate.clear()
+        gone = store.add("INBOX", MSG, subdir="new")
+        store.delete(gone)
+        gate.set()
+        assert rec.quiet(1.5) == []
+    finally:
+        watcher.stop()
+
+
+def test_a_late_report_of_a_deleted_file_does_not_cancel_its_removal(tmp_path: Path) -> None:
+    store = Maildir(tmp_path)
+    e = store.add("INBOX", MSG, "S")
+    rec = Recorder()
+    with MaildirWatcher(store, rec) as watcher:
+        store.delete(e)
+        time.sleep(0.2)
+        watcher._created(e.path)  # what watchdog's scan of a new directory may report late
+        kind, entry, _ = rec.next()
+        assert (kind, entry.key) == ("removed", e.key)

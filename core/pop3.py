@@ -1,0 +1,434 @@
+"""POP3: POP3S or STLS with the IMAP rules, and a UIDL-based download into a Maildir folder.
+
+``Pop3Session(server, credentials, trace=...)``:
+
+- ``security = "tls"`` (POP3S, 995) or ``"starttls"`` (STLS on 110): CAPA must list STLS, the
+  answer must be ``+OK`` with nothing buffered behind it (ST-04), CAPA is asked again over TLS.
+  Any failure is a ``SecurityError`` before USER, PASS or AUTH is sent. ``"none"`` only to
+  loopback. Certificates and pinning as in ``pigeon.core.transport``.
+- Authentication only over TLS: ``AUTH PLAIN`` when the server lists SASL PLAIN, else
+  USER/PASS; ``AUTH XOAUTH2``/``OAUTHBEARER`` for tokens, never a password instead.
+- Bounded: lines (poplib's 2048 bytes), messages (``max_message``), UIDL listings.
+
+``download(session, store, folder, record, leave_on_server=True) -> DownloadReport`` fetches
+every message whose UIDL is not in ``record`` (``FetchRecord``: an SQLite file under the state
+dir), delivers it into the Maildir ``folder`` (atomically, via ``pigeon.core.maildir``), records
+its UID right after, and deletes it from the server unless ``leave_on_server``. Server UIDs
+never become file names: hostile ones (``..``, ``/``, NUL) are stored as data only.
+"""
+
+from __future__ import annotations
+
+import base64
+import poplib
+import socket
+import sqlite3
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pigeon.core.imap_conn import OAuthMechanism
+from pigeon.core.transport import (
+    NO_TRACE,
+    AuthError,
+    ConnectionLost,
+    ProtocolError,
+    ProtocolTrace,
+    SecurityError,
+    TLSInfo,
+    TransportError,
+    certificate_error,
+    check_pin,
+    has_buffered,
+    make_context,
+    open_socket,
+    where,
+)
+from pigeon.hooks.types import Credentials, ServerConfig
+
+MAX_LINE = 2048 + 2  # poplib's _MAXLINE, plus the CRLF
+MAX_MESSAGE = 256 * 1024 * 1024
+MAX_UIDL = 1_000_000
+
+
+class _GuardedPOP3(poplib.POP3):
+    def __init__(self, server: ServerConfig, trace: ProtocolTrace) -> None:
+        self.server = server
+        self.trace = trace
+        self.encrypted = False
+        self.tls_socket: ssl.SSLSocket | None = None
+        self._in_auth = False
+        super().__init__(server.host, server.port, timeout=server.timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = open_socket(self.server)
+        if isinstance(sock, ssl.SSLSocket):
+            self.encrypted = True
+            self.tls_socket = sock
+        return sock
+
+    def _putline(self, line: bytes) -> None:
+        if self.trace.enabled:
+            word = line.split(b" ", 1)[0].upper()
+            if self._in_auth:
+                self.trace.sent("pop3", line, redact_from=0)
+            elif word == b"PASS":
+                self.trace.sent("pop3", line, redact_from=5)
+            elif word == b"AUTH" and line.count(b" ") >= 2:
+                self.trace.sent("pop3", line, redact_from=len(b" ".join(line.split(b" ")[:2])) + 1)
+            else:
+                self.trace.sent("pop3", line)
+        if line.split(b" ", 1)[0].upper() == b"AUTH":
+            self._in_auth = True
+        try:
+            self.sock.sendall(line + b"\r\n")
+        except (TimeoutError, OSError) as exc:
+            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+
+    def _getline(self) -> tuple[bytes, int]:
+        try:
+            line = self.file.readline(MAX_LINE + 1)
+        except TimeoutError:
+            raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
+        except OSError as exc:
+            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+        if len(line) > MAX_LINE:
+            raise ProtocolError(f"{where(self.server)}: server sent a line longer than {MAX_LINE - 2} bytes")
+        if not line:
+            raise ConnectionLost(f"{where(self.server)}: connection closed by the server")
+        if not self._quiet:
+            self.trace.received("pop3", line, pre_tls=not self.encrypted)
+        if self._in_auth and line[:1] != b"+" or line[:3] == b"+OK":
+            self._in_auth = False
+        octets = len(line)
+        if line[-2:] == b"\r\n":
+            return line[:-2], octets
+        return line[:-1], octets
+
+    _quiet = False  # message bodies are not traced line by line
+
+    def _getline_long(self) -> tuple[bytes, int]:
+        """A message line: same cap as any line would refuse long MIME lines, so allow 64 KiB."""
+        try:
+            line = self.file.readline(65536 + 1)
+        except TimeoutError:
+            raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
+        except OSError as exc:
+            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+        if len(line) > 65536:
+            raise ProtocolError(f"{where(self.server)}: server sent a message line longer than 65536 bytes")
+        if not line:
+            raise ConnectionLost(f"{where(self.server)}: connection closed in the middle of a message")
+        octets = len(line)
+        return (line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")), octets
+
+
+@dataclass
+class DownloadReport:
+    fetched: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Pop3Session:
+    """One authenticated POP3 connection (see the module docstring)."""
+
+    def __init__(self, server: ServerConfig, credentials, *, trace: ProtocolTrace = NO_TRACE) -> None:  # noqa: ANN001
+        if server.protocol != "pop3":
+            raise ValueError("Pop3Session needs a POP3 ServerConfig")
+        self.server = server
+        self._credentials = credentials
+        self.trace = trace if trace is not NO_TRACE else ProtocolTrace(False)
+        self.pop: _GuardedPOP3 | None = None
+        self.capabilities: dict[str, list[str]] = {}
+        self.mechanism = ""
+        self.max_message = MAX_MESSAGE
+
+    def __enter__(self) -> Pop3Session:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.quit()
+
+    def connect(self) -> Pop3Session:
+        srv = where(self.server)
+        try:
+            try:
+                self.pop = _GuardedPOP3(self.server, self.trace)
+            except poplib.error_proto as exc:
+                raise ProtocolError(f"{srv}: server refused the connection: {self._text(exc)}") from None
+            self.capabilities = self._capa()
+            if self.server.security == "starttls":
+                self._stls()
+            self._authenticate()
+        except poplib.error_proto as exc:
+            self._drop()
+            raise TransportError(f"{srv}: {self._text(exc)}") from None
+        except BaseException:
+            self._drop()
+            raise
+        return self
+
+    def _capa(self) -> dict[str, list[str]]:
+        assert self.pop is not None
+        try:
+            resp, lines, _ = self.pop._longcmd("CAPA")
+        except poplib.error_proto:
+            return {}
+        caps: dict[str, list[str]] = {}
+        for line in lines[:1000]:
+            words = line.decode("ascii", "replace").split()
+            if words:
+                caps[words[0].upper()] = words[1:]
+        return caps
+
+    def _stls(self) -> None:
+        pop = self.pop
+        assert pop is not None
+        srv = where(self.server)
+        if "STLS" not in self.capabilities:
+            raise SecurityError(f"{srv}: server does not offer STLS; refusing to continue in plaintext")
+        pop._putcmd("STLS")
+        try:
+            line, _ = pop._getline()
+        except ConnectionLost:
+            raise SecurityError(f"{srv}: connection closed in answer to STLS; refusing to continue") from None
+        if not line.startswith(b"+OK"):
+            raise SecurityError(f"{srv}: server refused STLS; refusing to continue in plaintext")
+        if has_buffered(pop.file, pop.sock):
+            raise SecurityError(f"{srv}: server sent data after agreeing to STLS (response injection); refusing to continue")
+        try:
+            tls = make_context(self.server).wrap_socket(pop.sock, server_hostname=self.server.host)
+        except ssl.SSLCertVerificationError as exc:
+            raise certificate_error(self.server, exc) from None
+        except (ssl.SSLError, OSError) as exc:
+            raise SecurityError(f"{srv}: TLS handshake after STLS failed: {exc}") from None
+        check_pin(tls, self.server)
+        tls.settimeout(self.server.timeout)
+        pop.sock = tls
+        pop.tls_socket = tls
+        pop.file = tls.makefile("rb")
+        pop.encrypted = True
+        pop._tls_established = True
+        self.capabilities = self._capa()
+
+    def _authenticate(self) -> None:
+        pop = self.pop
+        assert pop is not None
+        srv = where(self.server)
+        if not pop.encrypted and self.server.security != "none":
+            raise SecurityError(f"{srv}: refusing to authenticate over an unencrypted connection")
+        creds: Credentials = self._credentials(False)
+        self.trace.add_secret(creds.secret)
+        user = self.server.username or creds.username
+        sasl = {m.upper() for m in self.capabilities.get("SASL", [])}
+        if self.server.auth == "password":
+            if creds.kind != "password":
+                raise AuthError(f"{srv}: auth = \"password\" but the credentials are an OAuth2 token")
+            try:
+                if "PLAIN" in sasl:
+                    blob = b"\0" + user.encode() + b"\0" + creds.secret.encode()
+                    self.trace.add_secret(blob)
+                    self._sasl("PLAIN", blob)
+                    self.mechanism = "PLAIN"
+                else:
+                    pop.user(user)
+                    pop.pass_(creds.secret)
+                    self.mechanism = "USER"
+            except poplib.error_proto as exc:
+                raise AuthError(f"{srv}: login failed for {user}: {self._text(exc)}") from None
+            return
+        if creds.kind != "oauth2":
+            raise AuthError(f"{srv}: auth = \"{self.server.auth}\" needs an OAuth2 token; refusing to send a password instead")
+        want = {"oauthbearer": ["OAUTHBEARER"], "xoauth2": ["XOAUTH2"], "oauth2": ["OAUTHBEARER", "XOAUTH2"]}[self.server.auth]
+        mech = next((m for m in want if m in sasl), None)
+        if mech is None:
+            raise AuthError(f"{srv}: server does not offer {' or '.join(want)}; refusing to fall back to a password")
+        for attempt in (0, 1):
+            m = OAuthMechanism(mech, user, creds.secret, self.server.host, self.server.port)
+            self.trace.add_secret(m.initial())
+            try:
+                self._sasl(mech, m.initial(), m)
+                self.mechanism = mech
+                return
+            except poplib.error_proto as exc:
+                if attempt == 1:
+                    raise AuthError(f"{srv}: the server rejected the OAuth2 token for {user}: {self._text(exc)}") from None
+            creds = self._credentials(True)
+            self.trace.add_secret(creds.secret)
+
+    def _sasl(self, mech: str, initial: bytes, on_challenge: Any = None) -> None:
+        pop = self.pop
+        assert pop is not None
+        pop._putcmd(f"AUTH {mech} {base64.b64encode(initial).decode() or '='}")
+        for _ in range(5):
+            line, _ = pop._getline()
+            if line.startswith(b"+OK"):
+                return
+            if not line.startswith(b"+"):
+                raise poplib.error_proto(line)
+            answer = on_challenge(base64.b64decode(line[2:] or b"")) if on_challenge else b""
+            pop._putline(base64.b64encode(answer) if answer is not None else b"*")
+        raise ProtocolError(f"{where(self.server)}: AUTH {mech} challenge loop")
+
+    def _text(self, exc: BaseException | bytes | str) -> str:
+        text = exc.args[0] if isinstance(exc, BaseException) and exc.args else exc
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        return self.trace.scrub(str(text))
+
+    def tls_info(self) -> TLSInfo | None:
+        sock = self.pop.tls_socket if self.pop else None
+        return TLSInfo.of(sock, self.server) if sock is not None else None
+
+    # ------------------------------------------------------------------ mailbox
+
+    def _run(self, what: str, fn):  # noqa: ANN001, ANN202
+        try:
+            return fn()
+        except poplib.error_proto as exc:
+            raise TransportError(f"{where(self.server)}: {what} failed: {self._text(exc)}") from None
+
+    def uidl(self) -> dict[int, str]:
+        """``{message number: unique id}`` for every message on the server."""
+        pop = self.pop
+        assert pop is not None
+
+        def go() -> dict[int, str]:
+            pop._putcmd("UIDL")
+            pop._getresp()
+            out: dict[int, str] = {}
+            while True:
+                line, _ = pop._getline()
+                if line == b".":
+                    return out
+                if len(out) >= MAX_UIDL:
+                    raise ProtocolError(f"{where(self.server)}: UIDL listing longer than {MAX_UIDL}")
+                parts = line.split()
+                if len(parts) != 2 or not parts[0].isdigit():
+                    raise ProtocolError(f"{where(self.server)}: bad UIDL line {line[:80]!r}")
+                out[int(parts[0])] = parts[1].decode("latin-1")
+
+        return self._run("UIDL", go)
+
+    def retr(self, number: int) -> bytes:
+        """Message ``number`` as bytes with LF line ends (dot-unstuffed), size-capped."""
+        pop = self.pop
+        assert pop is not None
+
+        def go() -> bytes:
+            pop._putcmd(f"RETR {int(number)}")
+            pop._getresp()
+            lines: list[bytes] = []
+            total = 0
+            pop._quiet = True
+            try:
+                while True:
+                    line, octets = pop._getline_long()
+                    if line == b".":
+                        break
+                    if line.startswith(b".."):
+                        line = line[1:]
+                    total += octets
+                    if total > self.max_message:
+                        raise ProtocolError(f"{where(self.server)}: message {number} is larger than {self.max_message} bytes")
+                    lines.append(line)
+            finally:
+                pop._quiet = False
+            self.trace.received("pop3", f"<message {number}: {total} bytes>")
+            return b"\n".join(lines) + b"\n"
+
+        return self._run(f"RETR {number}", go)
+
+    def dele(self, number: int) -> None:
+        assert self.pop is not None
+        self._run(f"DELE {number}", lambda: self.pop.dele(int(number)))
+
+    def stat(self) -> tuple[int, int]:
+        assert self.pop is not None
+        return self._run("STAT", lambda: self.pop.stat())
+
+    def quit(self) -> None:
+        if self.pop is None:
+            return
+        try:
+            self.pop.quit()
+        except Exception:
+            pass
+        self._drop()
+
+    def _drop(self) -> None:
+        if self.pop is not None:
+            try:
+                self.pop.close()
+            except Exception:
+                pass
+        self.pop = None
+
+
+
+
+# --------------------------------------------------------------------------- download
+
+
+class FetchRecord:
+    """Which POP3 UIDs were fetched, per account and server: SQLite under the state dir."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self.db = sqlite3.connect(str(path))
+        path.chmod(0o600)
+        self.db.execute("CREATE TABLE IF NOT EXISTS fetched (uid TEXT PRIMARY KEY, key TEXT, at REAL)")
+        self.db.commit()
+
+    @classmethod
+    def for_account(cls, state_dir: Path, account: str, server: ServerConfig) -> FetchRecord:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{account}-{server.host}-{server.username or ''}")
+        return cls(state_dir / "pop3" / f"{safe}.sqlite")
+
+    def __contains__(self, uid: str) -> bool:
+        return self.db.execute("SELECT 1 FROM fetched WHERE uid = ?", (uid,)).fetchone() is not None
+
+    def add(self, uid: str, key: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO fetched VALUES (?, ?, ?)", (uid, key, time.time()))
+        self.db.commit()
+
+    def forget_except(self, uids: set[str]) -> None:
+        """Drop records of messages no longer on the server (keeps the file small)."""
+        known = {r[0] for r in self.db.execute("SELECT uid FROM fetched")}
+        gone = known - uids
+        self.db.executemany("DELETE FROM fetched WHERE uid = ?", [(u,) for u in gone])
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord, *, leave_on_server: bool = True) -> DownloadReport:
+    """Fetch each new message once into ``store`` (a ``Maildir``) ``folder``."""
+    report = DownloadReport()
+    listing = session.uidl()
+    if not store.has_folder(folder):
+        store.create_folder(folder)
+    for number, uid in sorted(listing.items()):
+        if uid in record:
+            report.skipped += 1
+            if not leave_on_server:
+                session.dele(number)
+                report.deleted += 1
+            continue
+        data = session.retr(number)
+        entry = store.add(folder, data, subdir="new")
+        record.add(uid, entry.key)
+        report.fetched += 1
+        if not leave_on_server:
+            session.dele(number)
+            report.deleted += 1
+    if leave_on_server:
+        record.forget_except(set(listing.values()))
+    return report

@@ -1,0 +1,531 @@
+"""The full-screen client: state, the command loop, the minibuffer. prompt_toolkit lives here.
+
+Keys resolve to command names (``pigeon.core.keymap``); a command runs on one worker thread, in
+order, so a command may prompt (``ctx.ask``) and wait for the minibuffer without freezing the
+screen. Commands touch the UI through ``ui.call(fn)``, which runs ``fn`` on the event loop.
+Slow work (scanning, rendering, counting) goes to a background pool and posts its result back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pigeon.core.commands import CommandContext
+from pigeon.core.errors import CommandError, PigeonError
+from pigeon.core.sanitize import sanitize_line
+from pigeon.plugins.tui.mail import MailMixin
+from pigeon.plugins.tui.minibuffer import MinibufferMixin, Quit
+from pigeon.plugins.tui.model import (
+    Buffer,
+    ComposeBuffer,
+    FolderBuffer,
+    MessageBuffer,
+    MessageListBuffer,
+    TextBuffer,
+    WindowTree,
+)
+from pigeon.plugins.tui.source import get_store
+
+#: Argument names -> what the minibuffer completes for them.
+ARG_KINDS = {
+    "folder": "folder",
+    "dest": "folder",
+    "tag": "tag",
+    "tags": "tag",
+    "to": "address",
+    "address": "address",
+    "file": "file",
+    "path": "file",
+    "query": "query",
+    "command": "command",
+    "name": "command",
+    "buffer": "buffer",
+    "expression": "python",
+}
+
+
+#: The clients running in this process (hooks without an ``app`` argument reach them here).
+RUNNING: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+class TUI(MailMixin, MinibufferMixin):
+    """One running client. ``app.ui`` points here while it runs."""
+
+    def __init__(self, app: Any, *, input: Any = None, output: Any = None, watch: bool = True) -> None:
+        from pigeon.plugins.tui.layout import build_application
+
+        self.app = app
+        app.ui = self
+        self.buffers: list[Buffer] = []  # most recently shown first
+        self.messages = TextBuffer("*Messages*")
+        self.folders = FolderBuffer([])
+        self.tree = WindowTree(self.folders)
+        self._add(self.messages)
+        self._add(self.folders)
+        self.echo = ""
+        self.echo_error = False
+        self.mb_active = False
+        self.mb_prompt = ""
+        self.mb_kind = ""
+        self.mb_future: concurrent.futures.Future[str] | None = None
+        self.isearch: dict[str, Any] | None = None
+        self.reading_key: list[str] | None = None
+        self.key_future: concurrent.futures.Future[tuple[str, ...]] | None = None
+        self.running_command: str | None = None
+        self.busy = 0  # commands queued or running on the command thread
+        self.typeahead: list[Any] = []  # keys pressed while a command ran, replayed after it
+        self.pending = 0
+        self.lock = threading.Lock()
+        self.worker = concurrent.futures.ThreadPoolExecutor(1, "pigeon-command")
+        self.pool = concurrent.futures.ThreadPoolExecutor(2, "pigeon-background")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+        self.watch = watch
+        self._watchers: list[Any] = []
+        self._dir_mtimes: dict[int, tuple[float, float]] = {}
+        self._segments: tuple[float, str] = (0.0, "")
+        self.sync_state = ""
+        self.stopping = threading.Event()  # set on exit: long background work gives up
+        self._assess_queue: list[Any] = []
+        self._assessing = False
+        self._reporter = self._on_plugin_error
+        app.pm.reporters.append(self._reporter)
+        for err in list(app.pm.errors):
+            self._log_error(err.line(), err.traceback)
+        self.application = build_application(self, input=input, output=output)
+        RUNNING.add(self)
+        self._load_folders()
+
+    # ================================================================== threads
+
+    def on_loop(self) -> bool:
+        return self.loop is None or threading.get_ident() == self.loop_thread
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on the event loop and return its result (directly when already there)."""
+        if self.on_loop():
+            result = fn(*args, **kwargs)
+            self.invalidate()
+            return result
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                fut.set_exception(exc)
+            self.invalidate()
+
+        assert self.loop is not None
+        try:
+            self.loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the client is gone
+            raise CommandError("the client has exited") from None
+        return fut.result()
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` on the event loop later (from any thread)."""
+        if self.loop is None:
+            fn(*args)
+            return
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception as exc:
+                self._log_error(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            self.invalidate()
+
+        try:
+            self.loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the loop has closed: the client is exiting
+            pass
+
+    def spawn(self, fn: Callable[[], Any], then: Callable[[Any], None] | None = None, what: str = "") -> None:
+        """Run ``fn`` in the background pool; ``then(result)`` runs on the loop afterwards."""
+        with self.lock:
+            self.pending += 1
+
+        def work() -> None:
+            try:
+                result = fn()
+            except Exception as exc:
+                self.post(self._log_error, f"{what or 'background task'} failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+            else:
+                if then is not None:
+                    self.post(then, result)
+            finally:
+                with self.lock:
+                    self.pending -= 1
+                self.invalidate()
+
+        self.pool.submit(work)
+
+    def in_terminal(self, func: Callable[[], Any]) -> Any:
+        """Suspend the screen, run ``func`` (an editor) in the terminal, then redraw."""
+        from prompt_toolkit.application import run_in_terminal
+
+        if self.loop is None:
+            return func()
+
+        async def go() -> Any:
+            return await run_in_terminal(func, in_executor=True)
+
+        return asyncio.run_coroutine_threadsafe(go(), self.loop).result()
+
+    def invalidate(self) -> None:
+        try:
+            self.application.invalidate()
+        except Exception:
+            pass
+
+    def idle(self) -> bool:
+        """Nothing queued or running (tests wait for this)."""
+        return self.pending == 0 and not self.mb_active and self.reading_key is None
+
+    # ================================================================== messages and echo
+
+    def message(self, text: str, error: bool = False) -> None:
+        """Show a line in the echo area and keep it in *Messages* (like Emacs's ``message``)."""
+        line = sanitize_line(text)
+        self.echo = line
+        self.echo_error = error
+        self.messages.append(line)
+
+    def _log_error(self, line: str, tb: str = "") -> None:
+        self.messages.append(time.strftime("[%H:%M:%S] ") + line)
+        if tb:
+            self.messages.append(tb.rstrip())
+        self.echo = sanitize_line(line) + "  (C-h e: *Messages*)"
+        self.echo_error = True
+
+    def _on_plugin_error(self, error: Any) -> None:
+        if self.on_loop():
+            self._log_error(error.line(), error.traceback)
+            self.invalidate()
+        else:
+            self.post(self._log_error, error.line(), error.traceback)
+
+    # ================================================================== buffers and windows
+
+    @property
+    def current(self) -> Buffer:
+        return self.tree.current.buffer
+
+    @property
+    def mode(self) -> str:
+        return self.current.mode
+
+    def _add(self, buf: Buffer) -> None:
+        if buf in self.buffers:
+            self.buffers.remove(buf)
+        self.buffers.insert(0, buf)
+
+    def show(self, buf: Buffer) -> None:
+        """Show ``buf`` in the current window."""
+        self._add(buf)
+        self.tree.current.buffer = buf
+        self.tree.version += 1
+        self.sync_focus()
+
+    def buffer_named(self, name: str) -> Buffer | None:
+        return next((b for b in self.buffers if b.name == name), None)
+
+    def other_buffer(self, exclude: Buffer) -> Buffer:
+        shown = {p.buffer for p in self.tree.panes()}
+        for b in self.buffers:
+            if b is not exclude and b not in shown:
+                return b
+        return next((b for b in self.buffers if b is not exclude), self.folders)
+
+    def bury(self, buf: Buffer | None = None) -> None:
+        buf = buf or self.current
+        nxt = self.other_buffer(buf)
+        self.buffers.remove(buf)
+        self.buffers.append(buf)
+        for pane in self.tree.showing(buf):
+            pane.buffer = nxt
+        self.tree.version += 1
+        self.sync_focus()
+
+    def kill(self, buf: Buffer) -> None:
+        if buf is self.messages or buf is self.folders:
+            self.bury(buf)
+            return
+        nxt = self.other_buffer(buf)
+        for pane in self.tree.showing(buf):
+            pane.buffer = nxt
+        self.buffers.remove(buf)
+        if isinstance(buf, MessageListBuffer):
+            buf.listing.cache.save()
+        self.tree.version += 1
+        self.sync_focus()
+
+    def show_text(self, name: str, text: str, kind: str = "help") -> TextBuffer:
+        buf = self.buffer_named(name)
+        if not isinstance(buf, TextBuffer) or isinstance(buf, MessageBuffer):
+            buf = TextBuffer(name)
+        buf.kind = kind
+        buf.set_text(text)
+        buf.cursor = buf.top = 0
+        panes = self.tree.panes()
+        if kind == "help" and len(panes) > 1 and self.tree.current.buffer is not buf:
+            # as Emacs does: help goes to another window, the focus stays
+            target = next((p for p in panes if p.buffer is buf), None) or panes[(panes.index(self.tree.current) + 1) % len(panes)]
+            target.buffer = buf
+            self._add(buf)
+            self.tree.version += 1
+            self.sync_focus()
+            return buf
+        self.show(buf)
+        return buf
+
+    def sync_focus(self) -> None:
+        from pigeon.plugins.tui.layout import focus_current
+
+        focus_current(self)
+
+    # ================================================================== commands
+
+    def context(self) -> CommandContext:
+        buf = self.current
+        account = getattr(buf, "account", None)
+        folder = getattr(buf, "folder", None)
+        message = None
+        if isinstance(buf, MessageListBuffer):
+            row = buf.row()
+            message = buf.listing.file(row) if row else None
+        elif isinstance(buf, MessageBuffer):
+            message = buf.path
+        elif isinstance(buf, FolderBuffer) and buf.current():
+            account, folder = buf.current()  # type: ignore[misc]
+        return CommandContext(self.app, output=lambda s: None, prompt=self.ask, account=account, folder=folder, message=message, ui=self, data={"buffer": buf})
+
+    def run_command(self, name: str, *args: str, keys: tuple[str, ...] | None = None) -> concurrent.futures.Future[Any]:
+        """Queue a named command (from a key, M-x or code). Returns a future of its result."""
+        ctx = self.context()
+        ctx.data["keys"] = keys
+        out: list[str] = []
+        ctx.output = out.append
+        with self.lock:
+            self.pending += 1
+            self.busy += 1
+        return self.worker.submit(self._run, name, args, ctx, out)
+
+    def _run(self, name: str, args: tuple[str, ...], ctx: CommandContext, out: list[str]) -> Any:
+        self.running_command = name
+        try:
+            registry = self.app.commands
+            cmd = registry.get(name)
+            args = tuple(args) + tuple(self._interactive_args(cmd, len(args)))
+            result = registry.run(name, ctx, *args)
+            if out:
+                self.call(self._show_output, name, out)
+            return result
+        except Quit:
+            self.call(self.message, "Quit")
+        except PigeonError as exc:
+            if out:
+                self.call(self._show_output, name, out)
+            self.call(self.message, str(exc), True)
+        except Exception as exc:
+            tb = traceback.format_exc()
+            inner = ctx.data.get("command", name)
+            self.call(self._log_error, f"command {inner} failed: {type(exc).__name__}: {exc}", tb)
+        finally:
+            self.running_command = None
+            with self.lock:
+                self.pending -= 1
+                self.busy -= 1
+            self.post(self.flush_typeahead)
+        return None
+
+    # ---- type-ahead: keys pressed while a command runs wait for it, in order
+
+    def holding_keys(self) -> bool:
+        return self.busy > 0 and not self.mb_active and self.reading_key is None
+
+    def hold_key(self, key_press: Any) -> None:
+        self.typeahead.append(key_press)
+
+    def flush_typeahead(self) -> None:
+        if not self.typeahead or self.holding_keys():
+            return
+        keys, self.typeahead = self.typeahead, []
+        kp = self.application.key_processor
+        kp.feed_multiple(keys, first=True)
+        kp.process_keys()
+
+    def _show_output(self, name: str, lines: list[str]) -> None:
+        if len(lines) == 1:
+            self.message(lines[0])
+        else:
+            self.show_text("*Output*", "\n".join(lines), kind="output")
+            self.message(f"{name}: {len(lines)} lines")
+
+    def _interactive_args(self, cmd: Any, given: int) -> list[str]:
+        """Read required arguments the caller did not give, in the minibuffer (Emacs's interactive)."""
+        params = list(inspect.signature(cmd.func).parameters.values())[1:]
+        out = []
+        for p in params[given:]:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) or p.default is not p.empty:
+                break
+            kind = ARG_KINDS.get(p.name, "")
+            out.append(self.ask(f"{cmd.name} {p.name.replace('_', ' ')}: ", kind=kind))
+        return out
+
+    # ================================================================== mode line
+
+    def status_segments(self) -> str:
+        now = time.monotonic()
+        if now - self._segments[0] > 2:
+            try:
+                results = self.app.pm.hook.pigeon_status_segments(app=self.app)
+            except Exception:
+                results = []
+            texts = [sanitize_line(s.text) for r in results or [] for s in (r or [])]
+            self._segments = (now, "  ".join(texts))
+        return self._segments[1]
+
+    # ================================================================== live configuration
+
+    def reload_user_file(self, path: Path) -> None:
+        from pigeon.core.pluginmanager import reload_user_file
+
+        ok = reload_user_file(self.app.pm, path)
+        self.app.reload_commands()
+        from pigeon.plugins.tui.keys import refresh_key_bindings
+
+        refresh_key_bindings(self)
+        self.message(f"reloaded {path.name}" if ok else f"{path.name} has errors; the previous definitions stay (C-h e)", not ok)
+
+    def _start_watchers(self) -> None:
+        from pigeon.plugins.tui.watch import start_config_watcher
+
+        try:
+            watcher = start_config_watcher(self)
+            if watcher is not None:
+                self._watchers.append(watcher)
+        except Exception as exc:
+            self._log_error(f"cannot watch the config directory: {exc}", traceback.format_exc())
+        try:
+            from pigeon.core.watch import MaildirWatcher
+        except ImportError:
+            return  # the 1-second poll of open folders still sees new mail
+        for acct in self.accounts():
+            try:
+                watcher = MaildirWatcher(get_store(self.app, acct), functools.partial(self._mail_event, acct.name))
+                watcher.start()
+                self._watchers.append(watcher)
+            except Exception as exc:
+                self._log_error(f"cannot watch {acct.name}'s Maildir: {exc}", traceback.format_exc())
+
+    def _mail_event(self, account: str, kind: str, entry: Any, old: Any) -> None:
+        """From the Maildir watcher's thread: another program (or sync) changed a folder."""
+
+        def apply() -> None:
+            for buf in list(self.buffers):
+                if not (isinstance(buf, MessageListBuffer) and buf.account == account and buf.listing.loaded):
+                    continue
+                if kind == "flags" and buf.folder == entry.folder:
+                    if Path(entry.path).name not in buf.listing.names:  # not our own change
+                        buf.listing.refresh_row(entry.key, Path(entry.path))
+                elif buf.folder in (entry.folder, getattr(old, "folder", None)) and buf.name.endswith("]"):
+                    if self._folder_mtimes(buf) != self._dir_mtimes.get(id(buf)):
+                        self._dir_mtimes[id(buf)] = self._folder_mtimes(buf)
+                        self.rescan(buf)
+
+        self.post(apply)
+
+    async def _poll_mail(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.check_new_mail()
+            except Exception as exc:
+                self._log_error(f"checking for new mail: {exc}", traceback.format_exc())
+
+    # ================================================================== run
+
+    def start_view(self) -> None:
+        opts = self.app.options
+        folder = opts.initial_folder
+        accts = self.accounts()
+        if not accts:
+            self.message("no account configured: see `pigeon setup`, or try `pigeon demo`")
+            return
+        acct = self.app.account()
+        if folder is None:
+            names = {f for a, f in self.folders.entries if a == acct.name}
+            folder = next((f for f in (acct.folder("inbox"), "INBOX", "") if f in names), None)
+        if folder is not None:
+            self.open_folder(acct.name, folder)
+        self.message("pigeon: C-h b for the keys, M-x for every command, C-x C-c to quit")
+
+    async def run_async(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        if self.watch:
+            self._start_watchers()
+        poller = self.loop.create_task(self._poll_mail())
+        self.start_view()
+        try:
+            result = await self.application.run_async()
+        finally:
+            poller.cancel()
+            self.close()
+        return int(result or 0)
+
+    def run(self) -> int:
+        return asyncio.run(self.run_async())
+
+    def exit(self, status: int = 0) -> None:
+        if self.application.is_running:
+            self.application.exit(result=status)
+
+    def close(self) -> None:
+        RUNNING.discard(self)
+        self.stopping.set()
+        # a command waiting for an answer must not keep the process alive
+        for fut in (self.mb_future, self.key_future):
+            if fut is not None and not fut.done():
+                fut.set_exception(Quit())
+        for w in self._watchers:
+            try:
+                w.stop()
+            except Exception:
+                pass
+        self._watchers.clear()
+        for b in self.buffers:
+            if isinstance(b, MessageListBuffer):
+                try:
+                    b.listing.cache.save()
+                except OSError:
+                    pass
+        if self._reporter in self.app.pm.reporters:
+            self.app.pm.reporters.remove(self._reporter)
+        self.worker.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if getattr(self.app, "ui", None) is self:
+            self.app.ui = None
+
+
+def ui_of(ctx: CommandContext) -> TUI:
+    """The running full-screen client of a command, or a CommandError in ``pigeon shell``."""
+    ui = ctx.ui
+    if not isinstance(ui, TUI):
+        raise CommandError("this command needs the full-screen client")
+    return ui
+
+
+__all__ = ["TUI", "Quit", "ui_of", "ComposeBuffer"]

@@ -1,0 +1,145 @@
+"""POP3: download into a Maildir against Dovecot, and the hostile STLS cases."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures.hostile import Scenario
+from pigeon.core.maildir import Maildir
+from pigeon.core.pop3 import FetchRecord, Pop3Session, download
+from pigeon.core.transport import AuthError, CertificateError, ProtocolError, SecurityError
+from pigeon.hooks.types import Credentials, ServerConfig
+
+PASSWORD = "S3cret-hunter2-pop3"
+
+
+def msg(n: int) -> bytes:
+    return b"From: a@example.org\r\nSubject: pop %d\r\n\r\nbody %d\r\n..dotted\r\n" % (n, n)
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_download_once_then_delete(mail_user, tmp_path, security) -> None:
+    for n in (1, 2):
+        mail_user.deliver(msg(n))
+    store = Maildir(tmp_path / "mail")
+    sc = mail_user.server_config("pop3", security)
+    creds = lambda refresh: Credentials(mail_user.name, mail_user.password)  # noqa: E731
+    record = FetchRecord.for_account(tmp_path / "state", "acct", sc)
+    with Pop3Session(sc, creds) as s:
+        assert s.tls_info().version.startswith("TLSv1.")
+        report = download(s, store, "INBOX", record)
+    assert (report.fetched, report.skipped) == (2, 0)
+    bodies = sorted(store.read(e) for e in store.list("INBOX"))
+    assert bodies == [msg(1).replace(b"\r\n", b"\n"), msg(2).replace(b"\r\n", b"\n")]
+    assert all(e.subdir == "new" for e in store.list("INBOX"))
+
+    mail_user.deliver(msg(3))
+    with Pop3Session(sc, creds) as s:
+        report = download(s, store, "INBOX", record)  # second run: only the new one
+    assert (report.fetched, report.skipped) == (1, 2)
+    assert len(store.list("INBOX")) == 3
+
+    with Pop3Session(sc, creds) as s:
+        report = download(s, store, "INBOX", record, leave_on_server=False)
+    assert (report.fetched, report.deleted) == (0, 3)
+    with Pop3Session(sc, creds) as s:
+        assert s.uidl() == {}
+    assert len(store.list("INBOX")) == 3
+    assert (record.path.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.dovecot
+def test_dot_stuffing_and_wrong_password(mail_user, tmp_path) -> None:
+    mail_user.deliver(msg(7))
+    sc = mail_user.server_config("pop3", "tls")
+    with Pop3Session(sc, lambda r: Credentials(mail_user.name, mail_user.password)) as s:
+        [(n, _uid)] = s.uidl().items()
+        data = s.retr(n)
+    assert data.endswith(b"body 7\n..dotted\n")
+    with pytest.raises(AuthError, match="login failed"):
+        Pop3Session(sc, lambda r: Credentials(mail_user.name, "wrong")).connect()
+
+
+# --------------------------------------------------------------------------- hostile
+
+
+def cfg(srv, pki, security="starttls", **kw) -> ServerConfig:
+    kw.setdefault("cafile", str(pki.cafile))
+    return ServerConfig("pop3", "localhost", srv.port, security, username="alice", timeout=3.0, **kw)
+
+
+def fetch(sc: ServerConfig, tmp_path) -> None:
+    store = Maildir(tmp_path / "m")
+    with Pop3Session(sc, lambda r: Credentials("alice", PASSWORD)) as s:
+        download(s, store, "INBOX", FetchRecord(tmp_path / "rec.sqlite"))
+
+
+def assert_safe(srv, exc) -> None:
+    assert "\n" not in str(exc) and str(exc).startswith("pop3 localhost:")
+    plain = srv.all_plaintext().upper()
+    for word in (b"USER", b"PASS", b"AUTH", b"RETR", b"UIDL"):
+        assert word not in plain
+    assert not srv.leaked(PASSWORD) and len(srv.sessions) == 1
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        Scenario("pop3", pre_caps=b"USER\r\nUIDL\r\nSASL PLAIN LOGIN CRAM-MD5 XOAUTH2"),  # ST-01
+        Scenario("pop3", overrides={b"CAPA": b"-ERR no CAPA\r\n"}),  # no CAPA at all
+        Scenario("pop3", starttls_reply=b"-ERR not now\r\n", switch_to_tls=False),  # ST-02
+        Scenario("pop3", starttls_reply=b"", close_after_starttls=True),
+        Scenario("pop3", starttls_reply=b"+OK begin\r\n+OK\r\nPLAIN\r\n.\r\n"),  # ST-04
+        Scenario("pop3", switch_to_tls=False),  # +OK but no handshake
+    ],
+    ids=["no-stls", "no-capa", "err", "disconnect", "injection", "no-handshake"],
+)
+def test_stls_attacks(hostile, pki, tmp_path, scenario) -> None:
+    srv = hostile(scenario)
+    with pytest.raises(SecurityError) as ei:
+        fetch(cfg(srv, pki), tmp_path)
+    assert_safe(srv, ei.value)
+
+
+def test_stls_happy_path_no_pipelining(hostile, pki, tmp_path) -> None:
+    srv = hostile(Scenario("pop3"))
+    fetch(cfg(srv, pki), tmp_path)
+    assert srv.session.pipelined == b"" and srv.session.tls_commands()[0] == b"CAPA"
+    assert not srv.leaked(PASSWORD)
+    assert len(Maildir(tmp_path / "m").list("INBOX")) == 1
+
+
+@pytest.mark.parametrize("kind", ["unknown-ca", "wrong-host", "expired", "self-signed"])
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_certificates(hostile, pki, tmp_path, kind, security) -> None:
+    srv = hostile(Scenario("pop3", implicit_tls=security == "tls", cert=pki.bad(kind)))
+    with pytest.raises(CertificateError) as ei:
+        fetch(cfg(srv, pki, security), tmp_path)
+    assert ei.value.reason == kind
+    assert_safe(srv, ei.value)
+
+
+def test_hostile_uids_and_sizes(hostile, pki, tmp_path) -> None:
+    srv = hostile(Scenario("pop3", implicit_tls=True, overrides={b"UIDL": b"+OK\r\n1 ../../etc/passwd\r\n.\r\n"}))
+    fetch(cfg(srv, pki, "tls"), tmp_path)  # the UID is data, never a path
+    [entry] = Maildir(tmp_path / "m").list("INBOX")
+    assert entry.path.parent == tmp_path / "m" / "INBOX" / "new"
+    srv = hostile(Scenario("pop3", implicit_tls=True, overrides={b"UIDL": b"+OK\r\n" + b"x" * 5000 + b"\r\n.\r\n"}))
+    with pytest.raises(ProtocolError, match="longer than"):
+        fetch(cfg(srv, pki, "tls"), tmp_path)
+
+
+def test_huge_message_is_capped(hostile, pki) -> None:
+    def endless(conn, tag, line) -> None:
+        conn.send(b"+OK\r\n")
+        try:
+            for _ in range(2000):
+                conn.send(b"y" * 1000 + b"\r\n")
+        except OSError:
+            pass
+
+    srv = hostile(Scenario("pop3", implicit_tls=True, overrides={b"RETR": endless}))
+    with Pop3Session(cfg(srv, pki, "tls"), lambda r: Credentials("alice", PASSWORD)) as s:
+        s.max_message = 100_000
+        with pytest.raises(ProtocolError, match="larger than"):
+            s.retr(1)
