@@ -217,15 +217,35 @@ def test_expired_access_token_is_refreshed_once_and_revocation_says_what_to_do(d
         credentials.forget_cached()
 
 
-def test_revoked_grant_in_the_cli(dovecot, oauth_server, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
-    user = oauth_user(dovecot)
-    write_config(config_dir, user, oauth_server, tmp_path)
+def seed_signed_in(oauth_server, user: MailUser, state: Path) -> None:  # noqa: ANN001
+    """As if ``pigeon auth work`` had run: a live refresh token in the 0600 token file."""
     oauth_server.refresh[f"seed-{user.name}"] = user.name
-    path = isolated_env["state"] / "oauth2"
-    path.mkdir(parents=True, mode=0o700)
+    path = state / "oauth2"
+    path.mkdir(parents=True, mode=0o700, exist_ok=True)
     fd = os.open(path / "work.json", os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, json.dumps({"refresh_token": f"seed-{user.name}"}).encode())
     os.close(fd)
+
+
+@pytest.mark.parametrize("mech", ["xoauth2", "oauthbearer"])
+def test_pop3_sync_with_a_token(mech, dovecot, oauth_server, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    user = oauth_user(dovecot)
+    write_config(config_dir, user, oauth_server, tmp_path, imap_auth=mech, pop3=True)
+    seed_signed_in(oauth_server, user, isolated_env["state"])
+    append(user, oauth_server, b"Subject: over POP3\r\n\r\nbody\r\n")
+    p = run_pigeon("--debug", "sync", "work")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("1 down")
+    debug = p.stderr.decode()
+    assert f"AUTH {mech.upper()}" in debug
+    for token in oauth_server.issued:
+        assert token not in debug
+
+
+def test_revoked_grant_in_the_cli(dovecot, oauth_server, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    user = oauth_user(dovecot)
+    write_config(config_dir, user, oauth_server, tmp_path)
+    seed_signed_in(oauth_server, user, isolated_env["state"])
     p = run_pigeon("sync", "work")
     assert p.returncode == 0, p.stderr.decode()
     oauth_server.revoke(user.name)
