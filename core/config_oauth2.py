@@ -29,6 +29,24 @@ PROVIDERS = ("google", "microsoft")
 ENDPOINTS = ("device_authorization_endpoint", "authorization_endpoint", "token_endpoint", "introspection_endpoint")
 
 
+def _missing(v: Any, table: str, key: str, message: str) -> Exception:
+    """An error about a key that is not there: it points at the oauth2 table itself."""
+    import re
+
+    from pigeon.core.config import _line_of
+    from pigeon.core.errors import ConfigError
+
+    line = None
+    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(p) for p in f"{table}.oauth2".split(".")) + r"\s*\]")
+    for i, text in enumerate(v.text.splitlines()):
+        if header.match(text):
+            line = i + 1
+            break
+    line = line or _line_of(v.text, table, "oauth2")
+    where = f"{v.path}:{line}" if line else str(v.path)
+    return ConfigError(f"{where}: {table}.oauth2.{key}: {message}")
+
+
 def validate_oauth2(v: Any, table: str, raw: Any, servers: dict[str, Any]) -> dict[str, Any] | None:
     """Check ``raw`` (the ``oauth2`` value of account ``table``); ``v`` is config.py's validator.
 
@@ -56,7 +74,9 @@ def validate_oauth2(v: Any, table: str, raw: Any, servers: dict[str, Any]) -> di
         if key in raw and (not isinstance(raw[key], str) or not raw[key]):
             raise v.fail(sub, key, "expected a non-empty string")
     if not raw.get("client_id"):
-        raise v.fail(sub, "client_id", "required: the OAuth2 client ID registered with the provider")
+        if "client_id" in raw:
+            raise v.fail(sub, "client_id", "required: the OAuth2 client ID registered with the provider")
+        raise _missing(v, table, "client_id", "required: the OAuth2 client ID registered with the provider")
     if "tenant" in raw and provider != "microsoft":
         raise v.fail(sub, "tenant", "only for provider = \"microsoft\"")
     for key in ("client_secret_command", "refresh_token_command"):
@@ -87,12 +107,12 @@ def validate_oauth2(v: Any, table: str, raw: Any, servers: dict[str, Any]) -> di
             raise v.fail(sub, key, f"must use https (plain http only to a loopback address, not {parts.hostname})")
     if provider is None:
         if "token_endpoint" not in raw:
-            raise v.fail(sub, "token_endpoint", "required without a provider (or set provider = \"google\" | \"microsoft\")")
+            raise _missing(v, table, "token_endpoint", "required without a provider (or set provider = \"google\" | \"microsoft\")")
     method = raw.get("method")
     if method is not None and method not in ("device", "browser"):
         raise v.fail(sub, "method", f"must be \"device\" or \"browser\", got {method!r}")
     if method == "device" and provider is None and "device_authorization_endpoint" not in raw:
-        raise v.fail(sub, "device_authorization_endpoint", "required for method = \"device\" without a provider")
+        raise _missing(v, table, "device_authorization_endpoint", "required for method = \"device\" without a provider")
     if method == "browser" and provider is None and "authorization_endpoint" not in raw:
-        raise v.fail(sub, "authorization_endpoint", "required for method = \"browser\" without a provider")
+        raise _missing(v, table, "authorization_endpoint", "required for method = \"browser\" without a provider")
     return dict(raw)
