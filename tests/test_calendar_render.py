@@ -293,3 +293,14 @@ def test_inline_application_ics_part(pm) -> None:
     msg.add_attachment(ics.encode(), maintype="application", subtype="ics", disposition="inline")
     rendered = render_message(pm, mime.parse_bytes(msg.as_bytes()), RenderContext(settings={"calendar.timezone": "UTC"}))
     assert "Invitation: Inline ics" in rendered.body and not rendered.attachments
+
+
+def test_index_and_quote_text_of_an_invitation(pm) -> None:
+    from pigeon.core.render import message_text_for_index, quote_text
+
+    msg = invitation(TZ_EVENT)
+    indexed = message_text_for_index(pm, msg)
+    assert "Planning, Q2" in indexed and "Room 4; second floor" in indexed and "ann@example.org" in indexed
+    assert "To answer" not in indexed
+    quoted = quote_text(pm, msg)
+    assert "Invitation: Planning, Q2" in quoted and "To answer" not in quoted
