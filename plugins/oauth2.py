@@ -36,6 +36,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "token_endpoint": "https://oauth2.googleapis.com/token",
         "device_authorization_endpoint": "https://oauth2.googleapis.com/device/code",
         "scopes": ["https://mail.google.com/"],
+        # Google's device flow does not grant the Gmail scope: sign in through the browser
+        "device_flow": False,
         # Google returns a refresh token to the browser flow only when asked for consent offline
         "authorization_params": {"access_type": "offline", "prompt": "consent"},
     },
@@ -163,8 +165,10 @@ def device_grant(account: AccountConfig, say: Callable[[str], None], *, timeout:
         form["scope"] = scope_string(conf)
     status, data = post_form(device_url, form, name, "device authorization endpoint")
     if status != 200:
-        raise _error(f"account {name}: the device authorization endpoint refused: HTTP {status} {error_code(data)}".rstrip()
-                     + ("; check client_id and scopes in [accounts." + name + ".oauth2]"))
+        hint = f"check client_id and scopes in [accounts.{name}.oauth2]"
+        if conf.get("device_flow") is False:
+            hint = f"this provider does not allow mail scopes in the device flow: run `pigeon auth {name} --method browser`"
+        raise _error(f"account {name}: the device authorization endpoint refused: HTTP {status} {error_code(data)}".rstrip() + "; " + hint)
     device_code = data.get("device_code")
     user_code = data.get("user_code")
     uri = data.get("verification_uri") or data.get("verification_url")  # Google says "url"
@@ -357,7 +361,8 @@ def choose_method(account: AccountConfig) -> str:
     if conf.get("method") in ("device", "browser"):
         return str(conf["method"])
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("darwin", "win32")
-    if conf.get("authorization_endpoint") and (has_display or not conf.get("device_authorization_endpoint")):
+    device = bool(conf.get("device_authorization_endpoint")) and conf.get("device_flow", True) is not False
+    if conf.get("authorization_endpoint") and (has_display or not device):
         return "browser"
     return "device"
 
@@ -368,6 +373,8 @@ def pigeon_sign_in(account: AccountConfig, method: str, say: Callable[[str], Non
         return None
     from pigeon.plugins import credentials
 
+    if account.use_keyring:
+        credentials._keyring()  # refuse an insecure backend before the user signs in for nothing
     method = method or choose_method(account)
     if method == "device":
         data = device_grant(account, say, timeout=timeout)

@@ -248,7 +248,11 @@ def test_revoked_grant_in_the_cli(dovecot, oauth_server, config_dir, isolated_en
     seed_signed_in(oauth_server, user, isolated_env["state"])
     p = run_pigeon("sync", "work")
     assert p.returncode == 0, p.stderr.decode()
+    p = run_pigeon("auth", "work", "--check")
+    assert p.returncode == 0 and "account work: signed in; a fresh access token was obtained (not shown)" in p.stdout.decode()
     oauth_server.revoke(user.name)
+    p = run_pigeon("auth", "work", "--check")
+    assert p.returncode == 1 and "revoked or has expired: run `pigeon auth work`" in p.stderr.decode()
     p = run_pigeon("sync", "work")
     assert p.returncode == 1
     err = p.stderr.decode()
@@ -265,3 +269,35 @@ def test_auth_needs_an_oauth2_account(config_dir, tmp_path) -> None:  # noqa: AN
     assert "account home has no [accounts.home.oauth2] table" in p.stderr.decode()
     p = run_pigeon("auth", "nope")
     assert "no account named 'nope'" in p.stderr.decode()
+
+
+def test_sign_in_keeps_the_refresh_token_in_a_secure_keyring(token_endpoint, tmp_path) -> None:  # noqa: ANN001
+    import keyring
+    from keyring.backends import fail
+    from pigeon.core.errors import PigeonError
+    from pigeon.core.pluginmanager import make_plugin_manager
+    from pigeon.hooks.types import AccountConfig
+    from test_transport_credentials import MemoryKeyring
+
+    before = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    try:
+        acct = AccountConfig("work", "me@example.org", tmp_path / "M", use_keyring=True, oauth2={
+            "client_id": "pigeon-test", "token_endpoint": token_endpoint.url,
+            "device_authorization_endpoint": f"{token_endpoint.base}/device"})
+        pm = make_plugin_manager(load_entrypoints=False, load_user=False)
+
+        def say(line: str) -> None:  # the user approves as soon as the code is shown
+            if "enter the code" in line:
+                token_endpoint.approve(line.split()[-1], "me")
+
+        where = pm.hook.pigeon_sign_in(account=acct, method="device", say=say, open_browser=False, timeout=30)
+        assert where == "the system keyring (service pigeon:work:oauth2)"
+        assert ring.get_password("pigeon:work:oauth2", "me@example.org") in token_endpoint.refresh_tokens_of("me")
+        assert not (tmp_path / "state").exists()
+        keyring.set_keyring(fail.Keyring())
+        with pytest.raises(PigeonError, match="not a secure store"):
+            pm.hook.pigeon_sign_in(account=acct, method="device", say=say, open_browser=False, timeout=30)
+    finally:
+        keyring.set_keyring(before)
