@@ -46,7 +46,7 @@ class SyncOptions:
     guard_share: float = 0.5
     guard_min: int = 20
     batch_messages: int = 500
-    batch_bytes: int = 16 * 1024 * 1024
+    batch_bytes: int = 8 * 1024 * 1024  # with two batches in flight: memory stays flat
     fsync: bool = True
     writers: int = 8  # files written (and fsynced) in parallel during downloads
     events_on_first_sync: bool = False  # a folder's first sync imports; it does not "arrive"
@@ -79,6 +79,7 @@ class Work:
     modseq: int | None
     new_folder: bool = False
     notes: list[str] = field(default_factory=list)
+    partial: bool = False  # only the server changed; ``fi.known`` holds just the touched UIDs
 
 
 @dataclass
@@ -180,7 +181,7 @@ class SyncEngine:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         self.result.failed[folder] = msg
         self.result.report.errors.append(f"{folder}: {msg}")
-        if isinstance(exc, OSError | EOFError) or type(exc).__name__ in ("IMAPClientAbortError", "abort"):
+        if isinstance(exc, OSError | EOFError) or type(exc).__name__ in ("ConnectionLost", "IMAPClientAbortError", "abort"):
             raise exc  # the connection is gone: the caller reports and stops
 
     def _wanted(self, local: str, remote: str) -> bool:
@@ -262,11 +263,25 @@ class SyncEngine:
             return None
         from pigeon.core.sync_plan import FolderInput, RemoteView, rebase, unpaired_local
 
-        known = self.state.messages(ln) if fs else {}
-        local = sync_local.scan(fdir)
         sel = r.select(info.name, known=(fs.uidvalidity, fs.highestmodseq) if fs and fs.highestmodseq else None, readonly=True)
         notes: list[str] = []
         reset = fs is not None and fs.uidvalidity is not None and sel.uidvalidity != fs.uidvalidity
+        if fs is not None and not reset and not local_changed and sel.qresync:
+            # Only the server changed, and it named what changed: look at just those messages.
+            # The local folder is exactly as last agreed (its stamp says so), so it needs no
+            # listing; files are found by name when an action touches them.
+            view = RemoteView(sel.uidvalidity, dict(sel.changed), set(sel.vanished))
+            known = self.state.messages_for(ln, set(view.changed) | view.vanished)
+            new = [u for u in view.changed if u not in known]
+            if new:
+                meta = r.fetch_meta(new, ids=True)[0]
+                for u in new:
+                    if u in meta:
+                        view.changed[u] = meta[u]
+            fi = FolderInput(ln, known, None, view, total=self.state.count(ln))
+            return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, False, notes, partial=True)
+        known = self.state.messages(ln) if fs else {}
+        local = sync_local.scan(fdir)
         if fs is None or reset or not known:
             # Message-IDs let a message moved here on the server be matched with the file it
             # was elsewhere; an account's very first sync has nothing to match them with.

@@ -74,11 +74,19 @@ def deliver(fdir: Path, data: bytes, flags: str, uid: int, *, fsync: bool = True
 
 
 def _path(fdir: Path, m: LocalMsg) -> Path | None:
-    """The current path of a listed file (it may have been renamed since the listing)."""
+    """The current path of a file (it may have been renamed since the listing, or be known only
+    by its unique name and flags from the state)."""
     if m.name:
         p = fdir / m.subdir / m.name
-        if p.exists():
+        if os.path.exists(p):
             return p
+    else:
+        # Known from the state: it is where pigeon left it, unless its flags carry letters we
+        # do not sync; try the names it most likely has before listing the folder.
+        for sub, name in (("cur", f"{m.key}:2,{m.flags}"), ("new", m.key), ("cur", f"{m.key}:2,")):
+            p = fdir / sub / name
+            if os.path.exists(p):
+                return p
     for sub in ("cur", "new"):
         try:
             for n in os.listdir(fdir / sub):
@@ -87,6 +95,27 @@ def _path(fdir: Path, m: LocalMsg) -> Path | None:
         except FileNotFoundError:
             continue
     return None
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _in_parallel(fn, items: list, workers: int) -> None:  # noqa: ANN001
+    """Run ``fn`` over ``items`` on a few threads: unlink and rename wait on the disk (a file
+    system mounted with ``discard`` trims on every unlink), not on the CPU."""
+    if len(items) < 8 or workers <= 1:
+        for x in items:
+            fn(x)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pigeon-sync-fs") as pool:
+        for _ in pool.map(fn, items):
+            pass
 
 
 def _set_local_flags(fdir: Path, m: LocalMsg, flags: str) -> str | None:
@@ -134,25 +163,42 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
         r.store(uids, "+", flags)
     for flags, uids in removes.items():
         r.store(uids, "-", flags)
+    renamed: dict[int, str | None] = {}
+
+    def rename(x) -> None:  # noqa: ANN001
+        renamed[x.uid] = _set_local_flags(fdir, x.local, x.local_flags)
+
+    _in_parallel(rename, [x for x in fp.pairs if x.local_flags is not None], engine.opt.writers)
     rows: list[MessageState] = []
     for x in fp.pairs:
-        if x.local_flags is not None and _set_local_flags(fdir, x.local, x.local_flags) is None:
+        if x.local_flags is not None and renamed.get(x.uid) is None:
             continue  # the file went away meanwhile: leave the state, the next sync sees it
         rows.append(x.record)
         rep.flags_up += bool(x.store_add or x.store_remove)
         rep.flags_down += x.local_flags is not None
     with st.transaction():
         st.put_many(w.name, rows)
+        for x in fp.pairs:
+            if x.adopted:
+                st.remove_pending(w.name, x.record.key)  # an upload that did reach the server
 
     # moved here locally: flags first, then MOVE, grouped by destination
     by_dest: dict[str, list] = defaultdict(list)
+    m_adds: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    m_rems: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for m in moves_out:
         base = m.known
         add = to_imap("".join(sorted(set(m.flags) - set(base.flags))), m.keywords - base.keywords)
         rem = to_imap("".join(sorted(set(base.flags) - set(m.flags))), base.keywords - m.keywords)
-        r.store([m.uid], "+", add)
-        r.store([m.uid], "-", rem)
+        if add:
+            m_adds[tuple(add)].append(m.uid)
+        if rem:
+            m_rems[tuple(rem)].append(m.uid)
         by_dest[m.dest].append(m)
+    for flags, uids in m_adds.items():
+        r.store(uids, "+", flags)
+    for flags, uids in m_rems.items():
+        r.store(uids, "-", flags)
     for dest, ms in by_dest.items():
         dest_remote = engine.folder_remote_names.get(dest, dest)
         mapping = r.move([m.uid for m in ms], dest_remote)
@@ -167,6 +213,8 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
         rep.moved += len(ms)
 
     # moved here on the server: rename the file across, then settle flags
+    in_adds: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    in_rems: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for m in moves_in:
         src_dir = engine.store.folder_path(m.src)
         path = _path(src_dir, m.local)
@@ -183,12 +231,18 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
             _set_local_flags(fdir, lm, m.flags)
         add = to_imap("".join(sorted(set(m.flags) - set(m.remote.flags))), m.keywords - m.remote.keywords)
         rem = to_imap("".join(sorted(set(m.remote.flags) - set(m.flags))), m.remote.keywords - m.keywords)
-        r.store([m.remote.uid], "+", add)
-        r.store([m.remote.uid], "-", rem)
+        if add:
+            in_adds[tuple(add)].append(m.remote.uid)
+        if rem:
+            in_rems[tuple(rem)].append(m.remote.uid)
         with st.transaction():
             st.remove(m.src, m.known.uid)
             st.put(w.name, MessageState(m.remote.uid, moved.key, m.flags, m.keywords, m.known.size, m.known.digest, m.known.msgid))
         rep.moved += 1
+    for flags, uids in in_adds.items():
+        r.store(uids, "+", flags)
+    for flags, uids in in_rems.items():
+        r.store(uids, "-", flags)
 
     # deletions last
     if fp.delete_remote:
@@ -197,16 +251,12 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
         with st.transaction():
             st.remove_many(w.name, uids)
         rep.deleted_remote += len(uids)
-    for d in fp.delete_local:
-        path = _path(fdir, d.local)
-        if path is not None:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+    if fp.delete_local:
+        paths = [p for p in (_path(fdir, d.local) for d in fp.delete_local) if p is not None]
+        _in_parallel(_unlink, paths, engine.opt.writers)
         with st.transaction():
-            st.remove(w.name, d.uid)
-        rep.deleted_local += 1
+            st.remove_many(w.name, [d.uid for d in fp.delete_local])
+        rep.deleted_local += len(fp.delete_local)
     if fp.forget:
         with st.transaction():
             st.remove_many(w.name, [f.uid for f in fp.forget])
@@ -294,8 +344,11 @@ def _downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
     with ThreadPoolExecutor(max_workers=opt.writers, thread_name_prefix="pigeon-sync-write") as pool:
         for fetched in _fetcher(engine, batches):
             _write_batch(engine, w, fp, fdir, fetched, by_uid, uploads, stores, arrivals, pool)
+    grouped: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for uid, flags in stores:
-        engine.remote.store([uid], "+", flags)
+        grouped[tuple(flags)].append(uid)
+    for flags, uids in grouped.items():
+        engine.remote.store(uids, "+", flags)
 
 
 def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetched: list[tuple[int, bytes]],
@@ -405,10 +458,16 @@ def _settle(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, touched_rem
     # The local stamp: taken before listing, kept only if the listing is exactly the state.
     stamp = sync_local.stamp(fdir)
     names = sync_local.scan_names(fdir)
-    have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
     want = st.key_flags(w.name)
-    if have != want:
-        stamp = None
+    # Quick check first: every file has exactly the name pigeon gives it, and nothing else is
+    # there; else compare (unique name, synced flags) pairs, which allows letters we do not sync.
+    same = len(names) == len(want) and all(
+        f"{k}:2,{f}" in names or (not f and k in names) for k, f in want
+    )
+    if not same:
+        have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
+        if have != want:
+            stamp = None
     with st.transaction():
         st.update_folder(w.name, remote=w.remote_name, uidvalidity=w.uidvalidity, highestmodseq=modseq,
                          uidnext=uidnext, local_stamp=stamp, synced=None)

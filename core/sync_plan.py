@@ -132,6 +132,7 @@ class FolderInput:
     local: list[LocalMsg] | None = None
     remote: RemoteView | None = None
     local_keywords: dict[str, frozenset[str]] | None = None
+    total: int | None = None  # messages in the folder when ``known`` holds only some of them
 
 
 # --------------------------------------------------------------------------- actions
@@ -389,7 +390,7 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
     # A. classify each known message by where it still is
     for fi in inputs:
         fp = p.folder(fi.name)
-        fp.known = len(fi.known)
+        fp.known = fi.total if fi.total is not None else len(fi.known)
         by_key = {m.key: m for m in _local_list(fi)}
         both[fi.name], gone_local[fi.name], gone_remote[fi.name] = [], [], []
         r = fi.remote

@@ -211,6 +211,21 @@ class SyncState:
         empty = frozenset()
         return {r[0]: MessageState(r[0], r[1], r[2], _kw_set(r[3]) if r[3] else empty, r[4], r[5], r[6]) for r in rows}
 
+    def messages_for(self, folder: str, uids: Iterable[int]) -> dict[int, MessageState]:
+        """The rows of some UIDs of a folder (a QRESYNC answer names the few that changed)."""
+        uids = sorted(set(uids))
+        out: dict[int, MessageState] = {}
+        for i in range(0, len(uids), 500):
+            chunk = uids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT uid, key, flags, keywords, size, digest, msgid FROM messages WHERE folder=? AND uid IN ({marks})",  # noqa: S608
+                (folder, *chunk),
+            )
+            for r in rows:
+                out[r[0]] = MessageState(r[0], r[1], r[2], _kw_set(r[3]), r[4], r[5], r[6])
+        return out
+
     def key_flags(self, folder: str) -> set[tuple[str, str]]:
         """(unique name, flags) of every message of a folder: what its files should be."""
         return set(self.db.execute("SELECT key, flags FROM messages WHERE folder=?", (folder,)))

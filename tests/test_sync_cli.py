@@ -100,3 +100,80 @@ def test_unreachable_server_fails_cleanly(config_dir, tmp_path) -> None:  # noqa
     assert p.returncode == 1
     err = p.stderr.decode()
     assert "pigeon: sync w:" in err and "Traceback" not in err
+
+
+PLUGIN = '''
+import json, os
+from pigeon.hooks import hookimpl
+from pigeon.hooks.types import Verdict
+
+LOG = os.environ["SYNC_EVENTS_LOG"]
+
+
+def _w(*a):
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps(a) + "\\n")
+
+
+@hookimpl
+def pigeon_sync_started(account):
+    _w("started", account)
+
+
+@hookimpl
+def pigeon_sync_finished(account, report):
+    _w("finished", account, report.downloaded)
+
+
+@hookimpl
+def pigeon_filter_message(message, ref):
+    if "urgent" in str(message["Subject"]):
+        return Verdict(flags_add="F", source="test")
+
+
+@hookimpl
+def pigeon_message_arrived(message, ref):
+    _w("arrived", str(message["Subject"]), ref.folder, ref.path.name)
+'''
+
+
+def test_events_and_filter_verdicts(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    (config_dir / "plugins").mkdir()
+    (config_dir / "plugins" / "events.py").write_text(PLUGIN)
+    log = tmp_path / "events.log"
+    env = {"SYNC_EVENTS_LOG": str(log)}
+    mail_user.append(message(1), "INBOX")
+    assert run_pigeon("sync", env=env).returncode == 0
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    assert events == [["started", "work"], ["finished", "work", 1]]  # a first sync imports: no arrivals
+    mail_user.append(message(2, subject="urgent: read me"), "INBOX")
+    mail_user.append(message(3), "INBOX")
+    log.unlink()
+    assert run_pigeon("sync", env=env).returncode == 0
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    arrived = [e for e in events if e[0] == "arrived"]
+    assert sorted(e[1] for e in arrived) == ["message 3", "urgent: read me"] and all(e[2] == "INBOX" for e in arrived)
+    assert events[0] == ["started", "work"] and events[-1] == ["finished", "work", 2]
+    flagged = find_local(maildir, "INBOX", b"Hello 2.")
+    assert flagged.name.endswith(":2,F")  # the filter's verdict, applied locally ...
+    assert run_pigeon("sync", env=env).returncode == 0  # ... and carried to the server
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+
+
+def test_non_ascii_folder_names_both_ways(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    mail_user.append(message(1), "Entwürfe")  # modified UTF-7 on the wire
+    from sync_support import put_local
+
+    (maildir / "Réunions" / "cur").mkdir(parents=True)
+    for sub in ("new", "tmp"):
+        (maildir / "Réunions" / sub).mkdir()
+    put_local(maildir, "Réunions", message(2))
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert (maildir / "Entwürfe" / "new").is_dir()
+    server = assert_agree(mail_user, maildir, state_file(isolated_env))
+    assert len(server["Réunions"]) == 1 and len(server["Entwürfe"]) == 1

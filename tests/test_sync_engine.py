@@ -180,3 +180,15 @@ def test_interrupted_download_completes_without_duplicates(box) -> None:  # noqa
     assert not res.failed
     assert res.report.downloaded == 0 and res.report.uploaded == 0
     assert_agree(user, root, state)
+
+
+def test_folder_selection(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    seed(user, "INBOX", 2)
+    seed(user, "Archive", 2, start=10)
+    res = sync(user, root, state, folders=["Archive"])
+    assert not res.failed and res.report.downloaded == 2
+    assert not any((root / "INBOX" / sub).exists() and os.listdir(root / "INBOX" / sub) for sub in ("cur", "new"))
+    res = sync(user, root, state)
+    assert res.report.downloaded == 2
+    assert_agree(user, root, state)

@@ -319,3 +319,24 @@ def test_sync_events_and_notes_show_in_the_running_client(mailbox: Path) -> None
         await d.settle(until=lambda: "New mail: 3 messages" in d.screen())
 
     drive(go)
+
+
+def test_the_customisation_example_of_docs_client_md(mailbox: Path, config_dir: Path) -> None:
+    from helpers import REPO
+
+    doc = (REPO / "docs" / "client.md").read_text()
+    example = doc.split("## Your own commands and keys")[1].split("```python\n")[1].split("```")[0]
+    (config_dir / "init.py").write_text(example)
+
+    async def go(d: Driver) -> None:
+        await d.keys("jjk")
+        assert d.tui.current.cursor == 1
+        await d.keys("d")
+        assert d.tui.echo == "d is undefined"
+        await d.keys("\r")
+        await d.settle(until=lambda: "Re: Message number 3" in d.screen() and isinstance(d.tui.current, MessageBuffer))
+        await d.keys("A")
+        await d.settle(until=lambda: "Hello, this is message 29." in d.screen())
+        assert len(list((mailbox / "Archive" / "cur").iterdir())) == 1
+
+    drive(go)

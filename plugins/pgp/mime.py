@@ -81,6 +81,17 @@ def inline_kind(part: Message) -> str | None:
     return None
 
 
+def is_encrypted_message(msg: Message) -> bool:
+    """The message as a whole is encrypted: a PGP/MIME root, or one armored block and nothing else."""
+    if is_pgp_encrypted(msg):
+        return True
+    if inline_kind(msg) != "message":
+        return False
+    text = text_of(msg)
+    m = INLINE_MESSAGE.search(text)
+    return bool(m) and not (text[: m.start()].strip() or text[m.end() :].strip())
+
+
 def encrypted_payload(part: Message) -> bytes:
     """The OpenPGP data of a ``multipart/encrypted`` part (RFC 3156 §4); ValueError if malformed."""
     subparts = part.get_payload()

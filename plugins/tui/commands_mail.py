@@ -69,6 +69,11 @@ def select(ctx: CommandContext) -> None:
         if cur:
             ui.open_folder(*cur)
     elif isinstance(buf, MessageListBuffer):
+        if getattr(buf.listing, "by_thread", False):  # a thread line of the index: its messages
+            ts = buf.listing.thread_at(buf.cursor)
+            if ts is not None:
+                ui.open_search(f"thread:{ts.thread}", label=f"thread: {ts.subject}")
+            return
         if buf.threaded is not None and buf.threaded.visible:
             _, depth, size = buf.threaded.visible[buf.cursor]
             if size > 1 and depth == 0 and buf.row_index(buf.cursor) not in buf.threaded.expanded:
@@ -139,11 +144,27 @@ def read_on(ctx: CommandContext) -> None:
 @command("list")
 @on_ui
 def toggle_threads(ctx: CommandContext) -> None:
-    """Show the list by thread (folded) or by message."""
+    """Show the list by thread (folded) or by message.
+
+    With the index, a folder's threads come from it a page at a time (RET opens a thread);
+    without, the folder's headers are read once in the background and threaded here.
+    """
     ui = ui_of(ctx)
     buf = ui.current
     if not isinstance(buf, MessageListBuffer):
         raise CommandError("not a message list")
+    if getattr(buf.listing, "by_thread", False):
+        ui.bury(buf)
+        return
+    from pigeon.plugins.tui.indexed import IndexListing
+
+    if isinstance(buf.listing, IndexListing):
+        query = buf.listing.query
+    else:
+        folder = buf.folder if " " not in buf.folder else '"' + buf.folder.replace('"', "") + '"'
+        query = f"folder:{folder} and account:{buf.account}"
+    if buf.threaded is None and ui.open_search(query, label=f"threads: {buf.listing.folder}", threads=True) is not None:
+        return
     ui.thread_view(buf, buf.threaded is None)
 
 
@@ -163,6 +184,8 @@ def refresh(ctx: CommandContext) -> None:
     ui = ui_of(ctx)
     buf = ui.current
     if isinstance(buf, MessageListBuffer):
+        for s in list(buf.listing.cache.data.values()):
+            s.tags_checked = False  # tags may have changed elsewhere (pigeon tag, filters)
         ui.rescan(buf)
     ui._load_folders()
     if "sync" in ctx.app.commands:
@@ -280,6 +303,12 @@ def _tag(ctx: CommandContext, change: str) -> None:
         tags = [t for t in s.tags if t != tag] + ([tag] if change[0] == "+" else [])
         s.tags = tags
         lst.tags[key] = tags
+        # the same message in other lists: look its tags up again when next drawn
+        for b in ui.buffers:
+            if isinstance(b, MessageListBuffer) and b is not lst:
+                for other in list(b.listing.cache.data.values()):
+                    if other.message_id == s.message_id:
+                        other.tags_checked = False
         ui.message(f"{change} ({changed} message(s))")
 
     ui.call(show)

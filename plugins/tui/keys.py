@@ -49,7 +49,12 @@ def _dispatch(tui: Any, seq: tuple[str, ...], event: KeyPressEvent) -> None:
     tui.echo_error = False
     name = tui.app.keymaps.lookup(tui.mode, seq)
     if name is not None:
-        tui.run_command(name, keys=seq)
+        try:
+            tui.run_command(name, keys=seq)
+        except Exception as exc:  # nothing a key does may reach the event loop
+            import traceback
+
+            tui._log_error(f"{name}: {type(exc).__name__}: {exc}", traceback.format_exc())
 
 
 def build_key_bindings(tui: Any) -> KeyBindings:

@@ -92,28 +92,55 @@ class MailMixin:
         self.spawn(work, done, what=f"reading {buf.folder}")
 
     def _assess_later(self, buf: MessageListBuffer, row: Any, summary: Any) -> None:
-        """Rows as they are drawn go to the assessment hooks, off the loop; ⚠ marks the risky."""
-        if not self.app.pm.hook.pigeon_assess_message.get_hookimpls():
+        """Rows as they are drawn go, off the loop, to the assessment hooks (⚠ marks the risky)
+        and to the index (their tags)."""
+        work = []
+        if not summary.assessed and self.app.pm.hook.pigeon_assess_message.get_hookimpls():
+            summary.assessed = True  # queued once
+            work.append("assess")
+        if not summary.tags_checked:
+            summary.tags_checked = True
+            if self.tag_index() is not None and summary.message_id:
+                work.append("tags")
+        if not work:
             return
-        summary.assessed = True  # queued once
         with self.lock:
-            self._assess_queue.append((buf, row, summary))
+            self._assess_queue.append((buf, row, summary, work))
             if self._assessing:
                 return
             self._assessing = True
         self.spawn(self._assess_worker, what="assessing messages")
 
+    def tag_index(self) -> Any:
+        """The index, read-only, for the tags column (opened once; None without one)."""
+        if self._tag_index is False:
+            from pigeon.plugins.tui.indexed import open_index
+
+            self._tag_index = open_index(self.app)
+        return self._tag_index
+
     def _assess_worker(self) -> None:
         from pigeon.core.pluginmanager import call_isolated
         from pigeon.hooks.types import SEVERITY_ORDER, MessageRef
         from pigeon.plugins.tui.compose import parse_file
+        from pigeon.plugins.tui.indexed import FLAG_TAGS
 
         while True:
             with self.lock:
                 if not self._assess_queue or self.stopping.is_set():
                     self._assessing = False
                     return
-                buf, row, summary = self._assess_queue.pop()  # the most recently drawn first
+                buf, row, summary, work = self._assess_queue.pop()  # the most recently drawn first
+            if "tags" in work:
+                try:
+                    hit = self.tag_index().get(summary.message_id.strip("<>"))
+                except Exception:
+                    hit = None
+                if hit is not None:
+                    summary.tags = [sanitize_line(t) for t in hit.tags if t not in FLAG_TAGS]
+                    self.invalidate()
+            if "assess" not in work:
+                continue
             try:
                 path = buf.listing.file(row)
                 msg = parse_file(path)
@@ -166,9 +193,9 @@ class MailMixin:
         except Exception:  # an index listing has no folder of its own
             pass
 
-    def open_search(self, query: str, label: str = "") -> MessageListBuffer | None:
-        """A search result from the index, paged; None when there is no index."""
-        from pigeon.plugins.tui.indexed import IndexListing, open_index
+    def open_search(self, query: str, label: str = "", threads: bool = False) -> MessageListBuffer | None:
+        """A search result from the index, paged (by thread when ``threads``); None without an index."""
+        from pigeon.plugins.tui.indexed import IndexListing, IndexThreadListing, open_index
 
         index = open_index(self.app)
         if index is None:
@@ -177,7 +204,8 @@ class MailMixin:
         old = self.buffer_named(name)
         if isinstance(old, MessageListBuffer):
             self.kill(old)
-        buf = MessageListBuffer(IndexListing(self.app, index, query, label or query), name=name)
+        cls = IndexThreadListing if threads else IndexListing
+        buf = MessageListBuffer(cls(self.app, index, query, label or query), name=name)
         self.show(buf)
         self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} message(s) match {query}"))
         return buf

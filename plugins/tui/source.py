@@ -71,6 +71,7 @@ class Summary:
     warning: bool = False
     assessed: bool = False  # the assessment hooks have looked at it (warning is their verdict)
     tags: list[str] = field(default_factory=list)  # from the index, when there is one
+    tags_checked: bool = False  # looked up in the index this run (tags are not cached on disk)
 
     def to_json(self) -> list[Any]:
         return [self.date, self.sender, self.sender_addr, self.to, self.subject, self.message_id, self.parent_ids, self.attachment, self.warning, self.assessed]

@@ -98,6 +98,7 @@ class TUI(MailMixin, MinibufferMixin):
         self.stopping = threading.Event()  # set on exit: long background work gives up
         self._assess_queue: list[Any] = []
         self._assessing = False
+        self._tag_index: Any = False  # not looked for yet
         self._reporter = self._on_plugin_error
         app.pm.reporters.append(self._reporter)
         for err in list(app.pm.errors):
@@ -304,7 +305,10 @@ class TUI(MailMixin, MinibufferMixin):
         message = None
         if isinstance(buf, MessageListBuffer):
             row = buf.row()
-            message = buf.listing.file(row) if row else None
+            try:
+                message = buf.listing.file(row) if row else None
+            except PigeonError:  # a thread line has no file
+                message = None
         elif isinstance(buf, MessageBuffer):
             message = buf.path
         elif isinstance(buf, FolderBuffer) and buf.current():
@@ -500,6 +504,11 @@ class TUI(MailMixin, MinibufferMixin):
         for fut in (self.mb_future, self.key_future):
             if fut is not None and not fut.done():
                 fut.set_exception(Quit())
+        if self._tag_index not in (False, None):
+            try:
+                self._tag_index.close()
+            except Exception:
+                pass
         for w in self._watchers:
             try:
                 w.stop()
