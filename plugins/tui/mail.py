@@ -204,10 +204,13 @@ class MailMixin:
         old = self.buffer_named(name)
         if isinstance(old, MessageListBuffer):
             self.kill(old)
-        cls = IndexThreadListing if threads else IndexListing
-        buf = MessageListBuffer(cls(self.app, index, query, label or query), name=name)
+        if threads:
+            listing: Any = IndexThreadListing(self.app, index, query, label or query)
+        else:  # a thread reads in the order it was written
+            listing = IndexListing(self.app, index, query, label or query, "oldest" if query.startswith("thread:") else "newest")
+        buf = MessageListBuffer(listing, name=name)
         self.show(buf)
-        self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} message(s) match {query}"))
+        self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} {'thread' if threads else 'message'}(s) match {query}"))
         return buf
 
     def check_new_mail(self) -> None:
