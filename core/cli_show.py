@@ -71,7 +71,11 @@ def render_all(app: Any, data: bytes, *, name: str = "", width: int = 80, mbox: 
     from pigeon.hooks.types import RenderContext
 
     chunks = mime.split_mbox(data) if mbox or mime.looks_like_mbox(data, name) else [data]
-    return [render_message(app, mime.parse_bytes(chunk), RenderContext(width=width)) for chunk in chunks]
+    # the source bytes let a crypto plugin check a signature over exactly what was sent
+    return [
+        render_message(app, mime.parse_bytes(chunk), RenderContext(width=width, state={"raw": chunk}))
+        for chunk in chunks
+    ]
 
 
 def show_text(app: Any, data: bytes, *, name: str = "", width: int = 80, raw: bool = False, mbox: bool = False) -> str:

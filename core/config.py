@@ -61,8 +61,10 @@ ACCOUNT_KEYS = {
     "signature",
     "pgp",
     "sync",
+    "sieve",
     "default",
 }
+IDENTITY_KEYS = {"address", "name", "signature", "pgp"}
 
 
 def core_settings(settings: SettingsRegistry) -> None:
@@ -160,6 +162,58 @@ def _line_of(text: str, table: str, key: str) -> int | None:
     if table and not parts[-1:] == [key]:
         return start + 1 if start else None
     return None
+
+
+def _line_of_item(text: str, table: str, array: str, index: int, key: str) -> int | None:
+    """Best-effort line of ``key`` in element ``index`` of the array of tables ``array`` inside
+    ``table``: written inline (``array = [{ ... }, { ... }]``) or as ``[[table.array]]``."""
+    start = _line_of(text, table, array)
+    lines = text.splitlines()
+    headers = [i for i, line in enumerate(lines) if re.match(rf"^\s*\[\[\s*{re.escape(table)}\.{re.escape(array)}\s*\]\]", line)]
+    if headers:
+        if index >= len(headers):
+            return headers[-1] + 1
+        begin = headers[index]
+        end = headers[index + 1] if index + 1 < len(headers) else len(lines)
+        key_re = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        return next((i + 1 for i in range(begin, end) if key_re.search(lines[i])), begin + 1)
+    if start is None:
+        return None
+    # inline tables: walk the array from its line, outside strings, and find element ``index``
+    # (a "{" at the array's own level) and then ``key`` at that element's own level
+    body = "\n".join(lines[start - 1 :])
+    pos = body.find("=")
+    brackets = braces = 0
+    element = -1
+    quote = ""
+    key_re = re.compile(r'(["\']?)' + re.escape(key) + r"\1\s*=")
+    i = pos + 1
+    while 0 < i < len(body):
+        ch = body[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "[":
+            brackets += 1
+        elif ch == "]":
+            brackets -= 1
+            if brackets <= 0:
+                break
+        elif ch == "{":
+            braces += 1
+            if brackets == 1 and braces == 1:
+                element += 1
+        elif ch == "}":
+            braces -= 1
+        elif element == index and brackets == 1 and braces == 1 and body[i - 1] in " \t{,\n" and key_re.match(body, i):
+            return start + body.count("\n", 0, i)
+        i += 1
+    return start
 
 
 class _Validator:
@@ -279,7 +333,13 @@ class _Validator:
         real_name = raw.get("real_name", "")
         if not isinstance(real_name, str):
             raise self.fail(table, "real_name", "expected a string")
-        extra = {k: raw[k] for k in ("password", "identities", "signature", "pgp", "sync", "default") if k in raw}
+        if "signature" in raw and not isinstance(raw["signature"], str):
+            raise self.fail(table, "signature", "expected a string (the text after the \"-- \" line)")
+        if "pgp" in raw and not isinstance(raw["pgp"], dict):
+            raise self.fail(table, "pgp", "expected a table such as { sign = true }")
+        extra = {k: raw[k] for k in ("password", "signature", "pgp", "sync", "sieve", "default") if k in raw}
+        if "identities" in raw:
+            extra["identities"] = self.identities(table, raw["identities"], address)
         return AccountConfig(
             name=name,
             address=address,
@@ -294,6 +354,41 @@ class _Validator:
             folders=dict(folders),
             extra=extra,
         )
+
+    def identities(self, table: str, raw: Any, address: str) -> list[dict[str, Any]]:
+        """``identities = [{ address = "...", name = "...", signature = "...", pgp = {...} }]``."""
+        if not isinstance(raw, list):
+            raise self.fail(table, "identities", 'expected a list of tables such as [{ address = "me@example.org" }]')
+        out: list[dict[str, Any]] = []
+        seen = {address.lower()}
+        for i, item in enumerate(raw):
+            def fail(key: str, message: str, i: int = i) -> ConfigError:
+                line = _line_of_item(self.text, table, "identities", i, key)
+                where = f"{self.path}:{line}" if line else str(self.path)
+                return ConfigError(f"{where}: {table}.identities[{i}].{key}: {message}")
+
+            if isinstance(item, str):
+                item = {"address": item}  # the short form: just another address
+            if not isinstance(item, dict):
+                raise fail("address", "each identity must be an address or a table with at least an address")
+            for key in item:
+                if key not in IDENTITY_KEYS:
+                    raise fail(key, "unknown key" + _suggest_from(key, IDENTITY_KEYS))
+            addr = item.get("address")
+            if not isinstance(addr, str) or not re.fullmatch(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+", addr):
+                raise fail("address", 'required: an e-mail address ("*@example.org" for a whole domain)')
+            if addr.lower() in seen:
+                raise fail("address", f"{addr} is already an identity of this account")
+            seen.add(addr.lower())
+            for key in ("name", "signature"):
+                if key in item and not isinstance(item[key], str):
+                    raise fail(key, "expected a string")
+            if re.search(r"[\x00-\x1f\x7f]", item.get("name", "")):
+                raise fail("name", "must be one line without control characters")
+            if "pgp" in item and not isinstance(item["pgp"], dict):
+                raise fail("pgp", "expected a table such as { sign = true }")
+            out.append(dict(item))
+        return out
 
     def server(self, table: str, proto: str, raw: Any) -> ServerConfig:
         sub = f"{table}.{proto}"

@@ -175,5 +175,33 @@ def check_plugins(pm: Any) -> list[Problem]:
     return out
 
 
+def check_keys(app: Any) -> list[Problem]:
+    """Accounts whose PGP policy signs or encrypts, but whose own key is missing or expired.
+
+    Asked through ``pigeon_lookup_keys``: the core itself knows nothing of gpg.
+    """
+    out: list[Problem] = []
+    for name, acct in app.config.accounts.items():
+        policy = (acct.extra or {}).get("pgp") or {}
+        if not isinstance(policy, dict) or (
+            policy.get("sign", "never") == "never" and policy.get("encrypt", "never") == "never"
+        ):
+            continue
+        where = f"accounts.{name}.pgp"
+        try:
+            answers = app.pm.hook.pigeon_lookup_keys(addresses=[acct.address], network=False) or []
+        except Exception as exc:  # a broken keyring must not stop the audit
+            out.append(Problem("warning", "pgp-keys", where, f"cannot look up keys: {exc}"))
+            continue
+        own = [i for answer in answers for i in (answer or []) if getattr(i, "secret", False)]
+        if not answers:
+            out.append(Problem("warning", "pgp-no-plugin", where, "a PGP policy is set but no plugin handles keys"))
+        elif not own:
+            out.append(Problem("warning", "pgp-no-key", where, f"no secret key for {acct.address}: signing and encrypting will be refused"))
+        elif not any(i.usable for i in own):
+            out.append(Problem("warning", "pgp-key-unusable", where, f"your key for {acct.address} is not usable ({own[0].reason})"))
+    return out
+
+
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (RANK.get(p.severity, 9), p.where, p.code))

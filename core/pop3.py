@@ -432,3 +432,24 @@ def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord,
     if leave_on_server:
         record.forget_except(set(listing.values()))
     return report
+
+
+def fetch_account(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -> DownloadReport:
+    """Download ``account``'s POP3 mail into its INBOX folder (what ``pigeon sync`` calls for POP3).
+
+    ``[accounts.NAME.sync] leave_on_server = false`` deletes each message from the server once
+    it is safely in the Maildir and recorded; the default leaves them there.
+    """
+    from pigeon.core.transport import credential_source
+
+    server = account.pop3
+    if server is None:
+        raise TransportError(f"account {account.name}: no [pop3] server configured")
+    sync = account.extra.get("sync") if isinstance(account.extra.get("sync"), dict) else {}
+    leave = sync.get("leave_on_server", True) is not False
+    record = FetchRecord.for_account(app.state_dir, account.name, server)
+    try:
+        with Pop3Session(server, credential_source(app.pm, account, server), trace=trace or ProtocolTrace(False)) as session:
+            return download(session, app.store(account), account.folder("inbox"), record, leave_on_server=leave)
+    finally:
+        record.close()

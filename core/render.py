@@ -11,7 +11,8 @@ back to the part's raw decoded text. After all plugins have run, the core saniti
 bound for the terminal (headers, body, banners, file names, link texts and targets).
 
 Purposes (``RenderContext.purpose``): "view" (the client, ``pigeon show``), "index" (search
-text: no decorations, nothing decrypted, no signatures checked), "quote" (reply text: encrypted
+text: no decorations, no signatures checked, nothing decrypted unless the crypto plugin says the
+user opted in), "quote" (reply text: encrypted
 parts that are not the whole message are left out, so a reply cannot leak them).
 """
 
@@ -113,6 +114,9 @@ class _Walker:
         self.protected_headers: dict[str, str] = {}
         self.leaves = 0
         self.recovered = 0
+        # parts that stand for the whole message: the root, and the decrypted content of an
+        # encrypted root (so a signature inside it speaks for the message, not for "part 1")
+        self.roots: set[int] = {id(root)}
 
     # ------------------------------------------------------------------ hooks, guarded
 
@@ -227,7 +231,7 @@ class _Walker:
             chunks += self.entity(extra, _sub(path, i), depth + 1)
         if self.ctx.purpose != "view":
             return chunks
-        is_root = part is self.root
+        is_root = id(part) in self.roots
         where = "message" if is_root else f"part {path}"
         statuses = self._first("pigeon_verify", part=part, ctx=self.ctx)
         if statuses is None:
@@ -257,10 +261,14 @@ class _Walker:
             summary = f" ({status.summary})" if status.summary else ""
             self.banners.append(Banner(severity, f"{where}: {verdict} from {who}{fpr}{summary}{problems}", "core"))
 
-    def encrypted(self, part: Message, path: str, depth: int, *, inline: bool = False) -> list[_Chunk]:
-        is_root = part is self.root
+    def encrypted(self, part: Message, path: str, depth: int, *, inline: bool = False, whole: bool = True) -> list[_Chunk]:
+        is_root = id(part) in self.roots and whole
         label = f"encrypted part {path}"
         if self.ctx.purpose == "index":
+            # the crypto plugin decides: it decrypts for the index only when the user opted in
+            result = self._first("pigeon_decrypt", part=part, ctx=self.ctx)
+            if isinstance(result, DecryptResult) and result.ok and result.message is not None:
+                return self.entity(result.message, path, depth + 1)
             return []
         if self.ctx.purpose == "quote" and not is_root:
             return [_Chunk("[an encrypted part is left out of the quote]", label)]
@@ -273,6 +281,7 @@ class _Walker:
             self.banners.append(Banner("warning", f"{label} could not be decrypted", "core"))
             return [_Chunk(f"[{label}: not decrypted: {result.error or 'unknown error'}]", label)]
         if is_root:
+            self.roots.add(id(result.message))
             self.banners.append(Banner("ok", "message decrypted", "core"))
             self.protected_headers.update(_protected_headers(result))
         else:
@@ -316,11 +325,16 @@ class _Walker:
 
     def leaf(self, part: Message, ctype: str, path: str) -> list[_Chunk]:
         label = f"part {path} · {ctype}"
-        if self.protected_headers and ctype in ("text/plain", "text/rfc822-headers") and _param(part, "protected-headers"):
+        if (
+            self.protected_headers
+            and ctype in ("text/plain", "text/rfc822-headers")
+            and _param(part, "protected-headers")
+            and not (part.get("Subject") or part.get("From"))  # the carrier of the headers is the body itself
+        ):
             return []  # the "legacy display" copy of headers already shown above
         if mime.disposition(part) == "attachment":
-            self.attachment(part, ctype)
-            return []
+            att = self.attachment(part, ctype)
+            return self.attachment_inline(att, f"{label} · attachment [{att.index}]")
         if ctype == "text/plain" and self.ctx.purpose != "index":
             chunks = self.inline_pgp(part, path)
             if chunks is not None:
@@ -348,10 +362,11 @@ class _Walker:
             return None
         m = _PGP_MESSAGE.search(text)
         if m:
-            inner = self.encrypted(part, path, 0, inline=True)
+            before, after = text[: m.start()].strip("\n"), text[m.end() :].strip("\n")
+            # text around the block is not encrypted: the block is then only a part
+            inner = self.encrypted(part, path, 0, inline=True, whole=not (before.strip() or after.strip()))
             if not inner:
                 return None  # nobody decrypts: show the armored text as it is
-            before, after = text[: m.start()].strip("\n"), text[m.end() :].strip("\n")
             chunks = [_Chunk(before, f"part {path}")] if before.strip() else []
             chunks += inner
             if after.strip():
@@ -363,7 +378,7 @@ class _Walker:
                 self.signature_banners(statuses, f"inline-signed part {path}")
         return None
 
-    def attachment(self, part: Message, ctype: str) -> None:
+    def attachment(self, part: Message, ctype: str) -> Attachment:
         raw_name = mime.filename(part)
         size = len(mime.part_bytes(part))
         att = Attachment(
@@ -376,6 +391,16 @@ class _Walker:
         )
         att.warnings = [str(w) for w in self._collect("pigeon_attachment_warnings", attachment=att, ctx=self.ctx) if w]
         self.attachments.append(att)
+        return att
+
+    def attachment_inline(self, att: Attachment, label: str) -> list[_Chunk]:
+        """An attachment a plugin chooses to show in the body too (``pigeon_render_attachment``)."""
+        if self.ctx.purpose == "index":
+            return []
+        result = self._first("pigeon_render_attachment", attachment=att, ctx=self.ctx)
+        if isinstance(result, Rendered) and isinstance(result.text, str) and result.text.strip():
+            return [_Chunk(result.text, label)]
+        return []
 
     # ------------------------------------------------------------------ drawing
 
@@ -466,7 +491,8 @@ def render_message(app_or_pm: Any, msg: Message, ctx: RenderContext | None = Non
         ctx.settings = settings
         ctx.prefer_html = ctx.prefer_html or bool(settings.get("render.prefer_html"))
     from_addrs = mime.addresses(msg, "From")
-    ctx.state.setdefault("from", from_addrs[0][1] if from_addrs else "")
+    ctx.state.setdefault("from", from_addrs[0][1] if len(from_addrs) == 1 else "")
+    ctx.state.setdefault("root", msg)
     ctx.state.setdefault("links", [])
     walker = _Walker(pm, ctx, msg)
     try:
@@ -507,7 +533,8 @@ def render_message(app_or_pm: Any, msg: Message, ctx: RenderContext | None = Non
 
 
 def message_text_for_index(pm: Any, msg: Message) -> str:
-    """The body text of a message for the search index: no decorations, nothing decrypted."""
+    """The body text of a message for the search index: no decorations; encrypted parts only
+    when the crypto plugin says the user opted in (``pgp.index_encrypted``)."""
     return render_message(pm, msg, RenderContext(width=1000, purpose="index")).body
 
 
@@ -515,3 +542,16 @@ def quote_text(pm: Any, msg: Message, width: int = 72) -> str:
     """The body text to quote in a reply: what the user saw, minus encrypted parts that are not
     the whole message (so a reply never leaks them)."""
     return render_message(pm, msg, RenderContext(width=width, purpose="quote")).body
+
+
+def reply_should_encrypt(msg: Message) -> bool:
+    """True when the message as a whole is encrypted (its MIME root is ``multipart/encrypted``,
+    or its only text is one armored PGP block): a reply or forward to it, and the draft of that
+    reply, are then encrypted by default (DESIGN §6.6). A structural check: no gpg involved."""
+    if mime.content_type(msg) == "multipart/encrypted":
+        return True
+    if mime.is_multipart(msg) or mime.content_type(msg) != "text/plain":
+        return False
+    text = mime.part_text(msg)
+    m = _PGP_MESSAGE.search(text)
+    return bool(m) and not (text[: m.start()].strip() or text[m.end() :].strip())

@@ -9,12 +9,18 @@ from pigeon.hooks import hookspec
 
 
 @hookspec
-def pigeon_compose_defaults(draft: EmailMessage, account: Any, kind: str) -> None:
+def pigeon_compose_defaults(draft: EmailMessage, account: Any, kind: str, original: EmailMessage | None) -> None:
     """Fill in a new draft (From, signature, extra headers). Mutate ``draft`` in place.
+
+    Called once per draft, after the recipients, subject and quoted text are in place. The
+    built-in ``identities`` plugin (it runs last) sets From to the identity the original was
+    sent to (``pigeon.core.identities.choose_identity``) unless an earlier implementation
+    changed From, and appends that identity's signature.
 
     :param draft: the draft being created.
     :param account: the sending ``AccountConfig``.
     :param kind: ``"new"``, ``"reply"``, ``"reply-all"`` or ``"forward"``.
+    :param original: the message being answered or forwarded; None for a new message.
 
     Semantics: event.
     """
@@ -28,6 +34,27 @@ def pigeon_quote(original: EmailMessage, text: str, kind: str) -> str | None:
     :param text: the original's body as the user saw it (rendered for quoting).
     :param kind: ``"reply"`` or ``"forward"``.
     :return: the body to start the draft with, or None for the default.
+
+    Semantics: firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def pigeon_invitation_reply(message: EmailMessage, answer: str, account: Any) -> EmailMessage | None:
+    """Build the answer to a calendar invitation (an iTIP REPLY, RFC 5546, sent as iMIP).
+
+    Called by ``pigeon invite`` and the ``invite-*`` commands; the core queues the message
+    returned in the account's outbox. The core knows nothing of iCalendar: the built-in
+    ``calendar`` plugin answers.
+
+    :param message: the message holding the invitation (a ``text/calendar`` part with
+        ``METHOD:REQUEST``).
+    :param answer: ``"accept"``, ``"tentative"`` or ``"decline"``.
+    :param account: the answering ``AccountConfig``.
+    :return: the reply, ready to queue (From, To the organizer, Subject, a text part and a
+        ``text/calendar; method=REPLY`` part), or None when this plugin cannot answer. Raise
+        ``ValueError`` with a one-line reason when the message holds nothing to answer (a
+        cancelled event, no invitation): the user sees the reason.
 
     Semantics: firstresult.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import DecryptResult, RenderContext, SendPolicy, SignatureStatus
+from pigeon.hooks.types import DecryptResult, KeyInfo, RenderContext, SendPolicy, SignatureStatus
 
 
 @hookspec(firstresult=True)
@@ -42,7 +42,9 @@ def pigeon_protect_outgoing(
 ) -> EmailMessage | None:
     """Sign and/or encrypt an outgoing message, returning the protected message.
 
-    Called when a message is queued for sending and ``policy`` or the account asks for it.
+    Called when a message is queued for sending and ``policy`` or the account asks for it, and
+    with ``policy.draft`` set before a draft of an encrypted conversation is stored (it is then
+    encrypted to the user's own key, so no plaintext draft reaches a Drafts folder).
     Raise an exception to refuse (for example, a recipient has no usable key): the message is
     then not sent in plaintext.
 
@@ -52,4 +54,19 @@ def pigeon_protect_outgoing(
     :return: the protected message, or None to leave it as is.
 
     Semantics: firstresult.
+    """
+
+
+@hookspec
+def pigeon_lookup_keys(addresses: list[str], network: bool) -> list[KeyInfo] | None:
+    """Say which keys are known for some addresses, and which one would be used and why.
+
+    Called by ``pigeon keys`` (and by compose, to show the key choice before sending).
+
+    :param addresses: e-mail addresses; an empty list asks for every key the plugin knows.
+    :param network: True when the user asked for a network lookup (WKD); False means local
+        knowledge only (keyring, Autocrypt state).
+    :return: a list of ``KeyInfo`` (several per address when several keys are known), or None.
+
+    Semantics: collect.
     """

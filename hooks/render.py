@@ -72,3 +72,21 @@ def pigeon_attachment_warnings(attachment: Attachment, ctx: RenderContext) -> li
 
     Semantics: collect.
     """
+
+
+@hookspec(firstresult=True)
+def pigeon_render_attachment(attachment: Attachment, ctx: RenderContext) -> Rendered | None:
+    """Show an attachment's content in the body as well as listing it (a calendar invitation).
+
+    Called for every part marked as an attachment (``Content-Disposition: attachment``), after
+    it was listed and its warnings collected. Most attachments stay in the list only: answer
+    None unless the content is safe and useful to read inline (the built-in ``calendar`` plugin
+    shows an ``.ics`` holding an event). The core sanitises the text like any other.
+
+    :param attachment: the attachment (``attachment.part`` is the MIME part; decode it with
+        ``pigeon.core.mime.part_text``).
+    :param ctx: the rendering context.
+    :return: a ``Rendered`` shown in the body after the parts before it, or None.
+
+    Semantics: firstresult.
+    """

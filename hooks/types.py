@@ -267,11 +267,29 @@ class DecryptResult:
 
 
 @dataclass
+class KeyInfo:
+    """A key pigeon knows for an address, where it came from, and whether pigeon would use it."""
+
+    address: str
+    fingerprint: str
+    uids: list[str] = field(default_factory=list)
+    source: str = ""  # "keyring", "autocrypt", "wkd", ...
+    usable: bool = False  # pigeon would encrypt to (or sign with) it
+    chosen: bool = False  # the one pigeon uses for this address
+    secret: bool = False  # the user's own key (a secret key is in the keyring)
+    trust: str = ""
+    expires: str = ""  # ISO date or ""
+    reason: str = ""  # why it is (not) used, in words
+    warnings: list[str] = field(default_factory=list)  # key changes, expiry soon, ...
+
+
+@dataclass
 class SendPolicy:
     """What the user asked for when sending: sign, encrypt, or leave it to the account policy."""
 
     sign: bool | None = None
     encrypt: bool | None = None
+    draft: bool = False  # a draft being stored: encrypt to the user's own key only, never sign
 
 
 # --------------------------------------------------------------------------- automation

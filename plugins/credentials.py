@@ -9,8 +9,8 @@ In order, for a server with ``auth = "password"``:
 3. ``password`` in config.toml (discouraged: ``pigeon doctor`` reports it as severe).
 
 For ``auth = "oauth2" | "oauthbearer" | "xoauth2"``: the ``[accounts.NAME.oauth2]`` table
-(``token_endpoint``, ``client_id``, optional ``client_secret`` / ``client_secret_command``,
-``scope``, ``refresh_token_command``). The access token is kept in memory until it expires;
+(``token_endpoint`` or ``provider = "google" | "microsoft"``, ``client_id``, optional
+``client_secret`` / ``client_secret_command``, ``scope``, ``refresh_token_command``). The access token is kept in memory until it expires;
 the refresh token lives in the keyring (``keyring = true``) or in a 0600 JSON file
 ``<state>/oauth2/<account>.json``, rotated whenever the endpoint returns a new one. A purpose
 ending in ``:refresh`` (the server rejected the last token) forces a refresh. The endpoint
@@ -30,6 +30,12 @@ from typing import Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import AccountConfig, Credentials
+
+#: Token endpoints of the providers ``oauth2.provider`` may name.
+PROVIDERS = {
+    "google": "https://oauth2.googleapis.com/token",
+    "microsoft": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+}
 
 _state_dir_setting: str | None = None
 _access: dict[tuple[str, str], tuple[str, float]] = {}  # (account, endpoint) -> (token, expires)
@@ -174,11 +180,11 @@ def oauth2_access_token(account: AccountConfig, *, refresh: bool = False) -> str
     from pigeon.core.config import is_loopback
 
     oauth = dict(account.oauth2 or {})
-    endpoint = str(oauth.get("token_endpoint") or "")
+    endpoint = str(oauth.get("token_endpoint") or PROVIDERS.get(str(oauth.get("provider", "")), ""))
     client_id = str(oauth.get("client_id") or "")
     name = account.name
     if not endpoint or not client_id:
-        raise _error(f"account {name}: OAuth2 needs token_endpoint and client_id in [accounts.{name}.oauth2]")
+        raise _error(f"account {name}: OAuth2 needs token_endpoint (or provider) and client_id in [accounts.{name}.oauth2]")
     from urllib.parse import urlsplit
 
     url = urlsplit(endpoint)
@@ -190,7 +196,7 @@ def oauth2_access_token(account: AccountConfig, *, refresh: bool = False) -> str
         return cached[0]
     refresh_token = load_refresh_token(account)
     if not refresh_token:
-        raise _error(f"account {name}: no OAuth2 refresh token stored (run your provider's authorization once and save it, see docs)")
+        raise _error(f"account {name}: no OAuth2 refresh token (set refresh_token_command in [accounts.{name}.oauth2])")
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
     secret = oauth.get("client_secret")
     if oauth.get("client_secret_command"):

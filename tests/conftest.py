@@ -16,6 +16,8 @@ from fixtures.smtpd import smtp_inbox, smtp_server  # noqa: F401
 from fixtures.tokens import token_endpoint  # noqa: F401
 from helpers import CORPUS
 
+pytest_plugins = ["fixtures.gpg"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:

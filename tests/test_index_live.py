@@ -29,6 +29,9 @@ def wait_for(predicate, timeout: float = 10.0) -> bool:  # noqa: ANN001
 def test_watcher_keeps_the_index_current(tmp_path: Path) -> None:
     store = Maildir(tmp_path / "mail")
     store.create_folder("INBOX")
+    # Folders exist before the watcher starts: a file deleted within milliseconds of its folder's
+    # creation can beat inotify's new watch (the next `pigeon index` catches that up).
+    store.create_folder("Archive")
     index = Index(tmp_path / "index.sqlite", [("me", store.root)])
     index.update()
     watcher = MaildirWatcher(store, index.on_store_event, grace=0.2)

@@ -16,7 +16,10 @@ from pigeon.hooks.types import RenderContext
 
 
 @pytest.fixture
-def app(config_dir) -> App:
+def app(config_dir, monkeypatch) -> App:
+    # The rendering pipeline alone: the phishing assessment adds banners of its own
+    # (tests/test_assess_*.py), which would change the exact banner lists asserted here.
+    monkeypatch.setenv("PIGEON_DISABLE_PLUGINS", "assess")
     return App.create(config_dir)
 
 

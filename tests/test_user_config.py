@@ -61,7 +61,7 @@ def msg(**headers: str) -> EmailMessage:
 def test_everything_loads_without_errors(app: App) -> None:
     assert app.pm.errors == []
     user = {n for n, i in app.pm.infos.items() if i.origin == "user"}
-    assert user == {"user.newsletters", "user.vip", "user.rot13", "init"}
+    assert user == {"user.newsletters", "user.vip", "user.rot13", "user.payments", "init"}
     # config.toml: the core settings and the plugins' own settings it sets
     assert app.config.get("default_account") == "personal"
     assert set(app.config.accounts) == {"personal", "lists"}
@@ -224,3 +224,15 @@ def test_an_init_hook_that_raises_is_isolated(user_config: Path) -> None:
 def test_the_example_config_passes_doctor(user_config: Path) -> None:
     res = run_pigeon("doctor")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_payments_plugin_warns_in_the_assessment(app: App) -> None:
+    outsider = msg(From="Supplier <billing@supplier.example>", To="robin@example.org", Subject="Updated bank details for invoice 42")
+    insider = msg(From="Boss <boss@example.org>", To="robin@example.org", Subject="Updated bank details for invoice 42")
+    found = [f for r in app.pm.hook.pigeon_assess_message(message=outsider, ref=None) for f in (r or [])]
+    assert any(f.code == "payment-request" and f.severity == "warning" and f.source == "payments" for f in found)
+    found = [f for r in app.pm.hook.pigeon_assess_message(message=insider, ref=None) for f in (r or [])]
+    assert not [f for f in found if f.code == "payment-request"]
+    banners = [b.text for r in app.pm.hook.pigeon_message_banners(message=outsider, ctx=RenderContext()) for b in (r or [])]
+    assert banners[0] == "Be careful with this message:"
+    assert any("confirm by phone" in b for b in banners)

@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pigeon.core.errors import CommandError
+from pigeon.core.identities import identities
 from pigeon.core.sanitize import sanitize_line, sanitize_text
 
 EDIT_HEADERS = ("From", "To", "Cc", "Bcc", "Subject")
-KEEP_HEADERS = ("In-Reply-To", "References")
+# X-Pigeon-Encrypt/-Sign: what the user asked for (a reply to encrypted mail starts with
+# "X-Pigeon-Encrypt: yes"); shown so that it can be seen and removed, dropped before sending.
+KEEP_HEADERS = ("In-Reply-To", "References", "X-Pigeon-Encrypt", "X-Pigeon-Sign")
 
 
 def parse_file(path: Path) -> EmailMessage:
@@ -113,7 +116,7 @@ def new_draft(app: Any, account: Any, kind: str = "new", original: EmailMessage 
             draft["Subject"] = f"Fwd: {subject}"
         else:
             draft["Subject"] = f"Re: {subject}"
-            me = {account.address.lower()}
+            me = {i.address.lower() for i in identities(account)}  # all of this account's From addresses
             reply_to = header(original, "Reply-To") or header(original, "From")
             to_list = _addr_list([reply_to], set() if kind == "reply" else me)
             if kind == "reply-all":
@@ -135,7 +138,7 @@ def new_draft(app: Any, account: Any, kind: str = "new", original: EmailMessage 
     if to:
         draft["To"] = to
     draft.set_content(body)
-    app.pm.hook.pigeon_compose_defaults(draft=draft, account=account, kind=kind)
+    app.pm.hook.pigeon_compose_defaults(draft=draft, account=account, kind=kind, original=original)
     return draft
 
 
@@ -218,6 +221,17 @@ def save_draft(app: Any, account: Any, msg: EmailMessage, previous: Path | None)
     """Store the draft in the Drafts folder (flag D), replacing the previous save."""
     from pigeon.plugins.tui.source import get_store
 
+    if str(msg.get("X-Pigeon-Encrypt", "")).strip().lower() == "yes":
+        # a draft of an encrypted conversation is never stored in plaintext (RE-02)
+        from pigeon.hooks.types import SendPolicy
+
+        try:
+            protected = app.pm.hook.pigeon_protect_outgoing(message=msg, policy=SendPolicy(encrypt=True, draft=True), account=account)
+        except Exception as exc:
+            raise CommandError(f"draft not saved: it must be stored encrypted, and {exc}") from None
+        if protected is None:
+            raise CommandError("draft not saved: it must be stored encrypted and no plugin can encrypt it")
+        msg = protected
     store = get_store(app, account)
     folder = account.folder("drafts")
     if folder not in store.folders():

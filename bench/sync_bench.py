@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""pigeon sync against mbsync, offlineimap3 and the raw cost of fetching every message once.
+
+    python3 bench/sync_bench.py                       # N = 1,000 and 10,000 (several minutes)
+    python3 bench/sync_bench.py --sizes 1000 --peers pigeon,mbsync --inc-rounds 1
+    python3 bench/sync_bench.py --report              # tables again from bench/results/
+
+Builds on the shared harness (``run.py``, ``server.sh``, ``gen_corpus.py``, ``imaptool.py``,
+``adapters/``, copied from ../shared/bench): a private Dovecot on 127.0.0.1 (ports from
+``MAILBENCH_*_PORT``, default 11143/11993/11110/11995; state in ``MAILBENCH_STATE``), a generated
+corpus over five folders, and per N: initial sync into an empty Maildir, no-change re-sync,
+and rounds of {100 new, 100 flag changes, 50 expunged on the server; incremental sync}. Every
+client's Maildir is verified against the server after its initial sync and after each round
+(counts, Message-IDs, flags, sizes). Times are medians of wall-clock time of the whole command.
+
+Before running, pigeon's modules are byte-compiled (an installed pigeon has its ``.pyc``
+files; a source tree under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile on every run).
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DEFAULTS = {
+    "MAILBENCH_STATE": "/var/tmp/pigeon-syncbench/server",
+    "MAILBENCH_IMAP_PORT": "11143",
+    "MAILBENCH_IMAPS_PORT": "11993",
+    "MAILBENCH_POP3_PORT": "11110",
+    "MAILBENCH_POP3S_PORT": "11995",
+}
+OPS = ("full sync", "re-sync", "incremental")
+TARGETS = {"full sync": ("mbsync", 0.8), "incremental": ("mbsync", 1.0)}
+
+
+def pigeon_command() -> str:
+    exe = Path(sys.executable).with_name("pigeon")
+    return str(exe) if exe.exists() else (shutil.which("pigeon") or "pigeon")
+
+
+def median_wall(runs: list[dict]) -> float | None:
+    vals = [r["wall"] for r in runs if "wall" in r and not r.get("rc")]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "–"
+    return f"{v:.3f} s" if v < 1 else f"{v:.2f} s" if v < 10 else f"{v:.1f} s"
+
+
+def ratio_table(results: dict) -> str:
+    """Markdown: per N and operation, every peer's median and pigeon's ratio to each."""
+    out = []
+    for n, res in results.items():
+        if n == "machine" or "ops" not in res:
+            continue
+        c = res.get("corpus", {})
+        out.append(f"\n### N = {int(n):,} ({c.get('messages')} messages, {c.get('bytes_lf', 0) / 1e6:.1f} MB)\n")
+        peers = [p for p in ("pigeon", "mbsync", "offlineimap", "upper-bound") if any(p in res["ops"].get(o, {}) for o in OPS)]
+        others = [p for p in peers if p != "pigeon"]
+        out.append("| operation | " + " | ".join(peers) + " | " + " | ".join(f"pigeon ÷ {p}" for p in others) + " |")
+        out.append("|---|" + "---:|" * (len(peers) + len(others)))
+        for op in OPS:
+            per = res["ops"].get(op, {})
+            walls = {p: median_wall(per.get(p, [])) for p in peers}
+            ratios = []
+            for p in others:
+                a, b = walls.get("pigeon"), walls.get(p)
+                ratios.append(f"{a / b:.2f}×" if a and b else "–")
+            out.append(f"| {op} | " + " | ".join(fmt(walls[p]) for p in peers) + " | " + " | ".join(ratios) + " |")
+        checks = []
+        per = res["ops"]
+        for op, (peer, limit) in TARGETS.items():
+            a, b = median_wall(per.get(op, {}).get("pigeon", [])), median_wall(per.get(op, {}).get(peer, []))
+            if a and b:
+                checks.append(f"{op} ≤ {limit}× {peer}: {'yes' if a <= limit * b else 'NO'} ({a / b:.2f}×)")
+        nc = median_wall(per.get("re-sync", {}).get("pigeon", []))
+        if nc is not None:
+            checks.append(f"no-change re-sync < 0.25 s: {'yes' if nc < 0.25 else 'NO'} ({nc:.3f} s)")
+        if checks:
+            out.append("\ntargets: " + "; ".join(checks))
+        ver = res.get("verify", {})
+        if ver:
+            out.append("\nverification against the server:")
+            for p, labels in ver.items():
+                bad = [label for label, r in labels.items() if not r["ok"]]
+                out.append(f"- {p}: " + ("OK after " + ", ".join(labels) if not bad else "MISMATCH after " + ", ".join(bad)))
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--peers", default="pigeon,mbsync,offlineimap")
+    ap.add_argument("--runs", type=int, default=3, help="no-change re-syncs per peer (median)")
+    ap.add_argument("--full-runs", type=int, default=0, help="initial syncs per peer (run.py default: 3, 1 above 10k)")
+    ap.add_argument("--inc-rounds", type=int, default=3)
+    ap.add_argument("--work", default="/var/tmp/pigeon-syncbench/work", help="local Maildirs and client state")
+    ap.add_argument("--out", default=str(BENCH / "results"))
+    ap.add_argument("--report", action="store_true", help="only print the tables of the last run")
+    a = ap.parse_args()
+    out = Path(a.out)
+    if not a.report:
+        env = dict(os.environ)
+        for k, v in DEFAULTS.items():
+            env.setdefault(k, v)
+        env["PIGEON"] = pigeon_command()
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "core"), str(REPO / "hooks"), str(REPO / "plugins")], check=False)
+        cmd = [sys.executable, str(BENCH / "run.py"), "--sizes", a.sizes, "--peers", a.peers, "--index-peers", "",
+               "--runs", str(a.runs), "--inc-rounds", str(a.inc_rounds), "--work", a.work, "--out", str(out)]
+        if a.full_runs:
+            cmd += ["--full-runs", str(a.full_runs)]
+        print("+", " ".join(cmd), flush=True)
+        rc = subprocess.run(cmd, env=env).returncode
+        subprocess.run([str(BENCH / "server.sh"), "stop"], env=env, check=False)
+        if rc != 0:
+            print(f"run.py exited {rc}", file=sys.stderr)
+    results = json.loads((out / "results.json").read_text())
+    text = ratio_table(results)
+    (out / "sync_table.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""pigeon sync: two-way sync of accounts' Maildirs with their IMAP servers.
+
+Shows progress per folder on a terminal (messages and bytes), ends with a summary line, and
+exits 1 naming each folder that failed while the other folders still sync. ``--dry-run``
+prints what would happen; ``--force`` lets a sync delete more than the mass-deletion guard
+allows (``[sync] guard_share``, default half of a folder of at least ``guard_min`` = 20).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="accounts to sync (default: every account with an IMAP server)")
+    parser.add_argument("--folder", action="append", metavar="F", help="only this folder (local or server name; repeatable)")
+    parser.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
+    parser.add_argument("--force", action="store_true", help="go ahead even when the mass-deletion guard would stop")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+class TerminalProgress:
+    """One self-overwriting line on stderr: account, folder, messages and bytes."""
+
+    def __init__(self, account: str, stream: Any = None) -> None:
+        self.account = account
+        self.stream = stream or sys.stderr
+        self.total = (0, 0)
+        self.done = [0, 0]
+        self.last = 0.0
+        self.shown = False
+
+    def folder(self, name: str, messages: int, nbytes: int) -> None:
+        self.total = (messages, nbytes)
+        self.done = [0, 0]
+        self.name = name
+        self._draw(force=True)
+
+    def advance(self, name: str, messages: int, nbytes: int) -> None:
+        self.done[0] += messages
+        self.done[1] += nbytes
+        self._draw()
+
+    def done_folder(self) -> None:
+        pass
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        from pigeon.core.sanitize import sanitize_line
+
+        text = (f"{self.account} {self.name}: {self.done[0]}/{self.total[0]} messages, "
+                f"{self.done[1] / 1e6:.1f}/{self.total[1] / 1e6:.1f} MB")
+        self.stream.write("\r\x1b[K" + sanitize_line(text)[:200])
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from pigeon.core.cli import make_app
+    from pigeon.core.errors import PigeonError
+    from pigeon.core.sanitize import sanitize_line
+    from pigeon.core.sync import SyncOptions, summary, sync_account
+
+    app = make_app(args)
+    accounts = app.config.accounts
+    if args.accounts:
+        missing = [a for a in args.accounts if a not in accounts]
+        if missing:
+            raise PigeonError(f"no account named {missing[0]!r} in config.toml")
+        chosen = [accounts[a] for a in args.accounts]
+    else:
+        chosen = [a for a in accounts.values() if a.imap is not None]
+    if not chosen:
+        raise PigeonError("no account with an IMAP server to sync (see [accounts.NAME] imap = {...} in config.toml)")
+    settings = app.config
+    options = SyncOptions(
+        folders=args.folder or None,
+        dry_run=args.dry_run,
+        force=args.force,
+        guard_share=float(settings.get("sync.guard_share", 0.5)),
+        guard_min=int(settings.get("sync.guard_min", 20)),
+        events_on_first_sync=bool(settings.get("sync.events_on_first_sync", False)),
+    )
+    tty = sys.stderr.isatty() and not args.json
+    start = time.monotonic()
+    results = []
+    status = 0
+    out: dict[str, Any] = {}
+    for acct in chosen:
+        progress = TerminalProgress(acct.name) if tty else None
+        res = sync_account(app, acct, options, progress=progress)
+        if progress:
+            progress.clear()
+        results.append(res)
+        if res.failed:
+            status = 1
+        if args.json:
+            out[acct.name] = _as_json(res)
+            continue
+        if args.dry_run and res.plan is not None:
+            for line in res.plan.describe():
+                print(sanitize_line(f"{acct.name}: {line}"))
+        for note in res.notes:
+            print(sanitize_line(f"{acct.name}: {note}"), file=sys.stderr)
+        for folder, why in res.failed.items():
+            print(sanitize_line(f"pigeon: sync {acct.name}: {folder}: {why}"), file=sys.stderr)
+    if args.json:
+        import json
+
+        print(json.dumps(out, indent=1, sort_keys=True))
+    else:
+        prefix = "would do: " if args.dry_run else ""
+        print(prefix + summary(results if not args.dry_run else [_planned(r) for r in results], time.monotonic() - start))
+    return status
+
+
+def _planned(res: Any) -> Any:
+    """A result whose report holds the plan's counts (for the --dry-run summary)."""
+    from pigeon.core.sync import Result
+    from pigeon.hooks.types import SyncReport
+
+    counts = res.plan.counts() if res.plan is not None else {}
+    return Result(SyncReport(res.report.account, **counts))
+
+
+def _as_json(res: Any) -> dict[str, Any]:
+    r = res.report
+    d = {k: getattr(r, k) for k in ("downloaded", "uploaded", "flags_down", "flags_up", "deleted_local", "deleted_remote", "moved")}
+    d["errors"] = list(r.errors)
+    d["failed"] = dict(res.failed)
+    d["notes"] = list(res.notes)
+    d["skipped_unchanged"] = res.skipped
+    if res.plan is not None:
+        d["planned"] = res.plan.counts()
+        d["actions"] = res.plan.describe()
+    return d

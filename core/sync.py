@@ -1,0 +1,430 @@
+"""The two-way sync engine: make an account's Maildir and its IMAP server agree.
+
+One pass, for all folders at once, so that a message moved between folders on one side is
+moved on the other instead of copied and deleted:
+
+1. **Folders**: one ``LIST … RETURN (STATUS (UIDVALIDITY UIDNEXT HIGHESTMODSEQ))`` round trip
+   gives every server folder's state; ``stamp()`` of each local folder (two ``stat`` calls)
+   says whether anything was added, removed or renamed there. A folder where both are as
+   last recorded is skipped without being selected or listed, so a sync with nothing to do
+   costs a few round trips whatever the number of messages. Folders new on one side are
+   created on the other.
+2. **Gather** the changed folders: the local file names (no ``stat`` per file); from the
+   server, with QRESYNC, ``EXAMINE folder (QRESYNC (uidvalidity modseq))`` which answers with
+   the changed flags and the ``VANISHED`` UIDs; with CONDSTORE only, ``CHANGEDSINCE`` plus a
+   UID search; else the flags of every UID in one FETCH.
+3. **Plan** (``pigeon.core.sync_plan``, pure): downloads, uploads, flag merges, deletions,
+   moves, pairings by content, the mass-deletion guard.
+4. **Execute** (``pigeon.core.sync_exec``), writing each file before committing its state.
+
+See ``sync_plan``'s docstring for the conflict rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pigeon.core.sync_remote import FolderInfo, Remote
+from pigeon.core.sync_state import FolderState, SyncState
+from pigeon.hooks.types import SyncReport
+
+if TYPE_CHECKING:
+    from pigeon.core.sync_plan import FolderInput, Plan
+
+# The planner, the local scanner and the executor are imported only when a folder changed:
+# a sync with nothing to do must start quickly.
+
+
+@dataclass
+class SyncOptions:
+    folders: list[str] | None = None  # only these (local or server names); None = all
+    dry_run: bool = False
+    force: bool = False
+    guard_share: float = 0.5
+    guard_min: int = 20
+    batch_messages: int = 500
+    batch_bytes: int = 8 * 1024 * 1024  # with two batches in flight: memory stays flat
+    fsync: bool = True
+    writers: int = 8  # files written (and fsynced) in parallel during downloads
+    events_on_first_sync: bool = False  # a folder's first sync imports; it does not "arrive"
+
+
+class Progress:
+    """What the engine reports while it works; the CLI draws it, the default is silent."""
+
+    def folder(self, name: str, messages: int, nbytes: int) -> None:  # a folder's transfer starts
+        pass
+
+    def advance(self, name: str, messages: int, nbytes: int) -> None:
+        pass
+
+    def done(self, name: str, summary: str) -> None:
+        pass
+
+
+@dataclass
+class Work:
+    """One changed folder between gathering and executing."""
+
+    name: str
+    remote_name: str
+    fs: FolderState | None
+    stamp: str | None
+    fi: FolderInput
+    uidvalidity: int
+    uidnext: int | None
+    modseq: int | None
+    new_folder: bool = False
+    notes: list[str] = field(default_factory=list)
+    partial: bool = False  # only the server changed; ``fi.known`` holds just the touched UIDs
+
+
+@dataclass
+class Result:
+    """What a sync did: the hook-facing report plus per-folder details for the CLI."""
+
+    report: SyncReport
+    plan: Plan | None = None
+    failed: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    skipped: int = 0
+    arrived: list[Any] = field(default_factory=list)  # (folder, path) of new messages
+
+
+def local_name(remote: str, delim: str | None) -> str | None:
+    """Server folder name -> local folder name ("/"-separated), None if it cannot be mapped."""
+    if remote.upper() == "INBOX":
+        return "INBOX"
+    if delim and delim != "/":
+        if "/" in remote:
+            return None
+        return remote.replace(delim, "/")
+    return remote
+
+
+def remote_name(local: str, delim: str | None) -> str | None:
+    if local.upper() == "INBOX":
+        return "INBOX"
+    if delim and delim != "/":
+        if delim in local:
+            return None
+        return local.replace("/", delim)
+    return local
+
+
+class SyncEngine:
+    """One sync of one account. ``store`` is a ``pigeon.core.maildir.Maildir``."""
+
+    def __init__(self, store: Any, state: SyncState, remote: Remote, *, account: str = "",
+                 options: SyncOptions | None = None, progress: Progress | None = None,
+                 on_arrived: Callable[[str, Path], None] | None = None) -> None:
+        self.store = store
+        self.state = state
+        self.remote = remote
+        self.account = account
+        self.opt = options or SyncOptions()
+        self.progress = progress or Progress()
+        self.on_arrived = on_arrived
+        self.result = Result(SyncReport(account))
+
+    # ------------------------------------------------------------------ the pass
+
+    def run(self) -> Result:
+        res = self.result
+        self.remote.enable()
+        infos = self.remote.list_folders()
+        pairs = self._folders(infos)
+        self.folder_remote_names = {ln: info.name for ln, info in pairs.items()}
+        states = self.state.folders()
+        self.has_state = bool(states)
+        works: list[Work] = []
+        for ln in sorted(pairs):
+            if not self._wanted(ln, pairs[ln].name):
+                continue
+            try:
+                w = self._gather(ln, pairs[ln], states.get(ln))
+            except Exception as exc:  # noqa: BLE001 - one folder failing must not stop the rest
+                self._fail(ln, exc)
+                continue
+            if w is None:
+                res.skipped += 1
+            else:
+                works.append(w)
+        self.remote.unselect()
+        if not works:
+            return res
+        from pigeon.core.sync_plan import plan
+
+        p = plan([w.fi for w in works], guard_share=self.opt.guard_share, guard_min=self.opt.guard_min, force=self.opt.force)
+        res.plan = p
+        for fp in p.guarded():
+            res.failed[fp.name] = fp.guard or "deletion guard"
+            res.report.errors.append(f"{fp.name}: {fp.guard}")
+        for w in works:
+            res.notes += [f"{w.name}: {n}" for n in w.notes]
+        if self.opt.dry_run:
+            return res
+        from pigeon.core.sync_exec import execute
+
+        for w in works:
+            try:
+                execute(self, w, p)
+            except Exception as exc:  # noqa: BLE001
+                self._fail(w.name, exc)
+        self.remote.unselect()
+        return res
+
+    def _fail(self, folder: str, exc: BaseException) -> None:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.result.failed[folder] = msg
+        self.result.report.errors.append(f"{folder}: {msg}")
+        if isinstance(exc, OSError | EOFError) or type(exc).__name__ in ("ConnectionLost", "IMAPClientAbortError", "abort"):
+            raise exc  # the connection is gone: the caller reports and stops
+
+    def _wanted(self, local: str, remote: str) -> bool:
+        if not self.opt.folders:
+            return True
+        return local in self.opt.folders or remote in self.opt.folders
+
+    # ------------------------------------------------------------------ folders
+
+    def _folders(self, infos: dict[str, FolderInfo]) -> dict[str, FolderInfo]:
+        """local name -> server folder, creating folders missing on either side."""
+        res = self.result
+        delim = next((i.delimiter for i in infos.values() if i.delimiter), None)
+        pairs: dict[str, FolderInfo] = {}
+        for info in infos.values():
+            if not info.selectable:
+                continue
+            ln = local_name(info.name, info.delimiter or delim)
+            try:
+                if ln is None or ln == "":
+                    raise ValueError("no local name")
+                self.store.folder_path(ln)
+            except Exception:  # noqa: BLE001 - a hostile or odd name is skipped, never followed
+                res.notes.append(f"server folder {info.name!r} skipped: its name cannot be a local folder")
+                continue
+            pairs[ln] = info
+        states = self.state.folders()
+        local = {f for f in self.store.folders() if f}
+        for ln in sorted(local - set(pairs)):
+            if not self._wanted(ln, ln):
+                continue
+            if ln in states:
+                res.notes.append(f"{ln}: gone from the server; the local copy is kept (remove it by hand to forget it)")
+                continue
+            rn = remote_name(ln, delim)
+            if rn is None:
+                res.notes.append(f"local folder {ln!r} skipped: its name contains the server's separator {delim!r}")
+                continue
+            if self.opt.dry_run:
+                res.notes.append(f"{ln}: would be created on the server")
+                continue
+            try:
+                self.remote.create(rn)
+            except Exception as exc:  # noqa: BLE001
+                self._fail(ln, exc)
+                continue
+            pairs[ln] = FolderInfo(rn, delim, frozenset(), {})
+            res.notes.append(f"{ln}: created on the server")
+        for ln in sorted(set(pairs) - local):
+            if not self._wanted(ln, pairs[ln].name):
+                continue
+            if ln in states:
+                # The local folder was removed as a whole: download it again rather than
+                # reading that as "delete everything on the server".
+                self.state.remove_folder(ln)
+                res.notes.append(f"{ln}: gone locally; downloading it again")
+            if not self.opt.dry_run:
+                self.store.create_folder(ln)
+        return pairs
+
+    # ------------------------------------------------------------------ gathering
+
+    def _gather(self, ln: str, info: FolderInfo, fs: FolderState | None) -> Work | None:
+        from pigeon.core import sync_local
+
+        r = self.remote
+        st = info.status
+        fdir = self.store.folder_path(ln)
+        stamp = sync_local.stamp(fdir)
+        local_changed = fs is None or stamp is None or stamp != fs.local_stamp
+        remote_changed = (
+            fs is None
+            or not st
+            or not r.condstore
+            or "HIGHESTMODSEQ" not in st
+            or (fs.uidvalidity, fs.highestmodseq, fs.uidnext) != (st.get("UIDVALIDITY"), st.get("HIGHESTMODSEQ"), st.get("UIDNEXT"))
+        )
+        if not (local_changed or remote_changed):
+            return None
+        from pigeon.core.sync_plan import FolderInput, RemoteView, rebase, unpaired_local
+
+        sel = r.select(info.name, known=(fs.uidvalidity, fs.highestmodseq) if fs and fs.highestmodseq else None, readonly=True)
+        notes: list[str] = []
+        reset = fs is not None and fs.uidvalidity is not None and sel.uidvalidity != fs.uidvalidity
+        if fs is not None and not reset and not local_changed and sel.qresync:
+            # Only the server changed, and it named what changed: look at just those messages.
+            # The local folder is exactly as last agreed (its stamp says so), so it needs no
+            # listing; files are found by name when an action touches them.
+            view = RemoteView(sel.uidvalidity, dict(sel.changed), set(sel.vanished))
+            known = self.state.messages_for(ln, set(view.changed) | view.vanished)
+            new = [u for u in view.changed if u not in known]
+            if new:
+                meta = r.fetch_meta(new, ids=True)[0]
+                for u in new:
+                    if u in meta:
+                        view.changed[u] = meta[u]
+            fi = FolderInput(ln, known, None, view, total=self.state.count(ln))
+            return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, False, notes, partial=True)
+        known = self.state.messages(ln) if fs else {}
+        local = sync_local.scan(fdir)
+        if fs is None or reset or not known:
+            # Message-IDs let a message moved here on the server be matched with the file it
+            # was elsewhere; an account's very first sync has nothing to match them with.
+            ids = bool(local) or reset or self.has_state
+            changed = r.fetch_meta("1:*", ids=ids)[0] if sel.exists else {}
+            view = RemoteView(sel.uidvalidity, changed, complete=True)
+            if reset:
+                known = rebase(known, changed)
+                notes.append(f"UIDVALIDITY changed ({fs.uidvalidity} -> {sel.uidvalidity}): {len(known)} messages matched by content")
+        elif sel.qresync:
+            view = RemoteView(sel.uidvalidity, dict(sel.changed), set(sel.vanished))
+        elif r.condstore and fs.highestmodseq:
+            changed = r.fetch_meta("1:*", sizes=False, changedsince=fs.highestmodseq)[0]
+            vanished = set(known) - r.all_uids()
+            view = RemoteView(sel.uidvalidity, changed, vanished)
+        else:
+            view = RemoteView(sel.uidvalidity, r.fetch_meta("1:*", sizes=False)[0], complete=True)
+        if known and not reset:
+            new = [u for u in view.changed if u not in known]
+            if new:
+                meta = r.fetch_meta(new, ids=True)[0]
+                for u in new:
+                    if u in meta:
+                        view.changed[u] = meta[u]
+        fi = FolderInput(ln, known, local, view)
+        loose = unpaired_local(fi)
+        if loose:
+            facts = {m.key: sync_local.with_facts(m, fdir) for m in loose}
+            fi.local = [facts.get(m.key, m) for m in local]
+        return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, fs is None, notes)
+
+
+def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, progress: Progress | None = None,
+                 session: Any = None) -> Result:
+    """Sync one account of ``app``: hooks fired, state opened, connection made (or ``session``
+    used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute)."""
+    options = options or SyncOptions()
+    pm = app.pm
+    pm.hook.pigeon_sync_started(account=account.name)
+    res = Result(SyncReport(account.name))
+    opened = None
+    state = None
+    try:
+        if session is None:
+            session = opened = open_session(app, account)
+        state = SyncState.for_account(app.state_dir, account.name)
+        engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
+                            options=options, progress=progress)
+        try:
+            res = engine.run()
+        except Exception as exc:  # noqa: BLE001 - reported through the result and the hook
+            res = engine.result
+            if not res.report.errors:
+                res.report.errors.append(f"{type(exc).__name__}: {exc}")
+            res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
+        if not options.dry_run and res.arrived:
+            from pigeon.core.sync_events import fire_arrivals
+
+            fire_arrivals(app, account, res)
+    except Exception as exc:
+        res.report.errors.append(str(exc) or type(exc).__name__)
+        res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
+    finally:
+        if state is not None:
+            state.close()
+        if opened is not None:
+            _close(opened)
+        pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
+    return res
+
+
+def open_session(app: Any, account: Any) -> Any:
+    """A logged-in ``ImapSession`` for ``account`` from the transport layer."""
+    from pigeon.core import imap
+    from pigeon.core.errors import PigeonError
+
+    server = account.imap
+    if server is None:
+        raise PigeonError(f"account {account.name!r} has no IMAP server configured")
+    source = _credential_source(app, account, server)
+    trace = None
+    if getattr(app.options, "debug", False):
+        from pigeon.core.transport import ProtocolTrace
+
+        trace = ProtocolTrace(True)
+    session = imap.ImapSession(server, source, trace=trace) if trace else imap.ImapSession(server, source)
+    session.connect()
+    return session
+
+
+def _credential_source(app: Any, account: Any, server: Any) -> Callable[[bool], Any]:
+    for modname in ("pigeon.core.imap", "pigeon.core.credentials"):
+        try:
+            mod = __import__(modname, fromlist=["credentials_for"])
+        except ImportError:
+            continue
+        fn = getattr(mod, "credentials_for", None)
+        if fn is not None:
+            return fn(app, account, "imap")
+
+    def source(refresh: bool) -> Any:
+        from pigeon.core.errors import PigeonError
+
+        username = server.username or account.address
+        creds = app.pm.hook.pigeon_credentials(account=account, purpose="imap", username=username)
+        if creds is None and account.password_command:
+            # Until a credentials provider plugin answers the hook: the documented
+            # password_command (an argument list, no shell; the first line of its output).
+            import subprocess
+
+            from pigeon.hooks.types import Credentials
+
+            out = subprocess.run(list(account.password_command), capture_output=True, timeout=60, check=False)
+            if out.returncode != 0:
+                raise PigeonError(f"account {account.name!r}: password_command failed (exit {out.returncode})")
+            creds = Credentials(username, out.stdout.decode("utf-8", "replace").splitlines()[0] if out.stdout else "")
+        if creds is None:
+            raise PigeonError(f"account {account.name!r}: no credentials for IMAP (set password_command)")
+        return creds
+
+    return source
+
+
+def _close(session: Any) -> None:
+    for name in ("logout", "close"):
+        fn = getattr(session, name, None)
+        if callable(fn):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001, S110 - closing a dead session is best effort
+                pass
+            return
+
+
+def summary(results: Iterable[Result], elapsed: float | None = None) -> str:
+    """The one-line summary of ``pigeon sync``."""
+    t = {k: 0 for k in ("downloaded", "uploaded", "flags_down", "flags_up", "deleted_local", "deleted_remote", "moved")}
+    for r in results:
+        for k in t:
+            t[k] += getattr(r.report, k)
+    line = (f"{t['downloaded']} down, {t['uploaded']} up, flags {t['flags_down']} down/{t['flags_up']} up, "
+            f"deleted {t['deleted_local']} here/{t['deleted_remote']} on server, {t['moved']} moved")
+    if elapsed is not None:
+        line += f" in {elapsed:.2f}s"
+    return line
+

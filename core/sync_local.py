@@ -1,0 +1,127 @@
+"""The local side of sync, read-only and quick: list a Maildir folder by file names only,
+stamp its directories, and describe a file's content for matching.
+
+Writing (delivery, renames, moves, deletions) goes through ``pigeon.core.maildir``; this module
+only reads, with ``os.scandir`` and no ``stat`` per message, because a no-change sync of a large
+Maildir must cost almost nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pigeon.core.sync_plan import LocalMsg
+
+_UID_RE = re.compile(r",U=(\d+)")
+_MSGID_RE = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A Maildir file name -> (unique name, flag letters)."""
+    key, sep, info = name.partition(":2,")
+    if not sep:
+        key, sep, info = name.partition("!2,")  # the separator some tools use where ':' is invalid
+    return key, info if sep else ""
+
+
+def scan(folder_dir: Path) -> list[LocalMsg]:
+    """Every message file in ``cur/`` and ``new/``: names only, no stat per file."""
+    from pigeon.core.sync_plan import LocalMsg
+
+    out: list[LocalMsg] = []
+    for sub in ("new", "cur"):
+        try:
+            it = os.scandir(os.path.join(folder_dir, sub))
+        except FileNotFoundError:
+            continue
+        with it:
+            for e in it:
+                name = e.name
+                if name.startswith("."):
+                    continue
+                key, info = split_name(name)
+                m = _UID_RE.search(key)
+                out.append(LocalMsg(key, "".join(sorted(info)), name, sub, int(m.group(1)) if m else None))
+    return out
+
+
+def scan_names(folder_dir: Path) -> set[str]:
+    """The file names in ``cur/`` and ``new/`` (for checking that the folder is as we left it)."""
+    names: set[str] = set()
+    for sub in ("new", "cur"):
+        try:
+            names.update(n for n in os.listdir(os.path.join(folder_dir, sub)) if not n.startswith("."))
+        except FileNotFoundError:
+            pass
+    return names
+
+
+def stamp(folder_dir: Path) -> str | None:
+    """The modification times of ``cur/`` and ``new/``: any file added, removed or renamed in a
+    folder changes one of them, so an equal stamp means an unchanged folder."""
+    try:
+        a = os.stat(os.path.join(folder_dir, "cur")).st_mtime_ns
+        b = os.stat(os.path.join(folder_dir, "new")).st_mtime_ns
+    except FileNotFoundError:
+        return None
+    return f"{a}:{b}"
+
+
+def normalise(data: bytes) -> bytes:
+    """Line ends to LF, as a Maildir keeps them."""
+    return data.replace(b"\r\n", b"\n")
+
+
+def wire(data: bytes) -> bytes:
+    """Line ends to CRLF, as IMAP wants them."""
+    return normalise(data).replace(b"\n", b"\r\n")
+
+
+def wire_size(data: bytes) -> int:
+    """RFC822.SIZE of a message stored with LF (or CRLF) line ends."""
+    lf = normalise(data)
+    return len(lf) + lf.count(b"\n")
+
+
+def digest(data: bytes) -> str:
+    """Content digest, independent of line ends."""
+    return hashlib.blake2b(normalise(data), digest_size=16).hexdigest()
+
+
+def message_id(data: bytes) -> str | None:
+    """The Message-ID from a message's header (or a HEADER.FIELDS answer), without brackets."""
+    end = data.find(b"\n\n")
+    if end < 0:
+        end = data.find(b"\r\n\r\n")
+    head = data if end < 0 else data[: end + 1]
+    m = _MSGID_RE.search(head)
+    if not m:
+        return None
+    value = re.sub(rb"\s+", b"", m.group(1)).decode("utf-8", "replace")
+    value = value.strip()
+    if value.startswith("<") and ">" in value:
+        value = value[1 : value.index(">")]
+    return value or None
+
+
+def describe(data: bytes) -> tuple[int, str, str | None]:
+    """(wire size, digest, Message-ID) of a message's bytes."""
+    return wire_size(data), digest(data), message_id(data)
+
+
+def with_facts(msg: LocalMsg, folder_dir: Path) -> LocalMsg:
+    """``msg`` with its size, digest and Message-ID read from its file (unchanged if it vanished)."""
+    if msg.name is None:
+        return msg
+    try:
+        with open(os.path.join(folder_dir, msg.subdir, msg.name), "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return msg
+    size, dg, mid = describe(data)
+    return msg._replace(size=size, digest=dg, msgid=mid)

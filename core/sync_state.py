@@ -1,0 +1,294 @@
+"""The sync engine's memory: what the Maildir and the server last agreed on, per account.
+
+One SQLite file per account under the state directory (``<state>/sync/<account>.sqlite``).
+For each folder it keeps the server's UIDVALIDITY, HIGHESTMODSEQ and UIDNEXT as of the last
+sync, and a stamp of the local ``cur/`` and ``new/`` directories so that an untouched folder is
+skipped without listing it. For each message it keeps the UID, the Maildir unique name, the
+flags and keywords both sides last agreed on, the size on the wire, a content digest and the
+Message-ID (the last two let a message renamed or moved by another tool, or re-numbered by a
+UIDVALIDITY change, be recognised instead of copied again).
+
+Crash safety is the engine's ordering: it writes a message file first and commits the state
+row after, so a crash leaves at worst a file the state does not know yet, which the next sync
+pairs with its UID by content instead of copying it again. Uploads are journalled in
+``pending`` before the APPEND for the same reason.
+
+This module imports only the standard library so ``pigeon sync`` stays quick to start.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import NamedTuple
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (
+    name TEXT PRIMARY KEY,            -- local folder name, UTF-8, "/"-separated
+    remote TEXT,                      -- the server's name (decoded), when known
+    uidvalidity INTEGER,
+    highestmodseq INTEGER,
+    uidnext INTEGER,
+    local_stamp TEXT,                 -- mtimes of cur/ and new/ when both sides last agreed
+    synced REAL                       -- wall-clock time of that agreement
+);
+CREATE TABLE IF NOT EXISTS messages (
+    folder TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    key TEXT NOT NULL,                -- Maildir unique name (file name before ":2,")
+    flags TEXT NOT NULL DEFAULT '',   -- Maildir letters as last agreed, sorted
+    keywords TEXT NOT NULL DEFAULT '',-- IMAP keywords as last agreed, space-separated, sorted
+    size INTEGER,                     -- RFC822.SIZE (CRLF line ends)
+    digest TEXT,                      -- blake2b of the content with LF line ends
+    msgid TEXT,                       -- Message-ID without angle brackets
+    PRIMARY KEY (folder, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_key ON messages (key);
+CREATE INDEX IF NOT EXISTS messages_digest ON messages (digest);
+CREATE TABLE IF NOT EXISTS pending (
+    folder TEXT NOT NULL,
+    key TEXT NOT NULL,
+    digest TEXT,
+    started REAL,
+    PRIMARY KEY (folder, key)
+);
+"""
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """A folder as both sides last agreed on it."""
+
+    name: str
+    remote: str | None = None
+    uidvalidity: int | None = None
+    highestmodseq: int | None = None
+    uidnext: int | None = None
+    local_stamp: str | None = None
+    synced: float | None = None
+
+
+class MessageState(NamedTuple):
+    """One message as both sides last agreed on it (a tuple: a folder holds many)."""
+
+    uid: int
+    key: str
+    flags: str = ""
+    keywords: frozenset[str] = frozenset()
+    size: int | None = None
+    digest: str | None = None
+    msgid: str | None = None
+
+    def with_(self, **changes) -> MessageState:
+        return self._replace(**changes)
+
+
+def _kw_text(keywords: Iterable[str]) -> str:
+    return " ".join(sorted(keywords))
+
+
+def _kw_set(text: str) -> frozenset[str]:
+    return frozenset(text.split()) if text else frozenset()
+
+
+def state_path(state_dir: Path, account: str) -> Path:
+    """Where the state file of ``account`` lives. Account names are config keys; keep them tame."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in account) or "_"
+    return Path(state_dir) / "sync" / f"{safe.lstrip('.') or '_'}.sqlite"
+
+
+class SyncState:
+    """The SQLite state of one account. Not thread-safe: one engine owns it at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves so a commit point is explicit.
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+        try:
+            os.chmod(self.path, 0o600)
+        except OSError:
+            pass
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL under WAL keeps the database consistent across a crash; a lost last commit is
+        # harmless because the next sync re-pairs files with UIDs by content.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        self._depth = 0
+
+    @classmethod
+    def for_account(cls, state_dir: Path, account: str) -> SyncState:
+        return cls(state_path(state_dir, account))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> SyncState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ folders
+
+    def folders(self) -> dict[str, FolderState]:
+        rows = self.db.execute(
+            "SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders"
+        )
+        return {r[0]: FolderState(*r) for r in rows}
+
+    def folder(self, name: str) -> FolderState | None:
+        r = self.db.execute(
+            "SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders WHERE name=?",
+            (name,),
+        ).fetchone()
+        return FolderState(*r) if r else None
+
+    def set_folder(self, fs: FolderState) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (fs.name, fs.remote, fs.uidvalidity, fs.highestmodseq, fs.uidnext, fs.local_stamp,
+             fs.synced if fs.synced is not None else time.time()),
+        )
+
+    def update_folder(self, name: str, **changes) -> FolderState:
+        """Change some fields of a folder's row (created when missing) and return the new row."""
+        fs = replace(self.folder(name) or FolderState(name), **changes)
+        self.set_folder(fs)
+        return fs
+
+    def remove_folder(self, name: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM messages WHERE folder=?", (name,))
+            self.db.execute("DELETE FROM pending WHERE folder=?", (name,))
+            self.db.execute("DELETE FROM folders WHERE name=?", (name,))
+
+    def rename_folder(self, old: str, new: str) -> None:
+        with self.transaction():
+            for table, col in (("messages", "folder"), ("pending", "folder"), ("folders", "name")):
+                self.db.execute(f"UPDATE {table} SET {col}=? WHERE {col}=?", (new, old))  # noqa: S608
+
+    # ------------------------------------------------------------------ messages
+
+    def messages(self, folder: str) -> dict[int, MessageState]:
+        rows = self.db.execute(
+            "SELECT uid, key, flags, keywords, size, digest, msgid FROM messages WHERE folder=?", (folder,)
+        )
+        empty = frozenset()
+        return {r[0]: MessageState(r[0], r[1], r[2], _kw_set(r[3]) if r[3] else empty, r[4], r[5], r[6]) for r in rows}
+
+    def messages_for(self, folder: str, uids: Iterable[int]) -> dict[int, MessageState]:
+        """The rows of some UIDs of a folder (a QRESYNC answer names the few that changed)."""
+        uids = sorted(set(uids))
+        out: dict[int, MessageState] = {}
+        for i in range(0, len(uids), 500):
+            chunk = uids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT uid, key, flags, keywords, size, digest, msgid FROM messages WHERE folder=? AND uid IN ({marks})",  # noqa: S608
+                (folder, *chunk),
+            )
+            for r in rows:
+                out[r[0]] = MessageState(r[0], r[1], r[2], _kw_set(r[3]), r[4], r[5], r[6])
+        return out
+
+    def key_flags(self, folder: str) -> set[tuple[str, str]]:
+        """(unique name, flags) of every message of a folder: what its files should be."""
+        return set(self.db.execute("SELECT key, flags FROM messages WHERE folder=?", (folder,)))
+
+    def get_many(self, folder: str, uids: Iterable[int]) -> dict[int, MessageState]:
+        out: dict[int, MessageState] = {}
+        for uid in uids:
+            m = self.get(folder, uid)
+            if m is not None:
+                out[uid] = m
+        return out
+
+    def count(self, folder: str | None = None) -> int:
+        if folder is None:
+            return self.db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        return self.db.execute("SELECT count(*) FROM messages WHERE folder=?", (folder,)).fetchone()[0]
+
+    def get(self, folder: str, uid: int) -> MessageState | None:
+        r = self.db.execute(
+            "SELECT uid, key, flags, keywords, size, digest, msgid FROM messages WHERE folder=? AND uid=?",
+            (folder, uid),
+        ).fetchone()
+        return MessageState(r[0], r[1], r[2], _kw_set(r[3]), r[4], r[5], r[6]) if r else None
+
+    def put(self, folder: str, msg: MessageState) -> None:
+        self.put_many(folder, (msg,))
+
+    def put_many(self, folder: str, msgs: Iterable[MessageState]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ((folder, m.uid, m.key, m.flags, _kw_text(m.keywords), m.size, m.digest, m.msgid) for m in msgs),
+        )
+
+    def remove(self, folder: str, uid: int) -> None:
+        self.remove_many(folder, (uid,))
+
+    def remove_many(self, folder: str, uids: Iterable[int]) -> None:
+        self.db.executemany("DELETE FROM messages WHERE folder=? AND uid=?", ((folder, u) for u in uids))
+
+    def clear_messages(self, folder: str) -> None:
+        self.db.execute("DELETE FROM messages WHERE folder=?", (folder,))
+
+    def find_key(self, key: str) -> list[tuple[str, MessageState]]:
+        rows = self.db.execute(
+            "SELECT folder, uid, key, flags, keywords, size, digest, msgid FROM messages WHERE key=?", (key,)
+        )
+        return [(r[0], MessageState(r[1], r[2], r[3], _kw_set(r[4]), r[5], r[6], r[7])) for r in rows]
+
+    def find_digest(self, digest: str) -> list[tuple[str, MessageState]]:
+        rows = self.db.execute(
+            "SELECT folder, uid, key, flags, keywords, size, digest, msgid FROM messages WHERE digest=?", (digest,)
+        )
+        return [(r[0], MessageState(r[1], r[2], r[3], _kw_set(r[4]), r[5], r[6], r[7])) for r in rows]
+
+    # ------------------------------------------------------------------ uploads in flight
+
+    def add_pending(self, folder: str, key: str, digest: str | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (folder, key, digest, time.time()))
+
+    def remove_pending(self, folder: str, key: str) -> None:
+        self.db.execute("DELETE FROM pending WHERE folder=? AND key=?", (folder, key))
+
+    def pending(self, folder: str | None = None) -> list[tuple[str, str, str | None]]:
+        if folder is None:
+            return list(self.db.execute("SELECT folder, key, digest FROM pending"))
+        return list(self.db.execute("SELECT folder, key, digest FROM pending WHERE folder=?", (folder,)))

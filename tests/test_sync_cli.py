@@ -1,0 +1,179 @@
+"""``pigeon sync`` as a user runs it: config.toml, password_command, the real transport."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from helpers import run_pigeon
+from sync_support import assert_agree, find_local, message
+
+pytestmark = pytest.mark.dovecot
+
+
+def write_config(config_dir: Path, user, maildir: Path, name: str = "work", extra: str = "") -> None:  # noqa: ANN001
+    (config_dir / "config.toml").write_text(
+        f"""{extra}
+[accounts.{name}]
+address = "{user.name}@example.org"
+maildir = "{maildir}"
+{user.toml("imap", "tls")}
+password_command = ["printf", "%s", "{user.password}"]
+"""
+    )
+
+
+def state_file(isolated_env, name: str = "work") -> Path:  # noqa: ANN001
+    return isolated_env["state"] / "sync" / f"{name}.sqlite"
+
+
+def test_sync_command_both_ways_with_summary(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    for i in range(3):
+        mail_user.append(message(i), "INBOX")
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("3 down, 0 up")
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+    find_local(maildir, "INBOX", b"Hello 1.").unlink()
+    p = run_pigeon("sync", "--dry-run")
+    assert p.returncode == 0
+    out = p.stdout.decode()
+    assert "work: INBOX: delete UID 2 on the server" in out and "would do: 0 down" in out
+    assert len(mail_user.fetch_all("INBOX")) == 3
+    p = run_pigeon("sync", "work", "--json")
+    assert p.returncode == 0
+    data = json.loads(p.stdout)
+    assert data["work"]["deleted_remote"] == 1 and data["work"]["failed"] == {}
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+    p = run_pigeon("sync", "--json")
+    assert json.loads(p.stdout)["work"]["skipped_unchanged"] >= 4  # INBOX, Sent, Drafts, Trash untouched
+
+
+def test_guard_names_the_folder_and_exit_1(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    for i in range(21):
+        mail_user.append(message(i), "INBOX")
+    mail_user.append(message(100), "Sent")
+    assert run_pigeon("sync").returncode == 0
+    for sub in ("cur", "new"):
+        for n in os.listdir(maildir / "INBOX" / sub):
+            os.unlink(maildir / "INBOX" / sub / n)
+    mail_user.append(message(101), "Sent")  # other folders still sync
+    p = run_pigeon("sync")
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert "pigeon: sync work: INBOX: would delete 21 of 21 messages on the server" in err and "--force" in err
+    assert len(mail_user.fetch_all("INBOX")) == 21
+    assert len(list((maildir / "Sent" / "new").iterdir())) == 2
+    p = run_pigeon("sync", "--force")
+    assert p.returncode == 0, p.stderr.decode()
+    assert mail_user.fetch_all("INBOX") == {}
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+
+
+def test_unknown_account_and_no_server(config_dir, tmp_path) -> None:  # noqa: ANN001
+    (config_dir / "config.toml").write_text(f'[accounts.local]\naddress = "a@b.c"\nmaildir = "{tmp_path / "M"}"\n')
+    p = run_pigeon("sync", "nope")
+    assert p.returncode == 1 and "no account named 'nope'" in p.stderr.decode()
+    p = run_pigeon("sync")
+    assert p.returncode == 1 and "no account with an IMAP server" in p.stderr.decode()
+
+
+def test_unreachable_server_fails_cleanly(config_dir, tmp_path) -> None:  # noqa: ANN001
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    (config_dir / "config.toml").write_text(
+        f'[accounts.w]\naddress = "a@b.c"\nmaildir = "{tmp_path / "M"}"\n'
+        f'imap = {{ host = "127.0.0.1", port = {port}, security = "tls", username = "a", timeout = 3 }}\n'
+        'password_command = ["printf", "x"]\n'
+    )
+    p = run_pigeon("sync")
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert "pigeon: sync w:" in err and "Traceback" not in err
+
+
+PLUGIN = '''
+import json, os
+from pigeon.hooks import hookimpl
+from pigeon.hooks.types import Verdict
+
+LOG = os.environ["SYNC_EVENTS_LOG"]
+
+
+def _w(*a):
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps(a) + "\\n")
+
+
+@hookimpl
+def pigeon_sync_started(account):
+    _w("started", account)
+
+
+@hookimpl
+def pigeon_sync_finished(account, report):
+    _w("finished", account, report.downloaded)
+
+
+@hookimpl
+def pigeon_filter_message(message, ref):
+    if "urgent" in str(message["Subject"]):
+        return Verdict(flags_add="F", source="test")
+
+
+@hookimpl
+def pigeon_message_arrived(message, ref):
+    _w("arrived", str(message["Subject"]), ref.folder, ref.path.name)
+'''
+
+
+def test_events_and_filter_verdicts(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    (config_dir / "plugins").mkdir()
+    (config_dir / "plugins" / "events.py").write_text(PLUGIN)
+    log = tmp_path / "events.log"
+    env = {"SYNC_EVENTS_LOG": str(log)}
+    mail_user.append(message(1), "INBOX")
+    assert run_pigeon("sync", env=env).returncode == 0
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    assert events == [["started", "work"], ["finished", "work", 1]]  # a first sync imports: no arrivals
+    mail_user.append(message(2, subject="urgent: read me"), "INBOX")
+    mail_user.append(message(3), "INBOX")
+    log.unlink()
+    assert run_pigeon("sync", env=env).returncode == 0
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    arrived = [e for e in events if e[0] == "arrived"]
+    assert sorted(e[1] for e in arrived) == ["message 3", "urgent: read me"] and all(e[2] == "INBOX" for e in arrived)
+    assert events[0] == ["started", "work"] and events[-1] == ["finished", "work", 2]
+    flagged = find_local(maildir, "INBOX", b"Hello 2.")
+    assert flagged.name.endswith(":2,F")  # the filter's verdict, applied locally ...
+    assert run_pigeon("sync", env=env).returncode == 0  # ... and carried to the server
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+
+
+def test_non_ascii_folder_names_both_ways(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    mail_user.append(message(1), "Entwürfe")  # modified UTF-7 on the wire
+    from sync_support import put_local
+
+    (maildir / "Réunions" / "cur").mkdir(parents=True)
+    for sub in ("new", "tmp"):
+        (maildir / "Réunions" / sub).mkdir()
+    put_local(maildir, "Réunions", message(2))
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert (maildir / "Entwürfe" / "new").is_dir()
+    server = assert_agree(mail_user, maildir, state_file(isolated_env))
+    assert len(server["Réunions"]) == 1 and len(server["Entwürfe"]) == 1

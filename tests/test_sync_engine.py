@@ -1,0 +1,194 @@
+"""The sync engine against the private Dovecot: after every sync the whole server (folders,
+UIDs, flags, keywords, bytes) equals the Maildir, and the state maps one to the other."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sync_support import assert_agree, find_local, message, put_local, set_local_flags, sync
+
+pytestmark = pytest.mark.dovecot
+
+
+@pytest.fixture
+def box(tmp_path: Path, mail_user):  # noqa: ANN001, ANN201
+    """(user, maildir root, state file) for one test."""
+    return mail_user, tmp_path / "Mail", tmp_path / "state.sqlite"
+
+
+def seed(user, folder: str, n: int, start: int = 0, flags=()) -> list[int]:  # noqa: ANN001
+    return [user.append(message(start + i), folder, flags) for i in range(n)]
+
+
+def test_initial_sync_then_nothing_to_do(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    seed(user, "INBOX", 5, flags=("\\Seen",))
+    seed(user, "Archive", 3, start=100)
+    seed(user, "lists/dev", 2, start=200, flags=("\\Flagged", "$Label1"))
+    res = sync(user, root, state)
+    assert not res.failed and res.report.downloaded == 10
+    server = assert_agree(user, root, state)
+    assert {"INBOX", "Archive", "lists/dev", "Sent", "Drafts", "Trash"} <= set(server)
+    assert (root / "lists" / "dev" / "cur").is_dir()
+    # unseen mail lands in new/, read mail in cur/ with its flags
+    assert len(os.listdir(root / "Archive" / "new")) == 3
+    assert all(n.endswith(":2,S") for n in os.listdir(root / "INBOX" / "cur"))
+    again = sync(user, root, state)
+    assert again.report == type(res.report)("t")  # nothing at all
+    assert again.skipped == len(server)
+    assert_agree(user, root, state)
+
+
+def test_local_changes_go_up(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    seed(user, "INBOX", 6)
+    sync(user, root, state)
+    set_local_flags(find_local(root, "INBOX", b"Hello 0."), "FS")  # read + flagged
+    find_local(root, "INBOX", b"Hello 1.").unlink()  # deleted
+    moved = find_local(root, "INBOX", b"Hello 2.")
+    os.rename(moved, root / "Trash" / "new" / moved.name)  # moved by mutt (same name)
+    put_local(root, "Sent", message(50), "S")  # a sent copy
+    (root / "Projects" / "cur").mkdir(parents=True)  # a new folder, made by hand
+    for sub in ("new", "tmp"):
+        (root / "Projects" / sub).mkdir()
+    put_local(root, "Projects", message(60))
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    r = res.report
+    assert (r.uploaded, r.flags_up, r.deleted_remote, r.moved, r.downloaded) == (2, 1, 1, 1, 0)
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report.downloaded == again.report.uploaded == 0 and not again.report.moved
+
+
+def test_server_changes_come_down(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    uids = seed(user, "INBOX", 6)
+    sync(user, root, state)
+    moved_before = find_local(root, "INBOX", b"Hello 3.")
+    c = user.imap()
+    c.create_folder("Archive")
+    c.select_folder("INBOX")
+    c.add_flags([uids[0]], ["\\Seen", "\\Answered"])
+    c.add_flags([uids[1]], ["work"])  # a keyword
+    c.delete_messages([uids[2]])
+    c.expunge()
+    c.move([uids[3]], "Archive")
+    c.logout()
+    user.append(message(99), "INBOX")
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    r = res.report
+    assert (r.downloaded, r.flags_down, r.deleted_local, r.moved) == (1, 1, 1, 1)
+    assert_agree(user, root, state)
+    # the moved message was renamed across, not downloaded again
+    moved_after = find_local(root, "Archive", b"Hello 3.")
+    assert moved_after.stat().st_ino == os.stat(moved_after).st_ino
+    assert not moved_before.exists()
+
+
+def test_deleted_here_but_changed_there_is_kept(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    uids = seed(user, "INBOX", 3)
+    sync(user, root, state)
+    find_local(root, "INBOX", b"Hello 0.").unlink()
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.add_flags([uids[0]], ["\\Flagged"])
+    c.delete_messages([uids[1]])
+    c.expunge()
+    c.logout()
+    set_local_flags(find_local(root, "INBOX", b"Hello 1."), "RS")  # changed here, deleted there
+    res = sync(user, root, state)
+    assert not res.failed
+    assert any("kept" in n for n in res.plan.folders["INBOX"].notes)
+    server = assert_agree(user, root, state)
+    bodies = [d for _, _, d in server["INBOX"].values()]
+    assert any(b"Hello 0." in d for d in bodies) and any(b"Hello 1." in d for d in bodies)
+
+
+def test_dry_run_changes_nothing(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    seed(user, "INBOX", 2)
+    sync(user, root, state)
+    put_local(root, "INBOX", message(7))
+    user.append(message(8), "INBOX")
+    res = sync(user, root, state, dry_run=True)
+    text = "\n".join(res.plan.describe())
+    assert "download UID 3" in text and "upload" in text
+    assert res.report.downloaded == 0
+    assert len(os.listdir(root / "INBOX" / "new")) + len(os.listdir(root / "INBOX" / "cur")) == 3
+    assert len(user.fetch_all("INBOX")) == 3
+    sync(user, root, state)
+    assert_agree(user, root, state)
+
+
+def test_mass_deletion_guard_and_force(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    seed(user, "Archive", 24)
+    sync(user, root, state)
+    for sub in ("cur", "new"):
+        for n in os.listdir(root / "Archive" / sub):
+            os.unlink(root / "Archive" / sub / n)
+    res = sync(user, root, state)
+    assert "Archive" in res.failed and "--force" in res.failed["Archive"]
+    assert len(user.fetch_all("Archive")) == 24  # nothing deleted
+    res = sync(user, root, state)  # still stopped the next time
+    assert "Archive" in res.failed
+    res = sync(user, root, state, force=True)
+    assert not res.failed and res.report.deleted_remote == 24
+    assert user.fetch_all("Archive") == {}
+    assert_agree(user, root, state)
+
+
+def test_uidvalidity_reset_recovers_by_content(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    seed(user, "Work", 5)
+    sync(user, root, state)
+    before = {p.name for p in (root / "Work" / "new").iterdir()}
+    c = user.imap()
+    c.rename_folder("Work", "Work-old")
+    c.create_folder("Work")
+    c.select_folder("Work-old")
+    c.copy(c.search("ALL"), "Work")
+    c.close_folder()
+    c.delete_folder("Work-old")
+    c.logout()
+    user.append(message(77), "Work")  # and one really new message
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert any("UIDVALIDITY changed" in n for n in res.notes)
+    assert res.report.downloaded == 1 and res.report.uploaded == 0
+    assert res.report.deleted_local == res.report.deleted_remote == 0
+    assert before <= {p.name for p in (root / "Work" / "new").iterdir()}  # the same files
+    assert_agree(user, root, state)
+
+
+def test_interrupted_download_completes_without_duplicates(box) -> None:  # noqa: ANN001
+    """A file written whose state row was never committed is paired, not copied."""
+    from pigeon.core.sync_state import SyncState
+
+    user, root, state = box
+    seed(user, "INBOX", 4)
+    sync(user, root, state)
+    with SyncState(state) as st:  # forget two rows and the folder's marks, as after a crash
+        st.remove_many("INBOX", [3, 4])
+        st.update_folder("INBOX", highestmodseq=1, local_stamp=None)
+    res = sync(user, root, state)
+    assert not res.failed
+    assert res.report.downloaded == 0 and res.report.uploaded == 0
+    assert_agree(user, root, state)
+
+
+def test_folder_selection(box) -> None:  # noqa: ANN001
+    user, root, state = box
+    seed(user, "INBOX", 2)
+    seed(user, "Archive", 2, start=10)
+    res = sync(user, root, state, folders=["Archive"])
+    assert not res.failed and res.report.downloaded == 2
+    assert not any((root / "INBOX" / sub).exists() and os.listdir(root / "INBOX" / sub) for sub in ("cur", "new"))
+    res = sync(user, root, state)
+    assert res.report.downloaded == 2
+    assert_agree(user, root, state)

@@ -1,0 +1,90 @@
+"""The sync state store: folders, messages, pending uploads, transactions, crash behaviour."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pigeon.core.sync_state import FolderState, MessageState, SyncState, state_path
+
+
+def test_roundtrip_folders_and_messages(tmp_path: Path) -> None:
+    st = SyncState.for_account(tmp_path, "work")
+    assert st.path == tmp_path / "sync" / "work.sqlite"
+    assert oct(st.path.stat().st_mode & 0o777) == "0o600"
+    with st.transaction():
+        st.set_folder(FolderState("INBOX", "INBOX", 7, 120, 55, "1:2"))
+        st.put_many("INBOX", [
+            MessageState(1, "k1", "S", frozenset({"$label1", "work"}), 100, "d1", "a@b"),
+            MessageState(2, "k2", "", frozenset(), 200, "d2", None),
+        ])
+    st.close()
+
+    st = SyncState.for_account(tmp_path, "work")
+    f = st.folder("INBOX")
+    assert (f.uidvalidity, f.highestmodseq, f.uidnext, f.local_stamp) == (7, 120, 55, "1:2")
+    msgs = st.messages("INBOX")
+    assert msgs[1].keywords == frozenset({"$label1", "work"})
+    assert msgs[2].msgid is None and msgs[2].size == 200
+    assert st.find_key("k2") == [("INBOX", msgs[2])]
+    assert st.find_digest("d1") == [("INBOX", msgs[1])]
+    assert st.count() == 2 and st.count("INBOX") == 2 and st.count("Other") == 0
+    f2 = st.update_folder("INBOX", highestmodseq=130)
+    assert f2.uidvalidity == 7 and st.folder("INBOX").highestmodseq == 130
+    st.rename_folder("INBOX", "Inbox2")
+    assert st.count("Inbox2") == 2 and st.folder("INBOX") is None
+    st.remove_folder("Inbox2")
+    assert st.count() == 0 and st.folders() == {}
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    st = SyncState(tmp_path / "s.sqlite")
+    with pytest.raises(RuntimeError), st.transaction():
+        st.put("A", MessageState(1, "k"))
+        with st.transaction():  # nested joins the outer one
+            st.put("A", MessageState(2, "k2"))
+        raise RuntimeError("boom")
+    assert st.messages("A") == {}
+    with st.transaction():
+        st.put("A", MessageState(1, "k"))
+        st.remove_many("A", [1])
+        st.put("A", MessageState(3, "k3"))
+    assert list(st.messages("A")) == [3]
+
+
+def test_pending_uploads(tmp_path: Path) -> None:
+    st = SyncState(tmp_path / "s.sqlite")
+    st.add_pending("Sent", "key1", "dg")
+    assert st.pending() == [("Sent", "key1", "dg")]
+    assert st.pending("Other") == []
+    st.remove_pending("Sent", "key1")
+    assert st.pending() == []
+
+
+def test_account_names_are_confined(tmp_path: Path) -> None:
+    p = state_path(tmp_path, "../../etc/passwd")
+    assert p.parent == tmp_path / "sync" and "/" not in p.name and not p.name.startswith(".")
+
+
+def test_killed_writer_leaves_last_commit(tmp_path: Path) -> None:
+    """A process killed inside a transaction loses only that transaction."""
+    path = tmp_path / "s.sqlite"
+    code = f"""
+import os, sys
+sys.path[:0] = {sys.path!r}
+from pigeon.core.sync_state import SyncState, MessageState
+st = SyncState({str(path)!r})
+with st.transaction():
+    st.put("F", MessageState(1, "committed"))
+st.db.execute("BEGIN")
+st.put("F", MessageState(2, "uncommitted"))
+os.kill(os.getpid(), 9)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert proc.returncode == -9, proc.stderr
+    st = SyncState(path)
+    assert {m.key for m in st.messages("F").values()} == {"committed"}
+    assert os.path.exists(path)
