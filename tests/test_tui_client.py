@@ -340,3 +340,19 @@ def test_the_customisation_example_of_docs_client_md(mailbox: Path, config_dir: 
         assert len(list((mailbox / "Archive" / "cur").iterdir())) == 1
 
     drive(go)
+
+
+def test_a_display_name_that_is_another_address_shows_the_real_one(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    from pigeon.plugins.tui.source import summarize
+
+    msg = EmailMessage()
+    msg["From"] = '"service@paypal.com" <alerts@paypa1-secure.example.net>'
+    msg["Subject"] = "limited"
+    path = tmp_path / "m"
+    path.write_bytes(msg.as_bytes())
+    assert summarize(path).sender == "alerts@paypa1-secure.example.net"
+    msg.replace_header("From", '"bob@example.org" <bob@example.org>')
+    path.write_bytes(msg.as_bytes())
+    assert summarize(path).sender == "bob@example.org"

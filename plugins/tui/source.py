@@ -29,7 +29,7 @@ from pigeon.core.sanitize import sanitize_line
 
 _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 _TS = re.compile(r"^(\d+)(?:\.(\d+))?")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when summarize() changes what it shows
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -104,6 +104,8 @@ def summarize(path: Path, fallback_time: float = 0.0) -> Summary:
         except Exception:
             date = 0.0
     name, addr = email.utils.parseaddr(decode(msg.get("From")))
+    if "@" in name and name.strip("'\" ").lower() != addr.lower():
+        name = addr  # a display name that is another address: show the real one (spoofing)
     refs = re.findall(r"<[^<>\s]+>", str(msg.get("References") or ""))
     irt = re.findall(r"<[^<>\s]+>", str(msg.get("In-Reply-To") or ""))
     parents = [r for r in refs if r not in irt[-1:]] + irt[-1:]
