@@ -180,7 +180,8 @@ def toggle_thread(ctx: CommandContext) -> None:
 @command()
 @on_ui
 def refresh(ctx: CommandContext) -> None:
-    """Re-read the folder (and the folder counts); sync too when a ``sync`` command exists."""
+    """Re-read the folder and the folder counts; sync the accounts that have a server, in the
+    background (the mode line shows its progress)."""
     ui = ui_of(ctx)
     buf = ui.current
     if isinstance(buf, MessageListBuffer):
@@ -188,14 +189,32 @@ def refresh(ctx: CommandContext) -> None:
             s.tags_checked = False  # tags may have changed elsewhere (pigeon tag, filters)
         ui.rescan(buf)
     ui._load_folders()
-    if "sync" in ctx.app.commands:
-        ui.sync_state = "syncing…"
+    if "sync" in ctx.app.commands and any(a.imap for a in ctx.app.config.accounts.values()):
+        ui.run_command("sync")
 
-        def done(_: Any) -> None:
-            ui.sync_state = ""
 
-        sub = CommandContext(ctx.app, output=lambda s: None, ui=ui)
-        ui.spawn(lambda: ctx.app.commands.run("sync", sub), done, what="sync")
+@command()
+def sync(ctx: CommandContext, account: str = "") -> None:
+    """Two-way sync with the IMAP server (ACCOUNT, or every account that has one).
+
+    In the client it runs in the background: keep reading; new mail shows as it lands.
+    """
+    accounts = [ctx.app.account(account)] if account else [a for a in ctx.app.config.accounts.values() if a.imap]
+    if not accounts or any(a.imap is None for a in accounts):
+        raise CommandError("no IMAP server configured for " + (account or "any account"))
+    try:
+        from pigeon.core.sync import summary, sync_account
+    except ImportError:
+        raise CommandError("this pigeon has no sync engine") from None
+
+    def work() -> str:
+        return summary([sync_account(ctx.app, a) for a in accounts])
+
+    if isinstance(ctx.ui, TUI):
+        ui = ctx.ui
+        ui.call(ui.spawn, work, lambda line: ui.message(f"sync: {line}"), "sync")
+        return
+    ctx.print(work())
 
 
 def _flag(ctx: CommandContext, letter: str, toggle_on_missing: bool = True) -> None:
