@@ -426,6 +426,11 @@ def open_attachment(ctx: CommandContext) -> None:
 
     ui = ui_of(ctx)
     att = _pick_attachment(ctx)
+    if att.warnings:  # a double extension, an executable: the user decides, having read why
+        why = "; ".join(sanitize_line(w) for w in att.warnings)
+        if ui.ask(f"{sanitize_line(att.name)}: {why}. Open it anyway? (yes or no) ").strip().lower() != "yes":
+            ui.call(ui.message, "not opened")
+            return
     opener = shutil.which("xdg-open") or shutil.which("open")
     if opener is None:
         raise CommandError("no program to open files with (xdg-open); use S to save it")
