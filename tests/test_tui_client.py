@@ -20,11 +20,11 @@ def mailbox(tmp_path: Path, config_dir: Path) -> Path:
     return root
 
 
-def drive(coro_fn, app: App | None = None):  # noqa: ANN001, ANN201
+def drive(coro_fn, app: App | None = None, rows: int = 2):  # noqa: ANN001, ANN201
     async def main():  # noqa: ANN202
         d = await Driver(app or App.create(report_to_stderr=False)).start()
         try:
-            await d.settle(until=lambda: d.tui.current.line_count() > 1)
+            await d.settle(until=lambda: d.tui.current.line_count() >= rows)
             return await coro_fn(d)
         finally:
             await d.stop()
@@ -356,3 +356,25 @@ def test_a_display_name_that_is_another_address_shows_the_real_one(tmp_path: Pat
     msg.replace_header("From", '"bob@example.org" <bob@example.org>')
     path.write_bytes(msg.as_bytes())
     assert summarize(path).sender == "bob@example.org"
+
+
+def test_links_are_listed_and_opened_after_showing_their_target(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_support import write_maildir
+
+    monkeypatch.setenv("BROWSER", "true")  # a browser that does nothing
+    body = "See https://example.org/one and\nhttps://example.net/two, or https://example.org/one again.\n"
+    write_maildir(tmp_path / "Mail", {"INBOX": [make_message(1, subject="Links", body=body)]})
+    configure(config_dir, tmp_path / "Mail")
+
+    async def go(d: Driver) -> None:
+        await d.keys("\r")
+        await d.settle(until=lambda: "example.net/two" in d.screen())
+        await d.keys("L")
+        await d.keys("\t")
+        await d.settle(until=lambda: "2  https://example.net/two" in d.screen())
+        await d.keys("\x01\x0b2\r")  # C-a C-k 2 RET
+        assert "Open https://example.net/two? (yes or no)" in d.screen()
+        await d.keys("yes\r")
+        assert not d.tui.echo_error
+
+    drive(go, rows=1)

@@ -443,16 +443,17 @@ def open_attachment(ctx: CommandContext) -> None:
 
 
 @command("message")
-def open_link(ctx: CommandContext, number: str) -> None:
-    """Open link NUMBER of the message in the browser (its real target, shown first)."""
+def open_link(ctx: CommandContext, link: str) -> None:
+    """Open link N of the message in the browser, after showing its real target (TAB lists them)."""
+    from pigeon.plugins.tui.completion import message_links
+
     ui = ui_of(ctx)
-    buf = ui.call(lambda: ui.current)
-    links = getattr(buf, "links", [])
-    try:
-        link = next(li for li in links if str(li.number) == number.strip())
-    except StopIteration:
-        raise CommandError(f"no link {number}") from None
-    target = sanitize_line(link.target)
+    links = ui.call(message_links, ui.current)
+    number = link.strip().split()[0] if link.strip() else ""
+    target = next((t for n, t in links if n == number), None)
+    if target is None:
+        raise CommandError(f"no link {number!r}" if links else "this message has no link")
+    target = sanitize_line(target)
     browser = os.environ.get("BROWSER") or shutil.which("xdg-open")
     if not browser:
         ui.call(ui.message, f"[{number}] {target}")

@@ -51,6 +51,7 @@ ARG_KINDS = {
     "name": "command",
     "buffer": "buffer",
     "expression": "python",
+    "link": "link",
 }
 
 
