@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pigeon.plugins.tui.model import ComposeBuffer, MessageBuffer, Pane, Split
+from pigeon.plugins.tui.model import ComposeBuffer, MessageBuffer, MessageListBuffer, Pane, Split
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer as PTBuffer
 from prompt_toolkit.completion import DynamicCompleter, ThreadedCompleter
@@ -89,6 +89,10 @@ class ModelControl(UIControl):
                 style = " class:cursor-line" if active else " underline"
                 frags = [(s + style, t) for s, t in frags] + [(style, " " * max(0, width - used))]
             lines.append(frags)
+        if isinstance(buf, MessageListBuffer) and buf.threaded is None:
+            # the next screenful (and the previous) are read in the background meanwhile
+            self.tui.prefetch_summaries(buf, top + height, top + 2 * height)
+            self.tui.prefetch_summaries(buf, max(0, top - height), top)
         return UIContent(get_line=lambda i: lines[i], line_count=count, show_cursor=False)
 
 

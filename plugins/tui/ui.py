@@ -99,6 +99,7 @@ class TUI(MailMixin, MinibufferMixin):
         self.stopping = threading.Event()  # set on exit: long background work gives up
         self._assess_queue: list[Any] = []
         self._assessing = False
+        self._prefetching_rows = False
         self._tag_index: Any = False  # not looked for yet
         self._reporter = self._on_plugin_error
         app.pm.reporters.append(self._reporter)
