@@ -378,3 +378,34 @@ def test_links_are_listed_and_opened_after_showing_their_target(tmp_path: Path, 
         assert not d.tui.echo_error
 
     drive(go, rows=1)
+
+
+def test_cg_lets_a_slow_command_go_and_the_keys_flow_again(mailbox: Path, config_dir: Path) -> None:
+    (config_dir / "init.py").write_text(
+        "import time\n"
+        "from pigeon.hooks import hookimpl\n\n"
+        "def slow(ctx):\n"
+        "    '''Take a long time.'''\n"
+        "    time.sleep(3)\n\n"
+        "@hookimpl\n"
+        "def pigeon_register_commands(register):\n"
+        "    register(slow)\n\n"
+        "@hookimpl\n"
+        "def pigeon_register_keymaps(keymaps):\n"
+        "    keymaps.bind('list', 'z', 'slow')\n"
+    )
+
+    async def go(d: Driver) -> None:
+        d.input.send_text("zn")  # n waits for slow, in order
+        await asyncio.sleep(0.3)
+        assert d.tui.current.cursor == 0 and d.tui.typeahead
+        started = time.monotonic()
+        d.input.send_text("\x07")  # C-g
+        await asyncio.sleep(0.2)
+        assert "Quit (slow goes on in the background)" in d.tui.echo
+        d.input.send_text("nn")
+        while d.tui.current.cursor != 2:
+            await asyncio.sleep(0.02)
+        assert time.monotonic() - started < 2  # not after slow's three seconds
+
+    drive(go)

@@ -119,6 +119,10 @@ def build_key_bindings(tui: Any) -> KeyBindings:
             kb.add(key, filter=holding)(_hold)
     kb.add(Keys.Any, filter=holding)(_hold)
 
+    @kb.add("c-g", filter=holding)
+    def _let_go(event: KeyPressEvent) -> None:  # C-g is never held: it lets a slow command go
+        tui.detach_commands()
+
     # An unbound key in a list or a view says so, as Emacs does, instead of doing nothing.
     not_editing = Condition(lambda: tui.mode != "compose" and not tui.mb_active and tui.reading_key is None and not tui.busy)
 
