@@ -221,6 +221,17 @@ def echo_fragments(tui: Any) -> list[tuple[str, str]]:
     return [("class:echo.error" if tui.echo_error else "", tui.echo)]
 
 
+def _isearch_changed(tui: Any) -> None:
+    if tui.isearch is None:
+        return
+    try:
+        tui.isearch_update()
+    except Exception as exc:  # a line that cannot be read must not end the search, or the client
+        import traceback
+
+        tui._log_error(f"search: {type(exc).__name__}: {exc}", traceback.format_exc())
+
+
 def build_application(tui: Any, input: Any = None, output: Any = None) -> Application[Any]:
     from pigeon.plugins.tui.keys import dynamic_key_bindings
 
@@ -229,7 +240,7 @@ def build_application(tui: Any, input: Any = None, output: Any = None) -> Applic
         multiline=False,
         completer=ThreadedCompleter(DynamicCompleter(lambda: tui.mb_completer)),
         complete_while_typing=Condition(lambda: tui.mb_kind in ("command", "buffer", "folder")),
-        on_text_changed=lambda _: tui.isearch_update() if tui.isearch is not None else None,
+        on_text_changed=lambda _: _isearch_changed(tui),
     )
     tui.mb_window = Window(
         BufferControl(buffer=tui.mb, input_processors=[BeforeInput(lambda: [("class:mb-prompt", tui.mb_prompt)])]),
