@@ -164,6 +164,13 @@ class Windows:
 
 
 def modeline_text(tui: Any, pane: Pane) -> list[tuple[str, str]]:
+    try:
+        return _modeline_text(tui, pane)
+    except Exception as exc:  # the mode line must never take the screen down
+        return [("", f"-- {pane.buffer.name}  [mode line: {type(exc).__name__}]")]
+
+
+def _modeline_text(tui: Any, pane: Pane) -> list[tuple[str, str]]:
     buf = pane.buffer
     acct = getattr(buf, "account", "") or ""
     modified = "**" if isinstance(buf, ComposeBuffer) and buf.editor is not None and buf.editor.text != buf.initial_text else "--"
