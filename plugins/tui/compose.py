@@ -202,8 +202,8 @@ def queue_message(app: Any, account: Any, msg: EmailMessage) -> str:
     except ImportError:
         outbox = None
     if outbox is not None and hasattr(outbox, "queue"):
-        result = outbox.queue(app, account, msg)  # type: ignore[attr-defined]
-        return f"queued: {result}" if isinstance(result, str) else "queued in the outbox"
+        outbox.queue(app, account, msg)  # type: ignore[attr-defined]
+        return f"queued in {account.folder('outbox')}"
     from pigeon.plugins.tui.source import get_store
 
     vetoes = [v for v in app.pm.hook.pigeon_before_send(message=msg, account=account) if v]
@@ -215,6 +215,22 @@ def queue_message(app: Any, account: Any, msg: EmailMessage) -> str:
         store.create_folder(folder)
     store.add(folder, msg.as_bytes(), flags="")
     return f"queued in {folder} (sent by `pigeon send` or `pigeon watch`)"
+
+
+def send_outbox(app: Any, account: Any) -> str:
+    """Send what waits in the account's Outbox now, when it has an SMTP server."""
+    if account.smtp is None:
+        return f"queued in {account.folder('outbox')} (no SMTP server configured)"
+    try:
+        from pigeon.core.outbox import send_queued
+    except ImportError:
+        return "queued (sent by `pigeon send`)"
+    outcomes = send_queued(app, account)
+    sent = sum(1 for o in outcomes if o.sent)
+    failed = [o for o in outcomes if not o.sent]
+    if failed:
+        return f"sent {sent}; {len(failed)} still queued: {sanitize_line(failed[0].error)}"
+    return f"sent {sent} message(s)"
 
 
 def save_draft(app: Any, account: Any, msg: EmailMessage, previous: Path | None) -> Path:
