@@ -50,6 +50,7 @@ class SyncOptions:
     fsync: bool = True
     writers: int = 8  # files written (and fsynced) in parallel during downloads
     events_on_first_sync: bool = False  # a folder's first sync imports; it does not "arrive"
+    events: bool = True  # fire pigeon_message_arrived per new message (parses each one)
 
 
 class Progress:
@@ -337,7 +338,7 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             if not res.report.errors:
                 res.report.errors.append(f"{type(exc).__name__}: {exc}")
             res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
-        if not options.dry_run and res.arrived:
+        if not options.dry_run and options.events and res.arrived:
             from pigeon.core.sync_events import fire_arrivals
 
             fire_arrivals(app, account, res)
