@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from pigeon.core.cli_tag import _MARK, add_arguments as _tag_arguments
+from pigeon.core.cli_tag import _MARK
+from pigeon.core.cli_tag import add_arguments as _tag_arguments
 
 FLAG_LETTERS = {"seen": "S", "flagged": "F", "answered": "R", "replied": "R", "draft": "D", "passed": "P",
                 "trashed": "T", "deleted": "T"}
