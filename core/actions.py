@@ -167,7 +167,8 @@ def parse_when(text: str, now: float | None = None) -> float:
     return dt.timestamp()  # naive = local time
 
 
-def send(app: Any, account: Any, message: EmailMessage, *, at: float | None = None, hold: float | None = None) -> Op:
+def send(app: Any, account: Any, message: EmailMessage, *, at: float | None = None, hold: float | None = None,
+         extra: dict[str, Any] | None = None) -> Op:
     """Queue ``message`` in the Outbox, held until ``at`` (send later) or for the undo delay."""
     from pigeon.core import outbox
     from pigeon.core.smtp import recipients_of
@@ -176,7 +177,7 @@ def send(app: Any, account: Any, message: EmailMessage, *, at: float | None = No
     delay = undo_seconds(app) if hold is None else hold
     due = at if at is not None else (time.time() + delay if delay > 0 else None)
     entry = outbox.queue(app, acct, message)
-    data = {"key": entry.key, "to": recipients_of(message), "later": at is not None}
+    data = {**(extra or {}), "key": entry.key, "to": recipients_of(message), "later": at is not None}
     with open_journal(app) as j:
         return j.record(acct.name, "send", str(message.get("message-id", "") or ""), str(message.get("subject", "") or ""),
                         data, due=due)
