@@ -329,7 +329,7 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             session = opened = open_session(app, account)
         state = SyncState.for_account(app.state_dir, account.name)
         # The journal's pending operations are already in the Maildir: this pass carries them.
-        carried = 0 if options.dry_run else journal_sync_started(app, account.name)
+        carried = 0 if options.dry_run or options.folders else journal_sync_started(app, account.name)
         engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
                             options=options, progress=progress)
         try:
