@@ -79,3 +79,17 @@ password_command = ["{sys.executable}", "-c", "print('{smtp_server.users[user.na
     [got] = smtp_server.messages
     assert got.rcpt_tos == ["bob@example.org"] and b"I take that back." in got.data
     assert store.list("Outbox") == [] and len(store.list("Sent")) == 1
+
+
+def test_shell_flag_pending_and_undo(tmp_path: Path, config_dir: Path) -> None:
+    from helpers import run_pigeon
+    from tui_support import configure
+
+    root = standard_mailbox(tmp_path)
+    configure(config_dir, root)
+    p = run_pigeon("shell", input=b"list INBOX 2\nflag 1\npending\nundo\n")
+    out = p.stdout.decode()
+    assert p.returncode == 0, p.stderr.decode()
+    assert "#1    test: flags +flagged  With a file  [waiting for the next sync]" in out
+    assert "undone #1 (flags +flagged): flags reverted before it reached the server" in out
+    assert not any(e.flags for e in Maildir(root).list("INBOX"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from pigeon.core.commands import CommandContext
 from pigeon.core.errors import CommandError, PigeonError
-from pigeon.plugins.tui.commands import command, on_ui
+from pigeon.plugins.tui.commands import command
 from pigeon.plugins.tui.model import MessageListBuffer, TextBuffer
 from pigeon.plugins.tui.ui import TUI, ui_of
 
@@ -37,15 +37,24 @@ def pending_text(app: Any) -> str:
 
 
 @command()
-@on_ui
 def pending(ctx: CommandContext) -> None:
-    """Show the *Pending* buffer: your changes and sends not yet on the server ("g" refreshes)."""
-    ui = ui_of(ctx)
-    buf = next((b for b in ui.buffers if isinstance(b, TextBuffer) and b.name == PENDING_BUFFER), None)
-    if buf is None:
-        buf = TextBuffer(PENDING_BUFFER, mode="text")
-    buf.set_text(pending_text(ctx.app))
-    ui.show(buf)
+    """Show the *Pending* buffer: your changes and sends not yet on the server (M-x pending
+    again refreshes it); in pigeon shell, print it."""
+    text = pending_text(ctx.app)
+    if not isinstance(ctx.ui, TUI):
+        for line in text.rstrip("\n").split("\n"):
+            ctx.print(line)
+        return
+    ui = ctx.ui
+
+    def show() -> None:
+        buf = next((b for b in ui.buffers if isinstance(b, TextBuffer) and b.name == PENDING_BUFFER), None)
+        if buf is None:
+            buf = TextBuffer(PENDING_BUFFER, mode="text")
+        buf.set_text(text)
+        ui.show(buf)
+
+    ui.call(show)
 
 
 @command()
