@@ -175,7 +175,7 @@ def send(app: Any, account: Any, message: EmailMessage, *, at: float | None = No
 
     acct = _account(app, account)
     delay = undo_seconds(app) if hold is None else hold
-    due = at if at is not None else (time.time() + delay if delay > 0 else None)
+    due = at if at is not None else time.time() + max(0.0, delay)  # due now: the client or watch sends it
     entry = outbox.queue(app, acct, message)
     data = {**(extra or {}), "key": entry.key, "to": recipients_of(message), "later": at is not None}
     with open_journal(app) as j:

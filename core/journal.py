@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 JOURNAL_FILE = "journal.sqlite"
+KEEP_DAYS = 30
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -145,6 +146,8 @@ class Journal:
 
     def record(self, account: str, kind: str, message_id: str, summary: str, data: dict[str, Any], *,
                due: float | None = None, undo_of: int | None = None) -> Op:
+        # Finished operations are kept KEEP_DAYS for undo and pending --all, then forgotten.
+        self.db.execute("DELETE FROM ops WHERE status<>? AND done_at<?", (PENDING, time.time() - KEEP_DAYS * 86400))
         cur = self.db.execute(
             "INSERT INTO ops(at, account, kind, message_id, summary, data, status, due, undo_of) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

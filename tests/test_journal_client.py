@@ -93,3 +93,22 @@ def test_shell_flag_pending_and_undo(tmp_path: Path, config_dir: Path) -> None:
     assert "#1    test: flags +flagged  With a file  [waiting for the next sync]" in out
     assert "undone #1 (flags +flagged): flags reverted before it reached the server" in out
     assert not any(e.flags for e in Maildir(root).list("INBOX"))
+
+
+def test_tag_recorded_and_undone(tmp_path: Path, config_dir: Path) -> None:
+    from helpers import run_pigeon
+    from tui_support import configure
+
+    root = standard_mailbox(tmp_path)
+    configure(config_dir, root)
+    assert run_pigeon("index").returncode == 0
+    p = run_pigeon("tag", "+todo", "+flagged", "--", "id:msg3@example.org")
+    assert p.returncode == 0 and p.stdout.strip() == b"1 message changed", p.stderr
+    assert [e.flags for e in Maildir(root).list("INBOX") if e.flags] == ["F"]  # the flag tag renamed the file
+    out = run_pigeon("pending").stdout.decode()
+    assert out.startswith("#1 ") and "test: tag +todo +flagged  1 message(s): id:msg3@example.org  [waiting for the next sync]" in out
+    p = run_pigeon("undo")
+    assert p.returncode == 0 and b"tags reverted before it reached the server" in p.stdout, p.stderr
+    assert run_pigeon("count", "tag:todo").stdout.strip() == b"0"
+    assert not any(e.flags for e in Maildir(root).list("INBOX"))
+    assert run_pigeon("undo", "--mine").returncode == 1  # nothing left of yours
