@@ -60,9 +60,13 @@ def test_undo_send_recall_and_send_later_by_watch(mail_user, smtp_server, config
         assert time.time() >= scheduled
         [later] = smtp_server.messages
         assert later.rcpt_tos == ["later@example.org"] and b"Good morning." in later.data
-        # the client's send while watch runs: held a second, then watch delivers it
+        # while watch runs: one recalled within its delay never leaves; the other leaves after it
+        second = actions.send(app, "work", draft(app, "dave@example.org", "oops again", "Not this either.\n"), hold=2.0)
+        p = run_pigeon("send", "--recall", str(second.id))
+        assert p.returncode == 0, p.stderr
         quick = actions.send(app, "work", draft(app, "carol@example.org", "quick", "Quick one.\n"), hold=1.0)
         wait_for(lambda: len(smtp_server.messages) == 2, 20, "the held message after its delay")
+        wait_for(lambda: time.time() > second.due + 1.5, 10, "the recalled message's time to pass")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -71,7 +75,7 @@ def test_undo_send_recall_and_send_later_by_watch(mail_user, smtp_server, config
             proc.kill()
             raise
     assert [m.rcpt_tos for m in smtp_server.messages] == [["later@example.org"], ["carol@example.org"]]
-    assert not any(b"Not this one." in m.data for m in smtp_server.messages)
+    assert not any(b"Not this" in m.data for m in smtp_server.messages)
     with open_journal(app) as j:
         assert j.get(quick.id).status == "sent" and j.get(held.id).status == "recalled"
         assert j.pending() == []
