@@ -353,6 +353,8 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
         if session is None:
             session = opened = open_session(app, account)
         state = SyncState.for_account(app.state_dir, account.name)
+        # The journal's pending operations are already in the Maildir: this pass carries them.
+        carried = 0 if options.dry_run or options.folders else journal_sync_started(app, account.name)
         engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
                             options=options, progress=progress)
         try:
@@ -362,6 +364,8 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             if not res.report.errors:
                 res.report.errors.append(f"{type(exc).__name__}: {exc}")
             res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
+        if carried:
+            journal_sync_finished(app, account.name, carried, ok=not res.failed and not res.report.errors)
         if not options.dry_run and options.events and res.arrived:
             from pigeon.core.sync_events import fire_arrivals
 
@@ -376,6 +380,18 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             _close(opened)
         pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
     return res
+
+
+def journal_sync_started(app: Any, account: str) -> int:
+    from pigeon.core.actions import sync_started
+
+    return sync_started(app, account)
+
+
+def journal_sync_finished(app: Any, account: str, up_to: int, ok: bool) -> None:
+    from pigeon.core.actions import sync_finished
+
+    sync_finished(app, account, up_to, ok)
 
 
 def open_session(app: Any, account: Any) -> Any:
