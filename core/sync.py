@@ -342,8 +342,14 @@ def _prefetch_budget(engine: SyncEngine) -> int:
 def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, progress: Progress | None = None,
                  session: Any = None) -> Result:
     """Sync one account of ``app``: hooks fired, state opened, connection made (or ``session``
-    used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute)."""
+    used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute).
+
+    An account with a ``pop3`` server and no ``imap`` one downloads instead (``sync_pop3``)."""
     options = options or SyncOptions()
+    if session is None and account.imap is None and getattr(account, "pop3", None) is not None:
+        from pigeon.core.sync_pop3 import sync_pop3
+
+        return sync_pop3(app, account, options)
     pm = app.pm
     pm.hook.pigeon_sync_started(account=account.name)
     res = Result(SyncReport(account.name))
