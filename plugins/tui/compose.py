@@ -193,28 +193,39 @@ def recipients(msg: EmailMessage) -> list[str]:
     return [a for _, a in email.utils.getaddresses(values) if a]
 
 
-def queue_message(app: Any, account: Any, msg: EmailMessage) -> str:
-    """Send through the outbox (queued when offline); without one, leave it in the Outbox folder."""
+def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None = None,
+                  attachments: list[Path] | None = None) -> str:
+    """Send through the journal: held in the Outbox for ``send.undo_seconds`` (``undo-send``
+    takes it back meanwhile) or until ``at`` (``send-later``), then delivered by the client or
+    ``pigeon watch``, whichever runs; queued while offline."""
+    import time
+
+    from pigeon.core import actions
+
     if not recipients(msg):
         raise CommandError("no recipient: fill in To:")
-    try:
-        from pigeon.core import outbox  # type: ignore[attr-defined]
-    except ImportError:
-        outbox = None
-    if outbox is not None and hasattr(outbox, "queue"):
-        result = outbox.queue(app, account, msg)  # type: ignore[attr-defined]
-        return f"queued: {result}" if isinstance(result, str) else "queued in the outbox"
-    from pigeon.plugins.tui.source import get_store
+    op = actions.send(app, account, msg, at=at, extra={"attachments": [str(p) for p in attachments or []]})
+    if at is not None:
+        return time.strftime("to be sent at %Y-%m-%d %H:%M (M-x pending; undo-send takes it back)", time.localtime(at))
+    if op.due:
+        return f"queued: sending in {op.due - time.time():.0f} s (M-x undo-send takes it back)"
+    return "queued in the outbox"
 
-    vetoes = [v for v in app.pm.hook.pigeon_before_send(message=msg, account=account) if v]
-    if vetoes:
-        raise CommandError(f"not sent: {vetoes[0]}")
-    store = get_store(app, account)
-    folder = account.folder("outbox")
-    if folder not in store.folders():
-        store.create_folder(folder)
-    store.add(folder, msg.as_bytes(), flags="")
-    return f"queued in {folder} (sent by `pigeon send` or `pigeon watch`)"
+
+def send_outbox(app: Any, account: Any) -> str:
+    """Send what waits in the account's Outbox now, when it has an SMTP server."""
+    if account.smtp is None:
+        return f"queued in {account.folder('outbox')} (no SMTP server configured)"
+    try:
+        from pigeon.core.outbox import send_queued
+    except ImportError:
+        return "queued (sent by `pigeon send`)"
+    outcomes = send_queued(app, account)
+    sent = sum(1 for o in outcomes if o.sent)
+    failed = [o for o in outcomes if not o.sent]
+    if failed:
+        return f"sent {sent}; {len(failed)} still queued: {sanitize_line(failed[0].error)}"
+    return f"sent {sent} message(s)"
 
 
 def save_draft(app: Any, account: Any, msg: EmailMessage, previous: Path | None) -> Path:
