@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("pigeon.core.cli_plugins", "the plugins, where each came from, the hooks each implements"),
     "invite": ("pigeon.core.cli_invite", "answer a calendar invitation: accept, tentative or decline"),
     "doctor": ("pigeon.core.cli_doctor", "audit the configuration for unsafe or broken settings"),
+    "compose": ("pigeon.core.cli_compose", "write a message into the Outbox (flags, mailto: URL, or $EDITOR)"),
+    "send": ("pigeon.core.cli_send", "send the messages waiting in the Outbox"),
     "search": ("pigeon.core.cli_search", "messages or threads matching a query (--json, --threads)"),
     "count": ("pigeon.core.cli_count", "how many messages (or threads) match a query"),
     "tag": ("pigeon.core.cli_tag", "add and remove tags: tag +a -b -- QUERY"),
@@ -27,20 +29,28 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "assess": ("pigeon.core.cli_assess", "phishing and spoofing findings for a message file"),
     "spam": ("pigeon.core.cli_spam", "train the spam filter and score messages"),
     "why": ("pigeon.core.cli_why", "which automated changes touched a message, and why"),
-    "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
+    "undo": ("pigeon.core.cli_undo", "revert the latest change (yours or automated), or a chosen one"),
+    "flag": ("pigeon.core.cli_flag", "set and clear flags on messages: flag +flagged -seen MESSAGE..."),
+    "move": ("pigeon.core.cli_move", "move messages to a folder (undo with pigeon undo)"),
+    "delete": ("pigeon.core.cli_delete", "move messages to Trash (undo with pigeon undo)"),
+    "pending": ("pigeon.core.cli_pending", "your changes and sends not yet on the server (--json, --all)"),
     "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
     "keys": ("pigeon.core.cli_keys", "the PGP keys pigeon would use for an address, and why"),
     "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
     "sync": ("pigeon.core.cli_sync", "two-way sync of Maildirs with IMAP servers (--dry-run, --force)"),
     "watch": ("pigeon.core.cli_watch", "stay running: IDLE, periodic sync, local changes pushed, outbox sent"),
+    "auth": ("pigeon.core.cli_auth", "sign in to an OAuth2 account (device code or browser with PKCE)"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)")
+def _common(parser: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    # In a subcommand's parser the defaults are suppressed: otherwise its None would replace a
+    # value given before the subcommand name (``pigeon --config-dir X show ...``).
+    default: dict[str, object] = {"default": argparse.SUPPRESS} if sub else {}
+    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)", **default)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)", **default)
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
@@ -59,7 +69,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(modname)
         p = sub.add_parser(name, help=help_, description=(module.__doc__ or help_).strip().splitlines()[0])
-        _common(p)
+        _common(p, sub=True)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
@@ -129,7 +139,8 @@ def make_app(args: argparse.Namespace, **kwargs):  # noqa: ANN201 - App, importe
     """Build the App for a subcommand from ``--config-dir`` and ``--debug``."""
     from pigeon.core.app import App, AppOptions
 
-    options = kwargs.pop("options", None) or AppOptions(debug=bool(getattr(args, "debug", False)))
+    debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("PIGEON_DEBUG"))
+    options = kwargs.pop("options", None) or AppOptions(debug=debug)
     return App.create(getattr(args, "config_dir", None), options=options, **kwargs)
 
 

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pigeon.core import doctor, paths
     from pigeon.core.config import CONFIG_FILE, read_raw
-    from pigeon.core.errors import ConfigError, PigeonError
+    from pigeon.core.errors import ConfigError
     from pigeon.core.sanitize import sanitize_line
 
     config_dir = paths.config_dir(getattr(args, "config_dir", None))
@@ -47,9 +47,15 @@ def run(args: argparse.Namespace) -> int:
         problems += doctor.check_keys(app)
     problems += doctor.check_files(config_dir, raw, state_dir)
     problems += doctor.check_accounts(raw, config_dir / CONFIG_FILE)
-    if getattr(args, "connect", False):
-        raise PigeonError("doctor --connect: the server checks are not available in this build yet")
     problems = doctor.sort_problems(problems)
+    if getattr(args, "connect", False):
+        if app is None:
+            problems.append(doctor.Problem("severe", "connect-skipped", str(config_dir / CONFIG_FILE), "cannot connect: the configuration is invalid"))
+        else:
+            from pigeon.core.doctor_connect import check_all
+            from pigeon.core.transport import ProtocolTrace
+
+            problems += check_all(app, ProtocolTrace(bool(app.options.debug), sys.stderr))
 
     if args.json:
         print(json.dumps([p.as_dict() for p in problems], indent=2))

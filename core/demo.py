@@ -23,7 +23,7 @@ from pigeon.core.maildir import Maildir
 from pigeon.hooks.types import AccountConfig
 
 #: Bump when the generated content changes, so old demo directories are remade.
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"
 MARKER = ".pigeon-demo"
 ME = ("Robin Example", "robin@example.org")
 FOLDERS = ("INBOX", "Sent", "Drafts", "Archive", "Trash")
@@ -56,6 +56,7 @@ class Demo:
     html: str = ""
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # name, type, data
     cc: list[tuple[str, str]] = field(default_factory=list)
+    calendar: str = ""  # a text/calendar METHOD:REQUEST alternative
 
 
 def _addr(pair: tuple[str, str]) -> str:
@@ -85,6 +86,8 @@ def build(d: Demo, n: int) -> bytes:
     msg.set_content(d.body)
     if d.html:
         msg.add_alternative(d.html, subtype="html")
+    if d.calendar:
+        msg.add_alternative(d.calendar, subtype="calendar", params={"method": "REQUEST"})
     for name, ctype, data in d.attachments:
         maintype, subtype = ctype.split("/", 1)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
@@ -154,6 +157,27 @@ NEWSLETTER_HTML = """<!DOCTYPE html>
 <img src="https://track.example.com/open.gif?id=robin-{n}" width="1" height="1" alt=""></p>
 </td></tr></table>
 </body></html>
+"""
+
+INVITE = """BEGIN:VCALENDAR\r
+PRODID:-//pigeon//demo//EN\r
+VERSION:2.0\r
+METHOD:REQUEST\r
+BEGIN:VEVENT\r
+UID:design-review-2026-03-12@demo.pigeon.invalid\r
+DTSTAMP:20260306T090000Z\r
+DTSTART;TZID=Europe/Paris:20260312T140000\r
+DTEND;TZID=Europe/Paris:20260312T150000\r
+SUMMARY:Design review\r
+LOCATION:Room 3 / video call\r
+DESCRIPTION:Maildir layout\\, plugin reload\\, key bindings.\r
+ORGANIZER;CN=Alice Martin:mailto:alice@example.net\r
+ATTENDEE;CN=Robin Example;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:robin@example.org\r
+ATTENDEE;CN=Bob Okafor;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED:mailto:bob@example.com\r
+SEQUENCE:0\r
+STATUS:CONFIRMED\r
+END:VEVENT\r
+END:VCALENDAR\r
 """
 
 PHISH_HTML = """<html><body>
@@ -240,7 +264,6 @@ def inbox() -> list[Demo]:
         (("Mum", "mum@example.net"), "Sunday call", "Can we move our call to 6pm on Sunday? Dad wants to join.\n\nLove, Mum\n", "FS"),
         (("IT Helpdesk", "helpdesk@example.org"), "Scheduled maintenance: mail server", "The mail server will be restarted on Saturday at 23:00 UTC. Expect a few minutes of downtime.\n", "S"),
         (ALICE, "Book recommendation", "You should read \"The Mythical Man-Month\" if you haven't yet.\nChapter 2 is basically our last project.\n", "S"),
-        (("Calendar", "calendar@example.org"), "Invitation: Design review @ Thu 14:00", "You have been invited to: Design review\nWhen: Thursday 14:00-15:00\nWhere: Room 3 / video call\n", ""),
         (("田中 ひろし", "tanaka@example.jp"), "会議の資料について", "ロビンさん\n\n明日の会議の資料をお送りします。ご確認ください。\n\n田中\n", "S"),
         (("Conference 2026", "cfp@conf.example.org"), "Call for papers closes in 3 days", "The call for papers for Conference 2026 closes on Friday.\nSubmit at https://conf.example.org/cfp\n", "S"),
         (("Bank of Example", "no-reply@bank.example.com"), "Your monthly statement is ready", "Your statement for February is ready. Sign in at https://bank.example.com to read it.\nWe will never ask for your password by e-mail.\n", "S"),
@@ -257,6 +280,13 @@ def inbox() -> list[Demo]:
     ]
     for i, (who, subj, body, flags) in enumerate(singles):
         out.append(Demo("INBOX", subj, who, [ME], body, nxt(3.7), flags, f"single-{i + 1}"))
+        if i == 7:
+            # an invitation the calendar plugin shows as an event and `pigeon invite` answers
+            out.append(
+                Demo("INBOX", "Invitation: Design review @ Thu 12 Mar 14:00", ALICE, [ME, BOB],
+                     "Alice Martin invites you to: Design review\nWhen: Thursday 12 March 2026, 14:00-15:00 (Europe/Paris)\nWhere: Room 3 / video call\n",
+                     nxt(3.7), "", "invite-1", calendar=INVITE)
+            )
     return out
 
 

@@ -15,10 +15,15 @@ moved       ``pigeon_folder_changed`` for both folders (and ``pigeon_flags_chang
 
 The hooks run in the watcher's thread; a UI that needs its own loop should hand the work over
 (prompt_toolkit: ``app.loop.call_soon_threadsafe``).
+
+Where a sync already fires ``pigeon_message_arrived`` for what it downloads
+(``pigeon.core.sync_events``), make the bridge with ``arrivals=False`` so a message does not
+arrive twice; the other hooks still fire. ``tee`` lets one watcher feed several callbacks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -56,12 +61,15 @@ def message_ref(entry: Entry, account: str, message_id: str = "") -> MessageRef:
 class StoreEventBridge:
     """A ``MaildirWatcher`` callback that calls the automation hooks of a plugin manager."""
 
-    def __init__(self, pm: Any, account: str) -> None:
+    def __init__(self, pm: Any, account: str, *, arrivals: bool = True) -> None:
         self.pm = pm
         self.account = account
+        self.arrivals = arrivals
 
     def __call__(self, kind: str, entry: Entry, old: Entry | None) -> None:
-        if kind == "added":
+        if kind == "added" and not self.arrivals:
+            self._folder_changed(entry.folder)
+        elif kind == "added":
             try:
                 message = parse_message_file(entry.path)
             except OSError:
@@ -87,14 +95,28 @@ class StoreEventBridge:
         call_isolated(self.pm, "pigeon_folder_changed", account=self.account, folder=folder)
 
 
-def watch_store(pm: Any, store: Maildir, account: str) -> MaildirWatcher:
+def tee(*callbacks: Callable[[str, Entry, Entry | None], None]) -> Callable[[str, Entry, Entry | None], None]:
+    """One watcher callback that calls each of ``callbacks`` in turn (one failing does not stop the rest)."""
+    import logging
+
+    def call(kind: str, entry: Entry, old: Entry | None) -> None:
+        for cb in callbacks:
+            try:
+                cb(kind, entry, old)
+            except Exception:
+                logging.getLogger(__name__).exception("Maildir event callback %r failed", cb)
+
+    return call
+
+
+def watch_store(pm: Any, store: Maildir, account: str, *, arrivals: bool = True) -> MaildirWatcher:
     """Start watching ``store`` and calling the automation hooks; stop it with ``.stop()``."""
-    watcher = MaildirWatcher(store, StoreEventBridge(pm, account))
+    watcher = MaildirWatcher(store, StoreEventBridge(pm, account, arrivals=arrivals))
     watcher.start()
     return watcher
 
 
-def watch_account(app: Any, account: str | None = None) -> MaildirWatcher:
+def watch_account(app: Any, account: str | None = None, *, arrivals: bool = True) -> MaildirWatcher:
     """Watch an account's Maildir for the App (``pigeon watch``, the full-screen client)."""
     acct = app.account(account)
-    return watch_store(app.pm, app.store(acct), acct.name)
+    return watch_store(app.pm, app.store(acct), acct.name, arrivals=arrivals)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -158,6 +160,14 @@ class Decision:
     flags_remove: list[tuple[str, str, str]] = field(default_factory=list)
     move_to: tuple[str, str, str] | None = None
     delete: tuple[str, str] | None = None  # (source, reason)
+    path: Path | None = None  # where the message is once the decision is applied
+
+    def tags(self) -> list[str]:
+        return [t for t, _, _ in self.add_tags]
+
+    def filed_away(self) -> bool:
+        """True when the message left the folder it arrived in (Junk, a list folder, Trash)."""
+        return bool(self.move_to or self.delete)
 
     def empty(self) -> bool:
         return not (self.add_tags or self.remove_tags or self.flags_add or self.flags_remove or self.move_to or self.delete)
@@ -218,6 +228,7 @@ def apply(app: Any, message: EmailMessage, ref: MessageRef, decision: Decision, 
     from pigeon.core.maildir import entry_for_path
 
     lines: list[str] = []
+    decision.path = Path(ref.path)
     if decision.empty():
         return lines
     account = ref.account or app.account().name
@@ -273,12 +284,62 @@ def apply(app: Any, message: EmailMessage, ref: MessageRef, decision: Decision, 
     finally:
         if journal is not None:
             journal.close()
+    if entry is not None:
+        decision.path = entry.path
     return lines
 
 
 def run_filters(app: Any, message: EmailMessage, ref: MessageRef, *, dry_run: bool = False) -> list[str]:
     """Ask the filters about a newly stored message and apply their decision."""
     return apply(app, message, ref, decide(app.pm, message, ref), dry_run=dry_run)
+
+
+# --------------------------------------------------------------------------- arrivals
+
+#: Messages filtered on arrival, by path (before and after): the arrival event that follows a
+#: sync must not filter them again. Bounded: a long-running client forgets old entries.
+_FILTERED: OrderedDict[str, Decision] = OrderedDict()
+_FILTERED_MAX = 10_000
+_LOCK = threading.Lock()
+
+
+def filtered_folder(config: Any, ref: MessageRef) -> bool:
+    """Whether new mail in ``ref.folder`` is filtered (``[filter] folders``; "INBOX" = each inbox)."""
+    if not config.get("filter.enabled", True):
+        return False
+    folders = config.get("filter.folders", ["INBOX"])
+    if "*" in folders:
+        return True
+    inbox = "INBOX"
+    if ref.account in config.accounts:
+        inbox = config.accounts[ref.account].folder("inbox")
+    return any(ref.folder == (inbox if f == "INBOX" else f) for f in folders)
+
+
+def filter_arrival(app: Any, message: EmailMessage, ref: MessageRef) -> tuple[MessageRef, Decision | None]:
+    """Filter a message that just arrived (sync, POP3, a delivery seen by the watcher), once.
+
+    Returns where the message is now and the decision (None when its folder is not filtered).
+    """
+    with _LOCK:
+        known = _FILTERED.get(str(ref.path))
+    if known is not None:
+        return ref, known
+    if not filtered_folder(app.config, ref):
+        return ref, None
+    decision = decide(app.pm, message, ref)
+    apply(app, message, ref, decision)
+    new_path = decision.path or Path(ref.path)
+    folder = ref.folder
+    if decision.filed_away():
+        folder = app.account(ref.account or None).folder("trash") if decision.delete else decision.move_to[0]  # type: ignore[index]
+    with _LOCK:
+        for key in (str(ref.path), str(new_path)):
+            _FILTERED[key] = decision
+            _FILTERED.move_to_end(key)
+        while len(_FILTERED) > _FILTERED_MAX:
+            _FILTERED.popitem(last=False)
+    return MessageRef(new_path, folder, ref.account, ref.message_id), decision
 
 
 # --------------------------------------------------------------------------- undo

@@ -40,8 +40,8 @@ a hostile ``1:4294967295`` costs nothing).
 - ``store(uids, add=(), remove=(), replace=None, unchangedsince=None) -> StoreResult``:
   flags and keywords (validated as IMAP atoms); ``modified`` lists UIDs refused by
   UNCHANGEDSINCE.
-- ``move(uids, folder) -> CopyResult``: MOVE, else COPY + STORE \\Deleted + UID EXPUNGE;
-  ``mapping`` from COPYUID when the server gives it.
+- ``move(uids, folder) -> CopyResult``: MOVE, else COPY + STORE \\Deleted + UID EXPUNGE
+  (without UIDPLUS, refused when other messages are marked \\Deleted); ``mapping`` from COPYUID.
 - ``append(folder, data, flags=(), when=None) -> AppendResult``: the new UID from UIDPLUS.
 - ``expunge(uids=None)``: UID EXPUNGE of those UIDs (UIDPLUS), else EXPUNGE.
 - ``create_folder``, ``delete_folder``, ``rename_folder``, ``status``, ``noop``.
@@ -49,7 +49,9 @@ a hostile ``1:4294967295`` costs nothing).
 - ``tls_info() -> TLSInfo``, ``capabilities``, ``logout()``.
 
 ``session.client`` is the underlying ``imapclient.IMAPClient`` for anything else; its
-capability checks see only the post-TLS, post-login capabilities.
+capability checks see only the post-TLS, post-login capabilities. The value types live in
+``pigeon.core.imap_types`` (re-exported here); the guarded imaplib connection in
+``pigeon.core.imap_conn``. ``credentials_for(app, account)`` builds the credentials callable.
 """
 
 from __future__ import annotations
@@ -59,13 +61,28 @@ import re
 import select as _select
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import imapclient
-from imapclient import imap_utf7
 from imapclient.response_parser import parse_fetch_response
 from pigeon.core.imap_conn import GuardedIMAP4, OAuthMechanism, sasl_plain
+from pigeon.core.imap_types import (  # noqa: F401 - re-exported: the session API's values
+    DEFAULT_FETCH,
+    MAX_UIDS,
+    SPECIAL_USE_ROLES,
+    AppendResult,
+    CopyResult,
+    FetchedMessage,
+    FolderInfo,
+    IdleEvent,
+    SelectResult,
+    StoreResult,
+    UIDSet,
+    _atoms,
+    _s,
+    decode_folder,
+    encode_folder,
+)
 from pigeon.core.transport import (
     NO_TRACE,
     AuthError,
@@ -83,168 +100,15 @@ from pigeon.hooks.types import Credentials, ServerConfig
 
 CredentialSource = Callable[[bool], Credentials]
 
-SPECIAL_USE_ROLES = {
-    "\\SENT": "sent",
-    "\\DRAFTS": "drafts",
-    "\\TRASH": "trash",
-    "\\JUNK": "junk",
-    "\\ARCHIVE": "archive",
-    "\\ALL": "all",
-    "\\FLAGGED": "flagged",
-}
-DEFAULT_FETCH = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[]")
-_ATOM = re.compile(r"\\?[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|~]+")
-MAX_UIDS = 10_000_000  # a UID set wider than this is a hostile server, not a mailbox
 
+def credentials_for(app, account, purpose: str = "imap") -> CredentialSource:  # noqa: ANN001
+    """The ``credentials(refresh)`` callable for ``account``'s ``purpose`` server (the hook)."""
+    from pigeon.core.transport import credential_source
 
-# --------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class UIDSet:
-    """An IMAP sequence set as sorted, merged ``(low, high)`` ranges."""
-
-    ranges: tuple[tuple[int, int], ...] = ()
-
-    @classmethod
-    def parse(cls, text: str | bytes) -> UIDSet:
-        if isinstance(text, bytes):
-            text = text.decode("ascii", "replace")
-        text = text.strip()
-        if not text:
-            return cls()
-        out = []
-        for part in text.split(","):
-            lo, sep, hi = part.partition(":")
-            if not lo.isdigit() or (sep and not hi.isdigit()):
-                raise ProtocolError(f"bad UID set from server: {text[:80]!r}")
-            a, b = int(lo), int(hi) if sep else int(lo)
-            out.append((min(a, b), max(a, b)))
-        return cls.from_ranges(out)
-
-    @classmethod
-    def from_ranges(cls, ranges: Iterable[tuple[int, int]]) -> UIDSet:
-        merged: list[tuple[int, int]] = []
-        for lo, hi in sorted(ranges):
-            if merged and lo <= merged[-1][1] + 1:
-                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-            else:
-                merged.append((lo, hi))
-        return cls(tuple(merged))
-
-    @classmethod
-    def of(cls, uids: Iterable[int]) -> UIDSet:
-        return cls.from_ranges((u, u) for u in uids)
-
-    def __len__(self) -> int:
-        return sum(hi - lo + 1 for lo, hi in self.ranges)
-
-    def __bool__(self) -> bool:
-        return bool(self.ranges)
-
-    def __contains__(self, uid: object) -> bool:
-        return isinstance(uid, int) and any(lo <= uid <= hi for lo, hi in self.ranges)
-
-    def __iter__(self) -> Iterator[int]:
-        if len(self) > MAX_UIDS:
-            raise ProtocolError(f"UID set too large to expand ({len(self)} UIDs)")
-        for lo, hi in self.ranges:
-            yield from range(lo, hi + 1)
-
-    def __str__(self) -> str:
-        return ",".join(str(lo) if lo == hi else f"{lo}:{hi}" for lo, hi in self.ranges)
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    name: str  # UTF-8, server's hierarchy delimiter
-    delimiter: str
-    flags: tuple[str, ...]
-    role: str | None = None  # from SPECIAL-USE flags, or "inbox"
-
-    @property
-    def selectable(self) -> bool:
-        return not any(f.upper() in ("\\NOSELECT", "\\NONEXISTENT") for f in self.flags)
-
-
-@dataclass(frozen=True)
-class FetchedMessage:
-    uid: int
-    flags: tuple[str, ...] = ()
-    modseq: int | None = None
-    size: int | None = None
-    internaldate: datetime | None = None
-    body: bytes | None = None
-    seq: int | None = None
-
-
-@dataclass(frozen=True)
-class SelectResult:
-    folder: str
-    uidvalidity: int
-    uidnext: int | None
-    exists: int
-    highestmodseq: int | None
-    flags: tuple[str, ...] = ()
-    permanent_flags: tuple[str, ...] = ()
-    readonly: bool = False
-    vanished: UIDSet = field(default_factory=UIDSet)
-    changed: tuple[FetchedMessage, ...] = ()
-    qresync: bool = False
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    flags: dict[int, tuple[str, ...]]
-    modseq: dict[int, int]
-    modified: UIDSet  # refused by UNCHANGEDSINCE
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    uidvalidity: int | None
-    uid: int | None
-
-
-@dataclass(frozen=True)
-class CopyResult:
-    uidvalidity: int | None
-    mapping: dict[int, int]  # source UID -> UID in the destination (COPYUID)
-
-
-@dataclass(frozen=True)
-class IdleEvent:
-    kind: str  # "exists", "expunge", "fetch", "recent", "vanished", "bye", "other"
-    number: int | None = None
-    data: bytes = b""
-
-
-def encode_folder(name: str) -> bytes:
-    """UTF-8 folder name -> modified UTF-7 (RFC 3501 §5.1.3)."""
-    return imap_utf7.encode(name)
-
-
-def decode_folder(raw: bytes | str) -> str:
-    """Modified UTF-7 -> UTF-8; malformed input is returned as is (decoded with replacement)."""
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8", "surrogateescape")
-    try:
-        return imap_utf7.decode(raw)
-    except Exception:
-        return raw.decode("utf-8", "replace")
-
-
-def _atoms(flags: Iterable[str]) -> str:
-    out = []
-    for f in flags:
-        if not _ATOM.fullmatch(f):
-            raise ValueError(f"not a valid IMAP flag or keyword: {f!r}")
-        out.append(f)
-    return "(" + " ".join(out) + ")"
-
-
-def _s(v: bytes | str) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+    server = getattr(account, purpose)
+    if server is None:
+        raise TransportError(f"account {account.name}: no [{purpose}] server configured")
+    return credential_source(app.pm, account, server)
 
 
 # --------------------------------------------------------------------------- client
@@ -509,10 +373,15 @@ class ImapSession:
         imap = self.imap
         params = []
         use_qresync = qresync is not None and self.has("QRESYNC")
-        if use_qresync:
-            if imap.state == "SELECTED":
-                self._simple("UNSELECT", "CLOSE") if not self.has("UNSELECT") else self._simple("UNSELECT", "UNSELECT")
+        if use_qresync and "QRESYNC" not in self._enabled and imap.state == "SELECTED":
+            # ENABLE is legal only outside a mailbox; leave it with UNSELECT. Never with CLOSE,
+            # which would silently expunge the messages marked \Deleted.
+            if self.has("UNSELECT"):
+                self._simple("UNSELECT", "UNSELECT")
                 imap.state = "AUTH"
+            else:
+                use_qresync = False
+        if use_qresync:
             self._enable("QRESYNC")
             uv, ms, known = qresync  # type: ignore[misc]
             inner = f"{int(uv)} {int(ms)}" + (f" {known}" if known else "")
@@ -710,10 +579,24 @@ class ImapSession:
         return AppendResult(None, None)
 
     def expunge(self, uids: Iterable[int] | UIDSet | None = None) -> None:
-        if uids is not None and self.has("UIDPLUS"):
-            self._uid_simple("EXPUNGE", str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids)))
-        else:
+        """Remove messages marked \\Deleted: only ``uids`` when given (UID EXPUNGE).
+
+        Without UIDPLUS a plain EXPUNGE would also remove other messages the user marked
+        \\Deleted; it is refused then unless no such other message exists.
+        """
+        if uids is None:
             self._simple("EXPUNGE", "EXPUNGE")
+            return
+        wanted = uids if isinstance(uids, UIDSet) else UIDSet.of(uids)
+        if self.has("UIDPLUS"):
+            self._uid_simple("EXPUNGE", str(wanted))
+            return
+        others = [u for u in self.search("DELETED") if u not in wanted]
+        if others:
+            raise TransportError(
+                f"{where(self.server)}: the server lacks UIDPLUS and {len(others)} other message(s) are marked \\Deleted; not expunging"
+            )
+        self._simple("EXPUNGE", "EXPUNGE")
 
     # ------------------------------------------------------------------ IDLE
 

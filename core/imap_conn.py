@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import imaplib
+import random
 import re
 import socket
 import ssl
@@ -160,7 +161,7 @@ class GuardedIMAP4(imaplib.IMAP4):
     # ------------------------------------------------------------------ greeting and STARTTLS
 
     def _connect(self) -> None:
-        self.tagpre = imaplib.Int2AP(__import__("random").randint(4096, 65535))
+        self.tagpre = imaplib.Int2AP(random.randint(4096, 65535))
         self.tagre = re.compile(rb"(?P<tag>" + self.tagpre + rb"\d+) (?P<type>[A-Z]+) (?P<data>.*)", re.ASCII)
         self._cmd_log_len, self._cmd_log_idx, self._cmd_log = 10, 0, {}
         try:

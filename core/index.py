@@ -299,18 +299,18 @@ class Index:
         from pigeon.core.threads import ThreadMessage
 
         out: dict[int, list[ThreadMessage]] = {}
-        rows = []
         for chunk in _chunks(threads):
             marks = ",".join("?" * len(chunk))
-            rows += self.db.conn.execute(
-                "SELECT m.id, m.thread, m.msgid, m.date, d.subject, d.sender, d.replyto, d.parents,"
-                " (SELECT count(*) FROM files f WHERE f.docid=m.id) FROM messages m JOIN details d ON d.id=m.id"
-                f" WHERE m.thread IN ({marks}) ORDER BY m.date, m.id", chunk).fetchall()
-        tags = self._tags_for([r[0] for r in rows])
-        for docid, thread, msgid, date, subject, sender, replyto, parents, nfiles in rows:
-            out.setdefault(thread, []).append(ThreadMessage(
-                docid, msgid, date, subject, sender, replyto, parents.split() if parents else [],
-                tags=tags.get(docid, []), files=nfiles, matched=matched is None or docid in matched))
+            for docid, thread, msgid, date, subject, sender, replyto, parents, nfiles, tags in self.db.conn.execute(
+                    "SELECT m.id, m.thread, m.msgid, m.date, d.subject, d.sender, d.replyto, d.parents,"
+                    " (SELECT count(*) FROM files f WHERE f.docid=m.id),"
+                    " (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.docid=m.id)"
+                    " FROM messages m JOIN details d ON d.id=m.id"
+                    f" WHERE m.thread IN ({marks}) ORDER BY m.date, m.id", chunk):
+                out.setdefault(thread, []).append(ThreadMessage(
+                    docid, msgid, date, subject, sender, replyto, parents.split() if parents else [],
+                    tags=sorted(tags.split("\x1f")) if tags else [], files=nfiles,
+                    matched=matched is None or docid in matched))
         return out
 
     def threads(self, query: str, *, sort: str = "newest", limit: int | None = None, offset: int = 0) -> list[ThreadSummary]:

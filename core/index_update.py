@@ -29,6 +29,7 @@ POOL_MIN = 64
 
 _SKIP_NAMES = re.compile(r"^(dovecot[.-].*|maildirfolder|subscriptions|courierimap.*|\.?uidvalidity)$")
 _KEY_RE = re.compile(r"[:!]2,[^/]*$")
+_UID_RE = re.compile(r",U=\d+")
 
 
 @dataclass
@@ -52,8 +53,9 @@ class UpdateReport:
 
 
 def unique_key(path: str) -> str:
-    """The Maildir unique name of a file (its name without the ``:2,`` info)."""
-    return _KEY_RE.sub("", os.path.basename(path))
+    """The Maildir unique name of a file (without the ``:2,`` info, nor the ``,U=`` that mbsync
+    adds and drops as a message changes folders)."""
+    return _UID_RE.sub("", _KEY_RE.sub("", os.path.basename(path)))
 
 
 def scan(root: Path) -> dict[str, tuple[str, float, int]]:
@@ -220,6 +222,10 @@ class Updater:
         db.begin()
         try:
             for name, root in self.accounts:
+                if not os.path.isdir(root):
+                    # unmounted, or a typo: never read that as "every message was deleted"
+                    report.errors.append(f"{root}: the Maildir of account {name!r} is missing; left as indexed")
+                    continue
                 disk = scan(root)
                 known = {
                     path: (mtime, size)

@@ -13,27 +13,26 @@ separator too (mu and mbsync use it where ``:`` is not allowed in file names).
 from __future__ import annotations
 
 import errno
-import itertools
 import os
-import re
-import socket
 import stat
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from pigeon.core.errors import StoreError
-
-SUBDIRS = ("cur", "new", "tmp")
-#: Flags that carry a meaning (maildir spec): Draft, Flagged, Passed, Replied, Seen, Trashed.
-STANDARD_FLAGS = "DFPRST"
-_INFO_RE = re.compile(r"^(?P<key>.+?)(?P<sep>[:!])2,(?P<flags>[A-Za-z]*)$")
-_UID_RE = re.compile(r",U=(\d+)")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_MAX_SEGMENT = 255
-
-_counter = itertools.count(1)
+from pigeon.core.maildir_names import (  # noqa: F401 - re-exported: the store's public names
+    STANDARD_FLAGS,
+    SUBDIRS,
+    UID_RE,
+    check_folder_name,
+    check_key,
+    normalize_flags,
+    parse_name,
+    unique_name,
+)
 
 
 @dataclass(frozen=True)
@@ -51,42 +50,12 @@ class Entry:
     @property
     def uid(self) -> int | None:
         """The ``,U=<uid>`` that mbsync (and pigeon's sync) put in the unique name, if any."""
-        m = _UID_RE.search(self.key)
+        m = UID_RE.search(self.key)
         return int(m.group(1)) if m else None
 
     @property
     def name(self) -> str:
         return self.path.name
-
-
-def parse_name(name: str) -> tuple[str, str, str | None]:
-    """Split a file name into (key, sorted flags, separator or None when it has no info)."""
-    m = _INFO_RE.match(name)
-    if not m:
-        return name, "", None
-    return m.group("key"), normalize_flags(m.group("flags"), strict=False), m.group("sep")
-
-
-def normalize_flags(flags: str, *, strict: bool = True) -> str:
-    """Sorted, de-duplicated flag letters. Lower-case letters are keywords (Dovecot, mu)."""
-    if strict and not re.fullmatch(r"[A-Za-z]*", flags):
-        raise StoreError(f"bad Maildir flags {flags!r}: only letters are allowed")
-    return "".join(sorted(set(c for c in flags if c.isalpha() and c.isascii())))
-
-
-def _host() -> str:
-    # The spec asks for "/" and ":" in the host name to be escaped; "!" too, for the mu separator.
-    return socket.gethostname().replace("/", "\\057").replace(":", "\\072").replace("!", "\\041") or "localhost"
-
-
-def unique_name(uid: int | None = None) -> str:
-    """``<time>.<pid>_<counter>.<host>`` (the form mutt, mu and mbsync write), plus ``,U=<uid>``."""
-    name = f"{int(time.time())}.{os.getpid()}_{next(_counter)}.{_host()}"
-    if uid is not None:
-        if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
-            raise StoreError(f"bad UID {uid!r}")
-        name += f",U={uid}"
-    return name
 
 
 def _fsync_dir(path: Path) -> None:
@@ -102,46 +71,6 @@ def _oserror(action: str, exc: OSError) -> StoreError:
         return StoreError(f"{action}: the disk is full ({exc.strerror}); nothing was stored")
     where = f" {exc.filename}" if exc.filename else ""
     return StoreError(f"{action}: {exc.strerror or exc}{where}")
-
-
-def check_folder_name(folder: str) -> list[str]:
-    """The segments of a folder name, or StoreError if the name could escape or clash."""
-    if not isinstance(folder, str):
-        raise StoreError(f"bad folder name {folder!r}: not a string")
-    if folder == "":
-        return []
-    shown = _CONTROL_RE.sub("?", folder)
-    if _CONTROL_RE.search(folder):
-        raise StoreError(f"bad folder name {shown!r}: control characters are not allowed")
-    if folder.startswith("/") or folder.startswith("\\") or re.match(r"^[A-Za-z]:[\\/]", folder):
-        raise StoreError(f"bad folder name {shown!r}: absolute paths are not allowed")
-    parts = folder.split("/")
-    for part in parts:
-        if part == "":
-            raise StoreError(f"bad folder name {shown!r}: empty path segment")
-        if part in (".", ".."):
-            raise StoreError(f"bad folder name {shown!r}: '{part}' is not allowed")
-        if part.startswith("."):
-            raise StoreError(f"bad folder name {shown!r}: a segment may not start with '.'")
-        if part in SUBDIRS:
-            raise StoreError(f"bad folder name {shown!r}: '{part}' clashes with a Maildir's own cur/new/tmp")
-        if len(part.encode("utf-8", "surrogateescape")) > _MAX_SEGMENT:
-            raise StoreError(f"bad folder name {shown[:40]!r}...: a segment is longer than {_MAX_SEGMENT} bytes")
-    return parts
-
-
-def check_key(key: str) -> str:
-    """A unique name given from outside: one file name, no info separator, no controls."""
-    if (
-        not isinstance(key, str)
-        or not key
-        or key.startswith(".")
-        or any(c in key for c in "/:!\\")
-        or _CONTROL_RE.search(key)
-        or len(key.encode("utf-8", "surrogateescape")) > 200
-    ):
-        raise StoreError(f"bad message key {_CONTROL_RE.sub('?', str(key))!r}")
-    return key
 
 
 def is_maildir(path: Path) -> bool:
@@ -161,6 +90,7 @@ class Maildir:
             raise StoreError(f"bad Maildir info separator {separator!r}: use ':' or '!'")
         self.root = Path(root).expanduser()
         self.separator = separator
+        self._batch = threading.local()
         if create:
             try:
                 self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -171,6 +101,42 @@ class Maildir:
 
     def __repr__(self) -> str:
         return f"Maildir({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ durability
+
+    def _sync_dir(self, path: Path) -> None:
+        """Make a directory's new entries durable now, or at the end of the current batch."""
+        pending = getattr(self._batch, "dirs", None)
+        if pending is not None:
+            pending.add(path)
+            return
+        try:
+            _fsync_dir(path)
+        except OSError:
+            pass  # some file systems cannot fsync a directory; the rename itself is done
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many changes, one fsync per directory at the end (a sync downloading a folder).
+
+        Every message's data is still fsynced before it is linked into place, so a crash never
+        leaves half a message; only the directory entries are made durable together when the
+        block ends. Commit anything that depends on them (sync state) after the block.
+        Batches are per thread and may nest.
+        """
+        if getattr(self._batch, "dirs", None) is not None:
+            yield
+            return
+        self._batch.dirs = set()
+        try:
+            yield
+        finally:
+            dirs, self._batch.dirs = self._batch.dirs, None
+            for d in sorted(dirs):
+                try:
+                    _fsync_dir(d)
+                except OSError:
+                    pass
 
     # ------------------------------------------------------------------ folders
 
@@ -184,14 +150,24 @@ class Maildir:
         return path
 
     def folders(self) -> list[str]:
-        """Every folder (a directory with cur/ or new/), sorted; "" only if the root is a Maildir."""
+        """Every folder (a directory with cur/ or new/), sorted; "" only if the root is a Maildir.
+
+        Directories whose names pigeon would refuse as folder names (control characters, a
+        leading dot) are left out with everything below them, and a directory reached twice
+        through symbolic links is walked once.
+        """
         out: list[str] = []
         if is_maildir(self.root):
             out.append("")
+        seen: set[tuple[int, int]] = set()
         stack: list[tuple[Path, str]] = [(self.root, "")]
         while stack:
             path, name = stack.pop()
             try:
+                st = path.stat()
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                seen.add((st.st_dev, st.st_ino))
                 children = list(os.scandir(path))
             except OSError:
                 continue
@@ -204,6 +180,10 @@ class Maildir:
                 except OSError:
                     continue
                 sub = f"{name}/{child.name}" if name else child.name
+                try:
+                    check_folder_name(sub)
+                except StoreError:
+                    continue
                 cpath = Path(child.path)
                 if is_maildir(cpath):
                     out.append(sub)
@@ -392,7 +372,9 @@ class Maildir:
             key = given or unique_name(uid)
             tmp_path = tmp_dir / key
             final = path / target / self._file_name(key, flags, target)
-            if given is None and (final.exists() or self._lookup(folder, key) is not None):
+            # The name is unique by construction (time, pid, counter, host); O_EXCL and
+            # link(2) below refuse to clobber if it is not, so no scan of cur/ is needed.
+            if given is None and final.exists():
                 continue
             try:
                 fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
@@ -424,10 +406,7 @@ class Maildir:
             except OSError:
                 pass
             raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
-        try:
-            _fsync_dir(final.parent)
-        except OSError:
-            pass  # the message is in place; some file systems cannot fsync a directory
+        self._sync_dir(final.parent)  # the message is in place either way
         st = final.stat()
         return Entry(folder, key, final, flags, target, st.st_size, st.st_mtime)
 
@@ -471,12 +450,9 @@ class Maildir:
             raise StoreError(f"message {entry.key!r} vanished while its flags were changed") from None
         except OSError as exc:
             raise _oserror(f"cannot change the flags of {entry.key!r}", exc) from None
-        try:
-            _fsync_dir(dst.parent)
-            if entry.path.parent != dst.parent:
-                _fsync_dir(entry.path.parent)
-        except OSError:
-            pass
+        self._sync_dir(dst.parent)
+        if entry.path.parent != dst.parent:
+            self._sync_dir(entry.path.parent)
         st = dst.stat()
         return Entry(entry.folder, entry.key, dst, flags, "cur", st.st_size, st.st_mtime)
 
@@ -492,7 +468,7 @@ class Maildir:
         dpath = self.folder_path(dest_folder)
         if not is_maildir(dpath) or not (dpath / entry.subdir).is_dir():
             self.create_folder(dest_folder)
-        key = _UID_RE.sub("", entry.key)
+        key = UID_RE.sub("", entry.key)
         if self._lookup(dest_folder, key) is not None:
             raise StoreError(f"folder {dest_folder!r} already holds a message named {key!r}")
         dst = dpath / entry.subdir / (key + entry.path.name[len(entry.key):])
@@ -506,11 +482,8 @@ class Maildir:
             raise StoreError(f"message {entry.key!r} vanished while it was moved") from None
         except OSError as exc:
             raise _oserror(f"cannot move {entry.key!r} to {dest_folder!r}", exc) from None
-        try:
-            _fsync_dir(dst.parent)
-            _fsync_dir(entry.path.parent)
-        except OSError:
-            pass
+        self._sync_dir(dst.parent)
+        self._sync_dir(entry.path.parent)
         st = dst.stat()
         return Entry(dest_folder, key, dst, entry.flags, entry.subdir, st.st_size, st.st_mtime)
 

@@ -1,10 +1,13 @@
-"""Automation events for mail that a sync brought in.
+"""Automation events for mail that a sync brought in: filters first, then "arrived".
 
-``pigeon_message_arrived`` fires once per new message, the same event the Maildir watcher's
-bridge (``pigeon.core.events``) fires for mail another tool delivers. The built-in ``arrival``
-plugin answers it by running the filters (``pigeon_filter_message`` verdicts merged and applied
-by ``pigeon.core.filtering``, journalled for ``pigeon why``/``pigeon undo``); the next sync
-carries the changes it makes (flags, moves) to the server like any other local change.
+For each new message, ``pigeon.core.filtering.filter_arrival`` merges the
+``pigeon_filter_message`` verdicts in call order (stopping after one with ``final=True``) and
+applies them to the local file, recording each change for ``pigeon why``/``pigeon undo``:
+flags added/removed, tags in the index, a move to another folder, deletion as a move to Trash.
+The next sync carries those local changes to the server like any other. Then
+``pigeon_message_arrived`` fires once for the message, where it now is: the same event the
+Maildir watcher's bridge (``pigeon.core.events``) fires for mail another tool delivers (the
+built-in ``arrival`` plugin's own filtering sees the message was filtered already).
 
 Messages are parsed only when some plugin listens, so a sync with no automation pays nothing.
 """
@@ -15,11 +18,19 @@ from pathlib import Path
 from typing import Any
 
 
+def _impls(pm: Any, name: str) -> bool:
+    hook = getattr(pm.hook, name, None)
+    return bool(hook and hook.get_hookimpls())
+
+
 def fire_arrivals(app: Any, account: Any, result: Any) -> None:
     pm = app.pm
     arrived = list(getattr(result, "arrived", ()))
-    hook = getattr(pm.hook, "pigeon_message_arrived", None)
-    if not arrived or hook is None or not hook.get_hookimpls():
+    if not arrived:
+        return
+    want_filter = _impls(pm, "pigeon_filter_message")
+    want_arrived = _impls(pm, "pigeon_message_arrived")
+    if not (want_filter or want_arrived):
         return
     from pigeon.core.events import parse_message_file
     from pigeon.core.pluginmanager import call_isolated
@@ -35,4 +46,16 @@ def fire_arrivals(app: Any, account: Any, result: Any) -> None:
             mid = str(msg.get("Message-ID", "") or "").strip()
         except Exception:  # noqa: BLE001 - a malformed header must not stop the event
             mid = ""
-        call_isolated(pm, "pigeon_message_arrived", message=msg, ref=MessageRef(path, folder, account.name, mid))
+        ref = MessageRef(path, folder, account.name, mid)
+        if want_filter:
+            from pigeon.core.filtering import filter_arrival
+
+            try:
+                ref, _ = filter_arrival(app, msg, ref)
+            except Exception as exc:  # noqa: BLE001 - one message's filters must not stop the sync
+                from pigeon.core.pluginmanager import PluginError
+
+                if hasattr(pm, "report"):
+                    pm.report(PluginError("filters", "pigeon_filter_message", f"{type(exc).__name__}: {exc}"))
+        if want_arrived:
+            call_isolated(pm, "pigeon_message_arrived", message=msg, ref=ref)

@@ -71,15 +71,11 @@ def summarize(thread_hex: str, messages: list[ThreadMessage], oldest_first: bool
             subject = cleaned
     authors_m: list[str] = []
     authors_o: list[str] = []
-    for m in messages:
-        a = author_of(m.sender)
-        if not a:
-            continue
-        if m.matched:
-            if a not in authors_m:
-                authors_m.append(a)
-    for m in messages:
-        a = author_of(m.sender)
+    names = [(author_of(m.sender), m.matched) for m in messages]
+    for a, is_matched in names:
+        if a and is_matched and a not in authors_m:
+            authors_m.append(a)
+    for a, _ in names:
         if a and a not in authors_m and a not in authors_o:
             authors_o.append(a)
     authors = ", ".join(authors_m)

@@ -186,15 +186,8 @@ class TLSInfo:
 
     @classmethod
     def of(cls, tls: ssl.SSLSocket | ssl.SSLObject, server: ServerConfig) -> TLSInfo:
-        from cryptography import x509
-
         der = tls.getpeercert(binary_form=True) or b""
-        subject = issuer = not_after = ""
-        if der:
-            cert = x509.load_der_x509_certificate(der)
-            subject = cert.subject.rfc4514_string()
-            issuer = cert.issuer.rfc4514_string()
-            not_after = cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
+        subject, issuer, not_after = _cert_names(tls, der)
         cipher = tls.cipher()
         return cls(
             version=tls.version() or "?",
@@ -205,6 +198,30 @@ class TLSInfo:
             fingerprint=hashlib.sha256(der).hexdigest(),
             verified=server.verify,
         )
+
+
+def _cert_names(tls: ssl.SSLSocket | ssl.SSLObject, der: bytes) -> tuple[str, str, str]:
+    """Subject, issuer and expiry of the peer certificate, as text."""
+    info = tls.getpeercert()  # a dict only when the certificate was verified
+    if info:
+        def name(rdns: Any) -> str:
+            return ",".join(f"{k}={v}" for rdn in reversed(rdns) for k, v in rdn)
+
+        return (
+            name(info.get("subject", ())).replace("commonName=", "CN=").replace("organizationName=", "O=").replace("organizationalUnitName=", "OU="),
+            name(info.get("issuer", ())).replace("commonName=", "CN=").replace("organizationName=", "O=").replace("organizationalUnitName=", "OU="),
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ssl.cert_time_to_seconds(info["notAfter"]))) if info.get("notAfter") else "?",
+        )
+    try:  # an unverified (pinned) certificate: decode it with cryptography when installed
+        from cryptography import x509
+    except ImportError:
+        return "(not verified: details unavailable)", "?", "?"
+    cert = x509.load_der_x509_certificate(der)
+    return (
+        cert.subject.rfc4514_string(),
+        cert.issuer.rfc4514_string(),
+        cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC"),
+    )
 
 
 def has_buffered(reader: Any, sock: socket.socket) -> bool:

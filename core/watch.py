@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pigeon.core.maildir import (
-    _UID_RE,
+    UID_RE,
     Entry,
     Maildir,
     check_folder_name,
@@ -49,7 +49,7 @@ GRACE = 1.0
 
 
 def _pair_key(entry: Entry) -> str:
-    return _UID_RE.sub("", entry.key)
+    return UID_RE.sub("", entry.key)
 
 
 def _ghost_entry(store: Maildir, path: Path) -> Entry | None:
@@ -292,6 +292,10 @@ class MaildirWatcher:
                     if _pair_key(new) != key:
                         del self._pending[key]
                     return
+                dup = self._pending.get(_pair_key(new))
+                if dup is not None and dup[1] == "added" and dup[2].path == new.path:
+                    # the scan of a new directory found the file this move put there
+                    del self._pending[_pair_key(new)]
             self._emit("flags" if old.folder == new.folder and old.key == new.key else "moved", new, old)
 
 

@@ -56,28 +56,18 @@ def current_app() -> Any:
     return app
 
 
-def filtered_folder(config: Any, ref: MessageRef) -> bool:
-    folders = config.get("filter.folders", ["INBOX"]) if config is not None else ["INBOX"]
-    if "*" in folders:
-        return True
-    inbox = "INBOX"
-    if config is not None and ref.account in config.accounts:
-        inbox = config.accounts[ref.account].folder("inbox")
-    return any(ref.folder == (inbox if f == "INBOX" else f) for f in folders)
-
-
 @hookimpl(trylast=True)
 def pigeon_message_arrived(message: EmailMessage, ref: MessageRef) -> None:
+    """Filter the message (unless the sync already did), then notify and answer if away."""
     app = current_app()
-    if app is None or not app.config.get("filter.enabled", True) or not filtered_folder(app.config, ref):
+    if app is None:
         return
-    from pigeon.core.filtering import apply, decide
+    from pigeon.core.filtering import filter_arrival
 
-    decision = decide(app.pm, message, ref)
-    apply(app, message, ref, decision)
-    if decision.move_to or decision.delete:
-        return  # filed away (Junk, a list folder, Trash): not worth interrupting the user
-    tags = [t for t, _, _ in decision.add_tags]
+    ref, decision = filter_arrival(app, message, ref)
+    if decision is None or decision.filed_away():
+        return  # not an inbox, or filed away (Junk, a list folder, Trash): no interruption
+    tags = decision.tags()
     app.pm.hook.pigeon_notify(note=new_mail_note(message, tags))
     if app.pm.has_plugin("vacation"):
         from pigeon.plugins.vacation import respond

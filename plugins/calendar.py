@@ -8,7 +8,8 @@
 - ``pigeon_choose_alternative``: an invitation's ``multipart/alternative`` shows the calendar
   alternative (its DESCRIPTION carries what the plain text says).
 - ``pigeon_invitation_reply``: builds the iTIP REPLY (``pigeon.plugins.itip``).
-- Commands ``invite-accept``, ``invite-tentative``, ``invite-decline``.
+- Commands ``invite-accept``, ``invite-tentative``, ``invite-decline``, bound to ``C-c i a``,
+  ``C-c i t`` and ``C-c i d`` in the message view and the message list.
 
 A calendar that cannot be read is left to the core, which shows its raw text.
 """
@@ -267,7 +268,7 @@ def render_event(event: Any, method: str, zones: Any, zone: tzinfo, mine: set[st
     from pigeon.plugins.ical import address_of, parse_when
 
     def field_(label: str, value: str) -> str:
-        return f"{label + ':':<12}{value}"
+        return f"{(label + ':') if label else '':<12}{value}"
 
     lines: list[str] = []
     title = METHOD_TITLE.get(method, "Event")
@@ -355,7 +356,7 @@ def answer_line(method: str, ref: str, has_organizer: bool = True) -> str:
     target = ref or "MESSAGE"
     return (
         f"To answer: pigeon invite {target} accept|tentative|decline\n"
-        "           (in the client: invite-accept, invite-tentative or invite-decline)"
+        "           (in the client: C-c i a, C-c i t or C-c i d: invite-accept, -tentative, -decline)"
     )
 
 
@@ -471,3 +472,11 @@ def pigeon_register_commands(register: CommandRegistrar) -> None:
     register(invite_accept, name="invite-accept", modes=("message", "list"))
     register(invite_tentative, name="invite-tentative", modes=("message", "list"))
     register(invite_decline, name="invite-decline", modes=("message", "list"))
+
+
+@hookimpl
+def pigeon_register_keymaps(keymaps: Any) -> None:
+    # C-c i, then a(ccept), t(entative) or d(ecline): free in the built-in message and list maps
+    for mode in ("message", "list"):
+        for key, answer in (("a", "accept"), ("t", "tentative"), ("d", "decline")):
+            keymaps.bind(mode, f"C-c i {key}", f"invite-{answer}")

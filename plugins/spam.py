@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry, Verdict
+from pigeon.hooks.types import (
+    CommandRegistrar,
+    KeymapRegistrar,
+    MessageRef,
+    SettingsRegistry,
+    Verdict,
+)
 
 SOURCE = "spam"
 DB_FILE = "spam.sqlite"
@@ -185,8 +191,14 @@ def _refile(path: Path, account: str | None, role: str) -> Path:
     from pigeon.core.maildir import Maildir, entry_for_path
 
     config = _state["config"]
-    if config is None or not account or account not in config.accounts:
+    if config is None:
         return path
+    if not account or account not in config.accounts:
+        # A search across accounts: the account is the one whose Maildir holds the file.
+        owners = [n for n, a in config.accounts.items() if Path(path).resolve().is_relative_to(Path(a.maildir).resolve())]
+        if not owners:
+            return path
+        account = owners[0]
     acct = config.accounts[account]
     store = Maildir(acct.maildir, create=False)
     entry = entry_for_path(store, path)
@@ -234,3 +246,11 @@ def mark_ham(ctx: Any, target: str = "") -> None:
 def pigeon_register_commands(register: CommandRegistrar) -> None:
     register(mark_spam, modes=("list", "message"))
     register(mark_ham, modes=("list", "message"))
+
+
+@hookimpl
+def pigeon_register_keymaps(keymaps: KeymapRegistrar) -> None:
+    # Gnus marks spam with "$"; M-$ takes the mark back.
+    for mode in ("list", "message"):
+        keymaps.bind(mode, "$", "mark-spam")
+        keymaps.bind(mode, "M-$", "mark-ham")

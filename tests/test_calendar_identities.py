@@ -182,3 +182,16 @@ def test_user_config_example_identities(config_dir: Path) -> None:
     assert chosen.name == "Robin Example (Example Works)" and chosen.signature.endswith("Example Works Ltd.")
     old = choose_identity(account, message(To="robin@old-address.example"))
     assert old.name == "Robin Example" and old.signature == "Robin Example\nhttps://example.org/~robin"
+
+
+def test_client_reply_draft_uses_the_identity(app: App) -> None:
+    from pigeon.plugins.tui.compose import new_draft
+
+    original = message(To="Me at Work <me@work.example>", Cc="me@example.org, colleague@work.example")
+    draft = new_draft(app, app.account(), "reply-all", original)
+    assert draft["From"] == "Me at Work <me@work.example>"
+    assert "me@example.org" not in str(draft.get("Cc", "")) and "colleague@work.example" in str(draft["Cc"])
+    body = draft.get_content()
+    assert body.endswith("\n-- \nMe, Work Inc.\n") and "> Hi there" in body
+    new = new_draft(app, app.account(), "new")
+    assert new["From"] == "Me <me@example.org>" and new.get_content().endswith("-- \nMe\nexample.org\n")

@@ -99,6 +99,8 @@ def test_tzid_escaped_text_attendees_and_recurrence(pm) -> None:
     assert "Me <me@example.net>: has not answered" in body
     assert "Ann <ann@example.org> (optional): accepted" in body
     assert "bob@example.org: declined" in body
+    attendee_lines = [line for line in body.splitlines() if line.endswith(("has not answered", "accepted", "declined"))]
+    assert attendee_lines[0].startswith("Attendees:") and attendee_lines[1].startswith(" " * 12), attendee_lines
     assert "  Line one\n  Line two with a very long text that was folded by the sender's client" in body
     assert "You are invited." not in body  # the calendar alternative is shown
 
@@ -293,3 +295,14 @@ def test_inline_application_ics_part(pm) -> None:
     msg.add_attachment(ics.encode(), maintype="application", subtype="ics", disposition="inline")
     rendered = render_message(pm, mime.parse_bytes(msg.as_bytes()), RenderContext(settings={"calendar.timezone": "UTC"}))
     assert "Invitation: Inline ics" in rendered.body and not rendered.attachments
+
+
+def test_index_and_quote_text_of_an_invitation(pm) -> None:
+    from pigeon.core.render import message_text_for_index, quote_text
+
+    msg = invitation(TZ_EVENT)
+    indexed = message_text_for_index(pm, msg)
+    assert "Planning, Q2" in indexed and "Room 4; second floor" in indexed and "ann@example.org" in indexed
+    assert "To answer" not in indexed
+    quoted = quote_text(pm, msg)
+    assert "Invitation: Planning, Q2" in quoted and "To answer" not in quoted

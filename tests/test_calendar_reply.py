@@ -204,6 +204,9 @@ def test_pigeon_invite_errors_are_one_line(app: App, tmp_path: Path) -> None:
 
 def test_invite_commands(app: App, tmp_path: Path) -> None:
     assert {"invite-accept", "invite-tentative", "invite-decline"} <= set(app.commands.names("message"))
+    for mode in ("message", "list"):
+        assert app.keymaps.lookup(mode, "C-c i a") == "invite-accept"
+        assert app.keymaps.lookup(mode, "C-c i d") == "invite-decline"
     path = tmp_path / "inv.eml"
     path.write_bytes(invitation(TZ_EVENT).as_bytes())
     said: list[str] = []
@@ -264,3 +267,12 @@ def test_mutated_invitations_never_crash() -> None:
         except InvitationError:
             pass
     assert pm.errors == []
+
+
+def test_config_dir_before_or_after_the_subcommand(app: App, config_dir: Path, tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIGEON_CONFIG_DIR")
+    target = str(corpus / CORPUS_INVITE)
+    for args in (("--config-dir", str(config_dir), "invite", target, "accept", "--print"), ("invite", "--config-dir", str(config_dir), target, "accept", "--print")):
+        result = run_pigeon(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert b"From: Me Myself <me@example.net>" in result.stdout

@@ -168,3 +168,23 @@ def test_an_index_from_another_version_is_rebuilt(tmp_path: Path, mail: Path) ->
     again = open_index(tmp_path, mail)  # a writer starts over
     assert again.update().added == 53 and again.count("*") == 52
     assert sqlite3.connect(tmp_path / "index.sqlite").execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] != "0"
+
+
+def test_missing_maildir_is_not_read_as_everything_deleted(tmp_path: Path, mail: Path) -> None:
+    index = open_index(tmp_path, mail)
+    index.update()
+    mail.rename(tmp_path / "elsewhere")
+    report = index.update()
+    assert report.removed == 0 and "is missing" in report.errors[0]
+    assert index.count("*") == 52
+
+
+def test_mbsync_uid_in_the_name_is_a_rename(tmp_path: Path, mail: Path) -> None:
+    index = open_index(tmp_path, mail)
+    index.update()
+    path = deliver(mail, "foo", "1700000000.M1P2.host", message_bytes("uid@x"), flags="S")
+    index.update()
+    os.rename(path, mail / "bar" / "cur" / "1700000000.M1P2.host,U=42:2,S")
+    r = index.update()
+    assert (r.added, r.removed, r.renamed) == (0, 0, 1)
+    assert index.get("uid@x").folders == ["bar"]

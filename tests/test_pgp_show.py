@@ -182,3 +182,25 @@ def test_jf06_two_from_headers_never_get_a_good_signature(gnupghome: Path, other
     headers = "From: The Manager <manager@work.example>\nFrom: Eve <eve@evil.example>\nSubject: x\n"
     top, _ = show(write(tmp_path, f"{headers}MIME-Version: 1.0\n{signed}".encode()))
     assert "[ok]" not in top and "no single From address" in top
+
+
+def test_reply_to_encrypted_mail_asks_for_encryption_and_its_draft_is_stored_encrypted(gnupghome: Path, other_home: Path, config_dir: Path, tmp_path: Path) -> None:
+    from pigeon.plugins.tui.compose import draft_to_text, new_draft, save_draft, text_to_message
+
+    (config_dir / "config.toml").write_text(
+        f'[accounts.me]\naddress = "alice@example.org"\nmaildir = "{tmp_path}/mail"\n'
+    )
+    app = App.create(config_dir)
+    acct = app.account()
+    inner = f"Content-Type: text/plain\n\n{SECRET}\n".encode()
+    original = mime.parse_bytes(pgp_mime_encrypted(HEADERS.replace("Subject: ...", "Subject: Plans"), encrypt(other_home, inner, "alice@example.org")))
+    original["Message-ID"] = "<orig@work.example>"
+    draft = new_draft(app, acct, "reply", original)
+    text = draft_to_text(draft)
+    assert "X-Pigeon-Encrypt: yes" in text and SECRET in text  # the user saw it: it is quoted
+    path = save_draft(app, acct, text_to_message(text), None)
+    stored = path.read_bytes()
+    assert SECRET.encode() not in stored and b"multipart/encrypted" in stored
+    # a reply to plain mail asks for nothing
+    plain = mime.parse_bytes(b"From: bob@example.net\nSubject: hi\nMessage-ID: <p@x>\n\nhello\n")
+    assert "X-Pigeon-Encrypt" not in draft_to_text(new_draft(app, acct, "reply", plain))

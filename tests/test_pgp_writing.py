@@ -159,3 +159,16 @@ def test_draft_of_encrypted_thread_is_stored_encrypted_to_self_only(gnupghome: P
     result = pm().hook.pigeon_decrypt(part=back, ctx=ctx_for(back, raw))
     assert result.ok and result.protected_headers["Subject"] == "Re: Secret plans"
     assert result.signatures == []
+
+
+def test_bcc_recipient_key_is_hidden(gnupghome: Path, other_home: Path, gpg_world: GpgWorld) -> None:
+    msg = message(to="The Manager <manager@work.example>")
+    msg["Bcc"] = "bob@example.net"
+    out = protect(msg, SendPolicy(encrypt=True), account())
+    assert str(out["Bcc"]) == "bob@example.net"  # for the envelope and the sent copy
+    enc = out.get_payload()[1].get_payload(decode=True)
+    packets = gpg(other_home, "--list-packets", "--pinentry-mode", "cancel", input=enc, check=False).stdout.decode()
+    ids = {line.split("keyid ")[1].split()[0] for line in packets.splitlines() if "keyid " in line and "pubkey enc packet" in line}
+    assert "0000000000000000" in ids  # the Bcc recipient's key is anonymous...
+    res = gpg(other_home, "--decrypt", input=enc, check=False)
+    assert b"The plan is on" in res.stdout  # ...and Bob (Bcc) can still read it

@@ -115,3 +115,14 @@ def test_cli_errors_are_one_line(app: App) -> None:
     assert res.returncode == 1 and res.stderr.decode().startswith("pigeon: nothing to train")
     res = run_pigeon("spam", "score", "/nonexistent")
     assert res.returncode == 1 and "no such file" in res.stderr.decode()
+
+
+def test_mark_spam_on_a_file_from_a_search_finds_its_account(app: App) -> None:
+    root = app.account("work").maildir
+    msg = root / "INBOX" / "cur" / "m2:2,S"
+    msg.write_text(SPAMMY)
+    out: list[str] = []
+    ctx = CommandContext(app, output=out.append, account=None, folder=None, message=str(msg))
+    app.commands.run("mark-spam", ctx)
+    assert (root / "Junk" / "cur" / "m2:2,S").exists()
+    assert out[-1] == "marked as spam; moved to Junk"

@@ -79,6 +79,11 @@ def test_demo_content_is_realistic(tmp_path: Path) -> None:
     assert "paypal.com" in urlparse(text).hostname
     assert not urlparse(href).hostname.endswith("paypal.com")
     assert "invoice.pdf.exe" in atts
+    # an invitation: a text/calendar METHOD:REQUEST alternative naming Robin as an attendee
+    (invite,) = [m for _e, m in inbox if m["Subject"].startswith("Invitation:")]
+    cal = next(p for p in invite.walk() if p.get_content_type() == "text/calendar")
+    assert cal.get_param("method") == "REQUEST"
+    assert "METHOD:REQUEST" in cal.get_content() and "mailto:robin@example.org" in cal.get_content()
 
 
 def test_notmuch_threads_the_demo_like_we_built_it(tmp_path: Path) -> None:

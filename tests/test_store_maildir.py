@@ -293,7 +293,7 @@ def test_a_crash_while_writing_leaves_nothing_in_cur_or_new(tmp_path: Path) -> N
         store = Maildir({str(tmp_path)!r})
         store.create_folder("INBOX")
         print("ready", flush=True)
-        store.add("INBOX", b"Subject: big\\r\\n\\r\\n" + b"y" * (400 * 1024 * 1024), subdir="new")
+        store.add("INBOX", b"Subject: big\\r\\n\\r\\n" + b"y" * (96 * 1024 * 1024), subdir="new")
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
@@ -378,3 +378,32 @@ def test_add_with_a_given_key(tmp_path: Path) -> None:
             store.add("INBOX", MSG, key=bad)
     assert [x.key for x in store.list("INBOX")] == ["demo-0001"]
     assert os.listdir(tmp_path / "INBOX" / "tmp") == []
+
+
+def test_folders_survive_symlink_loops_and_skip_unaddressable_names(tmp_path: Path) -> None:
+    store = Maildir(tmp_path)
+    store.create_folder("A/B")
+    (tmp_path / "A" / "B" / "loop").symlink_to(tmp_path / "A")
+    evil = tmp_path / "bad\x1b[2Jname"
+    for sub in ("cur", "new", "tmp"):
+        (evil / sub).mkdir(parents=True)
+    (evil / "Child" / "cur").mkdir(parents=True)
+    # A/B/loop is A again: walked once; the escape-sequence folder and its child are left out
+    assert store.folders() == ["A/B"]
+
+
+def test_batch_defers_only_the_directory_fsync(tmp_path: Path) -> None:
+    store = Maildir(tmp_path)
+    with store.batch():
+        a = store.add("INBOX", MSG, subdir="new")
+        with store.batch():  # nests
+            b = store.set_flags(store.add("INBOX", MSG), "S")
+        # visible and whole at once: only durability of the directory entries waits
+        assert {e.key for e in store.list("INBOX")} == {a.key, b.key}
+        assert store.read(a) == MSG and store.read(b) == MSG
+        moved = store.move(b, "Archive")
+        assert sorted(store._batch.dirs) == sorted(  # noqa: SLF001 - what will be fsynced
+            {tmp_path / "INBOX" / "new", tmp_path / "INBOX" / "cur", tmp_path / "Archive" / "cur"}
+        )
+    assert store._batch.dirs is None  # noqa: SLF001
+    assert store.read(moved) == MSG

@@ -15,7 +15,7 @@ from pigeon.core.maildir import Entry, Maildir
 from pigeon.core.watch import MaildirWatcher
 
 MSG = b"From: a@example.org\r\nSubject: watched\r\nMessage-ID: <w1@example.org>\r\n\r\nbody\r\n"
-TIMEOUT = 5.0
+TIMEOUT = 10.0  # generous: CI machines may be loaded
 
 
 class Recorder:
@@ -176,6 +176,9 @@ def test_bridge_calls_the_automation_hooks(tmp_path: Path, config_dir: Path) -> 
     app = App.create(load_entrypoints=False)
     store = app.store("home")
     store.create_folder("INBOX")
+    # Folders exist before the watcher starts: a file deleted within milliseconds of its folder's
+    # creation can beat inotify's new watch on that folder.
+    store.create_folder("Archive")
     import sys
 
     events = sys.modules["pigeon_user.user_recorder"].EVENTS
@@ -265,3 +268,48 @@ def test_a_late_report_of_a_deleted_file_does_not_cancel_its_removal(tmp_path: P
         watcher._created(e.path)  # what watchdog's scan of a new directory may report late
         kind, entry, _ = rec.next()
         assert (kind, entry.key) == ("removed", e.key)
+
+
+def test_a_scan_report_before_the_move_is_not_a_second_arrival(tmp_path: Path) -> None:
+    """watchdog may report a file found in a new directory before the move that put it there."""
+    store = Maildir(tmp_path)
+    e = store.add("INBOX", MSG, "S")
+    rec = Recorder()
+    with MaildirWatcher(store, rec) as watcher:
+        # only our own reports for the move (watchdog's may come up to 0.5 s late)
+        watcher._created = lambda path: None  # type: ignore[method-assign]
+        watcher._moved = lambda src, dest: None  # type: ignore[method-assign]
+        watcher._deleted = lambda path: None  # type: ignore[method-assign]
+        moved = store.move(e, "Archive")
+        time.sleep(0.8)
+        del watcher._created, watcher._moved, watcher._deleted
+        watcher._created(moved.path)  # the scan's report first ...
+        watcher._moved(e.path, moved.path)  # ... then the kernel's move
+        kind, entry, old = rec.next()
+        assert (kind, entry.folder, old.folder if old else None) == ("moved", "Archive", "INBOX")
+        store.delete(moved)
+        kind, entry, _ = rec.next()
+        assert (kind, entry.folder) == ("removed", "Archive")
+        assert rec.quiet(1.2) == []
+
+
+def test_bridge_without_arrivals_and_tee(tmp_path: Path, config_dir: Path) -> None:
+    """Where a sync fires the arrivals itself, the bridge still reports flags and folders."""
+    (config_dir / "plugins").mkdir()
+    (config_dir / "plugins" / "recorder.py").write_text(RECORDER_PLUGIN)
+    app = App.create(load_entrypoints=False)
+    import sys
+
+    from pigeon.core.events import StoreEventBridge, tee
+
+    events = sys.modules["pigeon_user.user_recorder"].EVENTS
+    store = Maildir(tmp_path / "m")
+    store.create_folder("INBOX")
+    rec = Recorder()
+    with MaildirWatcher(store, tee(StoreEventBridge(app.pm, "acct", arrivals=False), rec)):
+        e = store.add("INBOX", MSG, subdir="new")
+        rec.next("added")
+        store.set_flags(e, "S")
+        rec.next("flags")
+    assert ("folder", "acct", "INBOX") in events and ("flags", "INBOX", "", "S") in events
+    assert not [x for x in events if x[0] == "arrived"]

@@ -69,6 +69,8 @@ def test_qresync_reports_vanished_and_changed(mail_user) -> None:
         s.store([2], add=["\\Seen"])
         s.store([1], add=["\\Deleted"])
         s.expunge([1])
+        same = s.select("INBOX", qresync=(first.uidvalidity, first.highestmodseq, None))  # UNSELECT, ENABLE
+        assert same.qresync and 1 in same.vanished
     with session(mail_user, "tls") as s:
         again = s.select("INBOX", qresync=(first.uidvalidity, first.highestmodseq, None))
         assert again.qresync and 1 in again.vanished

@@ -25,7 +25,8 @@ PLAINTEXT_FORBIDDEN = (b"LOGIN", b"AUTHENTICATE", b"SELECT", b"EXAMINE", b"APPEN
 
 def cfg(server, pki, security="starttls", **kw) -> ServerConfig:
     kw.setdefault("cafile", str(pki.cafile))
-    return ServerConfig("imap", "localhost", server.port, security, username="alice", timeout=3.0, **kw)
+    kw.setdefault("timeout", 3.0)
+    return ServerConfig("imap", "localhost", server.port, security, username="alice", **kw)
 
 
 def password(refresh: bool = False) -> Credentials:
@@ -87,7 +88,7 @@ def test_st01_stripped_starttls_capability(hostile, pki, caps) -> None:
 def test_st02_starttls_refused(hostile, pki, reply, kw) -> None:
     srv = hostile(Scenario("imap", starttls_reply=reply, **kw))
     with pytest.raises(SecurityError) as ei:
-        save_draft(cfg(srv, pki))
+        save_draft(cfg(srv, pki, timeout=1.0))  # "ok-no-tls" ends on the handshake timeout
     assert_safe_abort(srv, ei.value)
 
 
@@ -410,3 +411,72 @@ def test_plaintext_security_none_only_to_loopback(pki) -> None:
 
 def test_protocol_error_is_transport_error() -> None:
     assert issubclass(ProtocolError, TransportError) and issubclass(SecurityError, TransportError)
+
+
+def test_backoff_retries_connection_loss_but_never_security_errors() -> None:
+    from pigeon.core.transport import Backoff, ConnectionLost
+
+    slept: list[float] = []
+    calls = {"n": 0}
+
+    def flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionLost("gone")
+        return "ok"
+
+    assert Backoff(attempts=5, sleep=slept.append).run(flaky) == "ok"
+    assert len(slept) == 2 and 0.8 <= slept[0] <= 1.2 and 1.6 <= slept[1] <= 2.4
+
+    def stripped() -> None:
+        calls["n"] += 1
+        raise SecurityError("no STARTTLS")
+
+    calls["n"] = 0
+    with pytest.raises(SecurityError):
+        Backoff(attempts=5, sleep=slept.append).run(stripped)
+    assert calls["n"] == 1
+
+
+def test_login_command_is_redacted_in_the_trace(hostile, pki) -> None:
+    srv = hostile(_tls_scenario(post_caps=b"IMAP4rev1"))  # no AUTH=PLAIN: LOGIN is used
+    out = io.StringIO()
+    with ImapSession(cfg(srv, pki, "tls"), password, trace=ProtocolTrace(True, out)) as s:
+        assert s.mechanism == "LOGIN"
+    text = out.getvalue()
+    assert "LOGIN alice <redacted>" in text and PASSWORD not in text
+    assert any(PASSWORD.encode() in c for c in srv.session.tls_commands())  # it did go, over TLS
+
+
+FUZZ_PIECES = [
+    b"*", b" ", b"1", b"4294967296", b"FETCH", b"(", b")", b"{5}\r\nabcde", b"{99999999999}", b"\r\n",
+    b"\"", b"\\", b"UID", b"FLAGS", b"[", b"]", b"EXISTS", b"NIL", b"\x00", b"\xff", b"BODY[]", b"OK",
+    b"NO", b"BAD", b"BYE", b"+", b"VANISHED", b"1:*", b",", b"MODSEQ", b"INTERNALDATE", b"\"x\"",
+]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_st12_fuzzed_fetch_responses_only_raise_transport_errors(hostile, pki, seed) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    junk = b"".join(rnd.choice(FUZZ_PIECES) for _ in range(rnd.randint(1, 40)))
+    reply = b"* 1 FETCH (UID 1 " + junk + b")\r\n{tag} OK done\r\n" if seed % 2 else junk + b"\r\n{tag} OK done\r\n"
+    srv = hostile(_tls_scenario(overrides={b"UID FETCH": reply}))
+    try:
+        with ImapSession(cfg(srv, pki, "tls", timeout=1.0), password) as s:
+            s.select("INBOX")
+            for m in s.fetch([1]):
+                assert isinstance(m.uid, int)
+    except TransportError as exc:
+        assert "\n" not in str(exc)
+
+
+def test_expunge_without_uidplus_never_removes_other_deleted_messages(hostile, pki) -> None:
+    srv = hostile(_tls_scenario(post_caps=b"IMAP4rev1 AUTH=PLAIN", overrides={b"UID SEARCH": b"* SEARCH 1 2\r\n{tag} OK done\r\n"}))
+    with ImapSession(cfg(srv, pki, "tls"), password) as s:
+        s.select("INBOX")
+        with pytest.raises(TransportError, match="lacks UIDPLUS"):
+            s.expunge([1])
+        s.expunge([1, 2])  # every \Deleted message is one we asked for: EXPUNGE is safe
+    assert [c.split(b" ", 1)[1] for c in srv.session.tls_commands() if b"EXPUNGE" in c] == [b"EXPUNGE"]

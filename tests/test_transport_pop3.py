@@ -143,3 +143,50 @@ def test_huge_message_is_capped(hostile, pki) -> None:
         s.max_message = 100_000
         with pytest.raises(ProtocolError, match="larger than"):
             s.retr(1)
+
+
+@pytest.mark.dovecot
+def test_fetch_account_through_the_app(config_dir, tmp_path, mail_user) -> None:
+    import sys
+
+    from pigeon.core.app import App
+    from pigeon.core.pop3 import fetch_account
+
+    (config_dir / "config.toml").write_text(
+        f"""
+[accounts.pop]
+address = "alice@example.org"
+maildir = "{tmp_path / 'Mail'}"
+{mail_user.toml("pop3", "tls")}
+password_command = ["{sys.executable}", "-c", "print('{mail_user.password}')"]
+sync = {{ leave_on_server = false }}
+"""
+    )
+    mail_user.deliver(msg(1))
+    app = App.create(config_dir, load_entrypoints=False)
+    report = fetch_account(app, app.account("pop"))
+    assert (report.fetched, report.deleted) == (1, 1)
+    assert [e.folder for e in app.store("pop").list("INBOX")] == ["INBOX"]
+    assert fetch_account(app, app.account("pop")).fetched == 0
+
+
+def test_user_pass_is_redacted_in_the_trace(hostile, pki) -> None:
+    import io
+
+    from pigeon.core.transport import ProtocolTrace
+
+    srv = hostile(Scenario("pop3", implicit_tls=True, post_caps=b"USER\r\nUIDL"))
+    out = io.StringIO()
+    with Pop3Session(cfg(srv, pki, "tls"), lambda r: Credentials("alice", PASSWORD), trace=ProtocolTrace(True, out)) as s:
+        assert s.mechanism == "USER"
+    assert "PASS <redacted>" in out.getvalue() and PASSWORD not in out.getvalue()
+
+
+def test_lines_injected_after_the_greeting_never_count(hostile, pki, tmp_path) -> None:
+    srv = hostile(Scenario("pop3", after_greeting=b"+OK\r\nSASL PLAIN\r\n.\r\n", post_caps=b"USER\r\nUIDL\r\nX-POST"))
+    try:
+        with Pop3Session(cfg(srv, pki), lambda r: Credentials("alice", PASSWORD)) as s:
+            assert "X-POST" in s.capabilities and "SASL" not in s.capabilities
+    except SecurityError as exc:
+        assert "\n" not in str(exc)
+    assert not srv.leaked(PASSWORD)

@@ -194,3 +194,28 @@ def test_oauth_xoauth2_and_no_password_fallback(hostile, pki) -> None:
     with pytest.raises(AuthError, match="refusing to fall back"):
         SmtpSession(cfg(srv, pki, "tls", auth="oauth2"), tokens).connect()
     assert not any(c.startswith(b"AUTH") for c in srv.session.tls_commands())
+
+
+def test_auth_login_and_its_redaction(hostile, pki) -> None:
+    srv = hostile(Scenario("smtp", implicit_tls=True, post_caps=b"AUTH LOGIN"))
+    out = io.StringIO()
+    with SmtpSession(cfg(srv, pki, "tls"), lambda r: Credentials("alice", PASSWORD), trace=ProtocolTrace(True, out)) as s:
+        assert s.mechanism == "LOGIN"
+        s.send(make_message(), "alice@example.org", ["bob@example.org"])
+    text = out.getvalue()
+    assert "C: <redacted>" in text and PASSWORD not in text
+    import base64
+
+    assert base64.b64encode(PASSWORD.encode()).decode() not in text
+    assert base64.b64encode(PASSWORD.encode()) in bytes(srv.session.tls)  # sent, over TLS only
+
+
+def test_lines_injected_after_the_greeting_never_count(hostile, pki) -> None:
+    srv = hostile(Scenario("smtp", after_greeting=b"250-evil\r\n250 AUTH PLAIN\r\n", post_caps=b"AUTH PLAIN\r\nX-POST"))
+    try:
+        with SmtpSession(cfg(srv, pki), lambda r: Credentials("alice", PASSWORD)) as s:
+            assert "x-post" in s.features
+    except SecurityError as exc:
+        assert "\n" not in str(exc)
+    assert not srv.leaked(PASSWORD)
+    assert b"AUTH" not in srv.all_plaintext().upper().replace(b"250 AUTH", b"")

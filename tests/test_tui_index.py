@@ -24,7 +24,7 @@ def test_search_tags_and_saved_searches_through_the_index(tmp_path: Path, config
         buf = d.tui.current
         assert isinstance(buf, MessageListBuffer) and isinstance(buf.listing, IndexListing)
         assert len(buf.listing) == 2  # "Message number 3" and its reply
-        assert "Re: Message number 3" in d.screen()
+        assert "Re: Message number 3" in d.screen().splitlines()[0]  # newest first
         await d.keys("+")
         await d.keys("todo\r")
         assert "+todo (1 message(s))" in d.tui.echo
@@ -35,6 +35,8 @@ def test_search_tags_and_saved_searches_through_the_index(tmp_path: Path, config
         assert "alice" in d.screen().splitlines()[0] and "from:alice" in d.screen().splitlines()[0]
         await d.keys("\r")
         await d.settle(until=lambda: "11 message(s) match from:alice" in d.tui.echo)
+        await d.keys("q\x18bINBOX [test]\r")  # the folder's own list shows the tag too
+        await d.settle(until=lambda: any("todo" in line and "Message number 3" in line for line in d.screen().splitlines()))
 
     async def main() -> None:
         d = await Driver(App.create(report_to_stderr=False)).start()
@@ -45,6 +47,28 @@ def test_search_tags_and_saved_searches_through_the_index(tmp_path: Path, config
             await d.stop()
 
     asyncio.run(main())
+
+    async def threads(d: Driver) -> None:
+        await d.keys("T")  # with the index: the folder's threads, a page at a time
+        await d.settle(until=lambda: "31 thread(s) match" in d.tui.echo)
+        assert len(d.tui.current.listing) == 31  # 32 messages, one reply
+        line = next(li for li in d.screen().splitlines() if "Message number 3 [2]" in li)
+        assert "Alice Liddell" in line
+        row = [li for li in d.screen().splitlines()].index(line)
+        await d.keys("\x1b<" + "\x0e" * row + "\r")
+        await d.settle(until=lambda: "2 message(s) match thread:" in d.tui.echo)
+        lines = d.screen().splitlines()
+        assert "Re: " not in lines[0] and "Re: Message number 3" in lines[1], d.screen()  # oldest first
+
+    async def main2() -> None:
+        d = await Driver(App.create(report_to_stderr=False)).start()
+        try:
+            await d.settle(until=lambda: d.tui.current.line_count() > 1)
+            await threads(d)
+        finally:
+            await d.stop()
+
+    asyncio.run(main2())
     out = run_pigeon("search", "tag:todo").stdout.decode()
     assert "Re: Message number 3" in out or "Message number 3" in out
 

@@ -52,6 +52,18 @@ def pigeon_configure(config: Any) -> None:
 
 
 @hookimpl
+def pigeon_compose_defaults(draft: EmailMessage, account: Any, kind: str, original: EmailMessage | None) -> None:
+    """A reply or forward to encrypted mail is encrypted by default (DESIGN §6.6): the draft
+    carries ``X-Pigeon-Encrypt: yes``, which the user sees and may delete, and which makes the
+    outbox encrypt it and the client store its draft encrypted."""
+    from pigeon.plugins.pgp import mime
+
+    if original is not None and kind in ("reply", "reply-all", "forward") and mime.is_encrypted_message(original):
+        del draft["X-Pigeon-Encrypt"]
+        draft["X-Pigeon-Encrypt"] = "yes"
+
+
+@hookimpl
 def pigeon_startup(app: Any) -> None:
     runtime.started(app)
 

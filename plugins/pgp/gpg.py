@@ -408,9 +408,12 @@ class Gpg:
         hash_algo = _HASHES.get(str(getattr(result, "hash_algo", "")), "pgp-sha256")
         return bytes(result.data), hash_algo
 
-    def encrypt(self, data: bytes, recipients: list[str], *, sign: str | None = None) -> bytes:
-        """Encrypt (and optionally sign inside) to every fingerprint in ``recipients``."""
+    def encrypt(self, data: bytes, recipients: list[str], *, sign: str | None = None, hidden: list[str] = ()) -> bytes:
+        """Encrypt (and optionally sign inside) to every fingerprint in ``recipients``, and to
+        ``hidden`` ones without naming their key IDs in the message (Bcc)."""
         kwargs: dict[str, Any] = {"armor": True, "always_trust": True}
+        if hidden:
+            kwargs["hidden_recipients"] = list(hidden)
         if sign:
             kwargs["sign"] = sign
         result = self._with_passphrase(

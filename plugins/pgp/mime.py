@@ -11,7 +11,9 @@ from email.message import EmailMessage, Message
 #: Headers copied into the encrypted/signed part and, for encryption, hidden outside.
 PROTECTED = ("Subject", "From", "To", "Cc", "Reply-To", "Date", "Message-ID", "In-Reply-To", "References", "Followup-To")
 #: Headers left outside an encrypted message: what servers need to deliver and thread it.
-OUTER_KEEP = ("From", "To", "Cc", "Date", "Message-ID", "In-Reply-To", "References", "MIME-Version")
+OUTER_KEEP = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "In-Reply-To", "References", "MIME-Version")
+# (Bcc stays on the outer message so that the envelope and the sent copy keep it; the SMTP
+# layer removes the header itself before the message goes out.)
 
 _RAW_POLICY = email.policy.default.clone(refold_source="none", linesep="\r\n", max_line_length=0)
 
@@ -79,6 +81,17 @@ def inline_kind(part: Message) -> str | None:
     if INLINE_SIGNED.search(text):
         return "signed"
     return None
+
+
+def is_encrypted_message(msg: Message) -> bool:
+    """The message as a whole is encrypted: a PGP/MIME root, or one armored block and nothing else."""
+    if is_pgp_encrypted(msg):
+        return True
+    if inline_kind(msg) != "message":
+        return False
+    text = text_of(msg)
+    m = INLINE_MESSAGE.search(text)
+    return bool(m) and not (text[: m.start()].strip() or text[m.end() :].strip())
 
 
 def encrypted_payload(part: Message) -> bytes:

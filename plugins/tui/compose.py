@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pigeon.core.errors import CommandError
+from pigeon.core.identities import identities
 from pigeon.core.sanitize import sanitize_line, sanitize_text
 
 EDIT_HEADERS = ("From", "To", "Cc", "Bcc", "Subject")
-KEEP_HEADERS = ("In-Reply-To", "References")
+# X-Pigeon-Encrypt/-Sign: what the user asked for (a reply to encrypted mail starts with
+# "X-Pigeon-Encrypt: yes"); shown so that it can be seen and removed, dropped before sending.
+KEEP_HEADERS = ("In-Reply-To", "References", "X-Pigeon-Encrypt", "X-Pigeon-Sign")
 
 
 def parse_file(path: Path) -> EmailMessage:
@@ -113,7 +116,7 @@ def new_draft(app: Any, account: Any, kind: str = "new", original: EmailMessage 
             draft["Subject"] = f"Fwd: {subject}"
         else:
             draft["Subject"] = f"Re: {subject}"
-            me = {account.address.lower()}
+            me = {i.address.lower() for i in identities(account)}  # all of this account's From addresses
             reply_to = header(original, "Reply-To") or header(original, "From")
             to_list = _addr_list([reply_to], set() if kind == "reply" else me)
             if kind == "reply-all":
@@ -190,34 +193,56 @@ def recipients(msg: EmailMessage) -> list[str]:
     return [a for _, a in email.utils.getaddresses(values) if a]
 
 
-def queue_message(app: Any, account: Any, msg: EmailMessage) -> str:
-    """Send through the outbox (queued when offline); without one, leave it in the Outbox folder."""
+def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None = None,
+                  attachments: list[Path] | None = None) -> str:
+    """Send through the journal: held in the Outbox for ``send.undo_seconds`` (``undo-send``
+    takes it back meanwhile) or until ``at`` (``send-later``), then delivered by the client or
+    ``pigeon watch``, whichever runs; queued while offline."""
+    import time
+
+    from pigeon.core import actions
+
     if not recipients(msg):
         raise CommandError("no recipient: fill in To:")
-    try:
-        from pigeon.core import outbox  # type: ignore[attr-defined]
-    except ImportError:
-        outbox = None
-    if outbox is not None and hasattr(outbox, "queue"):
-        result = outbox.queue(app, account, msg)  # type: ignore[attr-defined]
-        return f"queued: {result}" if isinstance(result, str) else "queued in the outbox"
-    from pigeon.plugins.tui.source import get_store
+    op = actions.send(app, account, msg, at=at, extra={"attachments": [str(p) for p in attachments or []]})
+    if at is not None:
+        return time.strftime("to be sent at %Y-%m-%d %H:%M (M-x pending; undo-send takes it back)", time.localtime(at))
+    if op.due:
+        return f"queued: sending in {op.due - time.time():.0f} s (M-x undo-send takes it back)"
+    return "queued in the outbox"
 
-    vetoes = [v for v in app.pm.hook.pigeon_before_send(message=msg, account=account) if v]
-    if vetoes:
-        raise CommandError(f"not sent: {vetoes[0]}")
-    store = get_store(app, account)
-    folder = account.folder("outbox")
-    if folder not in store.folders():
-        store.create_folder(folder)
-    store.add(folder, msg.as_bytes(), flags="")
-    return f"queued in {folder} (sent by `pigeon send` or `pigeon watch`)"
+
+def send_outbox(app: Any, account: Any) -> str:
+    """Send what waits in the account's Outbox now, when it has an SMTP server."""
+    if account.smtp is None:
+        return f"queued in {account.folder('outbox')} (no SMTP server configured)"
+    try:
+        from pigeon.core.outbox import send_queued
+    except ImportError:
+        return "queued (sent by `pigeon send`)"
+    outcomes = send_queued(app, account)
+    sent = sum(1 for o in outcomes if o.sent)
+    failed = [o for o in outcomes if not o.sent]
+    if failed:
+        return f"sent {sent}; {len(failed)} still queued: {sanitize_line(failed[0].error)}"
+    return f"sent {sent} message(s)"
 
 
 def save_draft(app: Any, account: Any, msg: EmailMessage, previous: Path | None) -> Path:
     """Store the draft in the Drafts folder (flag D), replacing the previous save."""
     from pigeon.plugins.tui.source import get_store
 
+    if str(msg.get("X-Pigeon-Encrypt", "")).strip().lower() == "yes":
+        # a draft of an encrypted conversation is never stored in plaintext (RE-02)
+        from pigeon.hooks.types import SendPolicy
+
+        try:
+            protected = app.pm.hook.pigeon_protect_outgoing(message=msg, policy=SendPolicy(encrypt=True, draft=True), account=account)
+        except Exception as exc:
+            raise CommandError(f"draft not saved: it must be stored encrypted, and {exc}") from None
+        if protected is None:
+            raise CommandError("draft not saved: it must be stored encrypted and no plugin can encrypt it")
+        msg = protected
     store = get_store(app, account)
     folder = account.folder("drafts")
     if folder not in store.folders():

@@ -17,6 +17,9 @@ from pigeon.plugins.tui.source import Row, Summary, SummaryCache, get_store, spl
 
 PAGE = 100
 
+#: Tags that mirror Maildir flags: the list shows those as flags, not as tags.
+FLAG_TAGS = frozenset({"unread", "replied", "flagged", "attachment", "passed", "draft", "trashed"})
+
 
 def open_index(app: Any, readonly: bool = True) -> Any | None:
     """The index, or None when it is not built (or this pigeon has none)."""
@@ -46,22 +49,22 @@ def saved_searches(app: Any) -> dict[str, str]:
 
 def tag_message(app: Any, message_id: str, add: list[str], remove: list[str]) -> int:
     """Change a message's tags in the index; returns how many messages changed."""
+    from pigeon.core import actions
     from pigeon.core.errors import CommandError
 
     index = open_index(app, readonly=False)
     if index is None:
         raise CommandError("tags live in the index: build it with `pigeon index`")
-    try:
-        return index.tag(f"id:{message_id.strip('<>')}", add=add, remove=remove)
-    finally:
-        index.close()
+    index.close()
+    return actions.tag(app, f"id:{message_id.strip('<>')}", add, remove)  # recorded: undo reverts it
 
 
 class IndexListing:
     """The hits of a query, newest first, in pages; the same face as ``FolderListing``."""
 
-    def __init__(self, app: Any, index: Any, query: str, label: str) -> None:
+    def __init__(self, app: Any, index: Any, query: str, label: str, sort: str = "newest") -> None:
         self.app = app
+        self.sort = sort
         self.index = index
         self.query = query
         self.account = ""
@@ -69,6 +72,7 @@ class IndexListing:
         self.total = 0
         self.unread_count = 0
         self.pages: dict[int, list[Any]] = {}
+        self._prefetching: set[int] = set()
         self.lock = threading.Lock()
         self.cache = SummaryCache(None)
         self.loaded = False
@@ -91,18 +95,43 @@ class IndexListing:
     def __len__(self) -> int:
         return self.total
 
+    def _fetch(self, page: int) -> list[Any]:
+        """One page of hits (the caller holds the lock). Pages in the older half are read from
+        the other end: the index orders by (date, id) both ways, and a deep OFFSET is slow."""
+        hits = self.pages.get(page)
+        if hits is not None:
+            return hits
+        other = "oldest" if self.sort == "newest" else "newest"
+        if page * PAGE >= self.total // 2:
+            lo = max(0, self.total - (page + 1) * PAGE)
+            n = self.total - page * PAGE - lo
+            hits = list(reversed(self.index.search(self.query, sort=other, limit=n, offset=lo))) if n > 0 else []
+        else:
+            hits = self.index.search(self.query, sort=self.sort, limit=PAGE, offset=page * PAGE)
+        self.pages[page] = hits
+        self.names.extend(Path(h.files[0]).name for h in hits if h.files)
+        return hits
+
     def _hit(self, i: int) -> Any:
         page = i // PAGE
         with self.lock:
-            hits = self.pages.get(page)
-            if hits is None:
-                hits = self.index.search(self.query, limit=PAGE, offset=page * PAGE)
-                self.pages[page] = hits
-                for h in hits:
-                    if h.files:
-                        self.names.append(Path(h.files[0]).name)
+            hits = self._fetch(page)
         j = i - page * PAGE
+        nxt = page + 1 if j >= PAGE // 2 else page - 1
+        if 0 <= nxt * PAGE < self.total and nxt not in self.pages and nxt not in self._prefetching:
+            # read the neighbouring page before the cursor gets there
+            self._prefetching.add(nxt)
+            threading.Thread(target=self._prefetch, args=(nxt,), daemon=True).start()
         return hits[j] if j < len(hits) else None
+
+    def _prefetch(self, page: int) -> None:
+        try:
+            with self.lock:
+                self._fetch(page)
+        except Exception:
+            pass
+        finally:
+            self._prefetching.discard(page)
 
     @property
     def rows(self) -> _IndexRows:
@@ -135,7 +164,8 @@ class IndexListing:
             subject=sanitize_line(hit.subject),
             message_id=f"<{hit.id}>",
             attachment="attachment" in hit.tags,
-            tags=[sanitize_line(t) for t in hit.tags if t not in ("unread", "replied", "flagged", "attachment", "passed", "draft")],
+            tags=[sanitize_line(t) for t in hit.tags if t not in FLAG_TAGS],
+            tags_checked=True,
         )
         self.cache.data[row.key] = s
         return s
@@ -176,6 +206,78 @@ class IndexListing:
 
     def unread(self) -> int:
         return self.unread_count
+
+
+class IndexThreadListing(IndexListing):
+    """One row per thread (notmuch's search view): newest activity first, read in pages.
+
+    A row has no file of its own; RET opens the thread's messages (``thread:ID``).
+    """
+
+    by_thread = True
+
+    def scan(self) -> None:
+        with self.lock:
+            self.pages.clear()
+            self.total = self.index.count_threads(self.query)
+            try:
+                self.unread_count = self.index.count_threads(f"({self.query}) and is:unread")
+            except Exception:
+                self.unread_count = 0
+            self.loaded = True
+
+    def _fetch(self, page: int) -> list[Any]:
+        hits = self.pages.get(page)
+        if hits is None:
+            hits = self.index.threads(self.query, limit=PAGE, offset=page * PAGE)
+            self.pages[page] = hits
+        return hits
+
+    def row_at(self, i: int) -> Row | None:
+        ts = self._hit(i)
+        if ts is None:
+            return None
+        flags = "" if "unread" in ts.tags else "S"
+        return Row(f"thread:{ts.thread}", "cur", f"thread:{ts.thread}:2,{flags}", None, "", None)
+
+    def thread_at(self, i: int) -> Any:
+        return self._hit(i)
+
+    def summary(self, row: Row) -> Summary:
+        s = self.cache.data.get(row.key)
+        if s is not None:
+            return s
+        ts = next((t for hits in self.pages.values() for t in hits if f"thread:{t.thread}" == row.key), None)
+        if ts is None:
+            return Summary(subject="(gone)")
+        authors = ts.authors if isinstance(ts.authors, str) else ", ".join(ts.authors)
+        count = f"[{ts.matched}/{ts.total}]" if ts.matched != ts.total else f"[{ts.total}]"
+        s = Summary(
+            date=float(ts.newest if isinstance(ts.newest, (int, float)) else ts.date or 0),
+            sender=sanitize_line(authors),
+            subject=sanitize_line(f"{ts.subject} {count}"),
+            tags=[sanitize_line(t) for t in ts.tags if t not in FLAG_TAGS],
+            tags_checked=True,
+            assessed=True,
+        )
+        self.cache.data[row.key] = s
+        return s
+
+    def file(self, row: Row) -> Path:
+        from pigeon.core.errors import CommandError
+
+        raise CommandError("this line is a thread: RET opens its messages")
+
+    def index_of(self, key: str, hint: int | None = None) -> int | None:
+        if hint is not None:
+            row = self.row_at(hint)
+            if row is not None and row.key == key:
+                return hint
+        for page, hits in self.pages.items():
+            for j, t in enumerate(hits):
+                if f"thread:{t.thread}" == key:
+                    return page * PAGE + j
+        return None
 
 
 class _IndexRows:

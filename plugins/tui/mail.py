@@ -13,7 +13,7 @@ from typing import Any
 
 from pigeon.core.sanitize import sanitize_line
 from pigeon.plugins.tui.model import MessageBuffer, MessageListBuffer
-from pigeon.plugins.tui.source import FolderListing, folder_counts, get_store
+from pigeon.plugins.tui.source import FolderListing, folder_counts, get_store, split_name
 
 
 class MailMixin:
@@ -92,28 +92,55 @@ class MailMixin:
         self.spawn(work, done, what=f"reading {buf.folder}")
 
     def _assess_later(self, buf: MessageListBuffer, row: Any, summary: Any) -> None:
-        """Rows as they are drawn go to the assessment hooks, off the loop; ⚠ marks the risky."""
-        if not self.app.pm.hook.pigeon_assess_message.get_hookimpls():
+        """Rows as they are drawn go, off the loop, to the assessment hooks (⚠ marks the risky)
+        and to the index (their tags)."""
+        work = []
+        if not summary.assessed and self.app.pm.hook.pigeon_assess_message.get_hookimpls():
+            summary.assessed = True  # queued once
+            work.append("assess")
+        if not summary.tags_checked:
+            summary.tags_checked = True
+            if self.tag_index() is not None and summary.message_id:
+                work.append("tags")
+        if not work:
             return
-        summary.assessed = True  # queued once
         with self.lock:
-            self._assess_queue.append((buf, row, summary))
+            self._assess_queue.append((buf, row, summary, work))
             if self._assessing:
                 return
             self._assessing = True
         self.spawn(self._assess_worker, what="assessing messages")
 
+    def tag_index(self) -> Any:
+        """The index, read-only, for the tags column (opened once; None without one)."""
+        if self._tag_index is False:
+            from pigeon.plugins.tui.indexed import open_index
+
+            self._tag_index = open_index(self.app)
+        return self._tag_index
+
     def _assess_worker(self) -> None:
         from pigeon.core.pluginmanager import call_isolated
         from pigeon.hooks.types import SEVERITY_ORDER, MessageRef
         from pigeon.plugins.tui.compose import parse_file
+        from pigeon.plugins.tui.indexed import FLAG_TAGS
 
         while True:
             with self.lock:
                 if not self._assess_queue or self.stopping.is_set():
                     self._assessing = False
                     return
-                buf, row, summary = self._assess_queue.pop()  # the most recently drawn first
+                buf, row, summary, work = self._assess_queue.pop()  # the most recently drawn first
+            if "tags" in work:
+                try:
+                    hit = self.tag_index().get(summary.message_id.strip("<>"))
+                except Exception:
+                    hit = None
+                if hit is not None:
+                    summary.tags = [sanitize_line(t) for t in hit.tags if t not in FLAG_TAGS]
+                    self.invalidate()
+            if "assess" not in work:
+                continue
             try:
                 path = buf.listing.file(row)
                 msg = parse_file(path)
@@ -125,6 +152,37 @@ class MailMixin:
                 summary.warning = True
                 buf.listing.cache.dirty = True
                 self.invalidate()
+
+    def prefetch_summaries(self, buf: MessageListBuffer, start: int, end: int) -> None:
+        """Read the headers of rows ``start:end`` in the background, so paging finds them ready."""
+        listing = buf.listing
+        if not hasattr(listing, "names") or self._prefetching_rows or not listing.loaded:
+            return
+        end = min(end, len(listing))
+        if start >= end:
+            return
+        from pigeon.plugins.tui.source import FolderListing
+
+        if not isinstance(listing, FolderListing):
+            return
+        missing = [i for i in range(start, end) if split_name(listing.names[i])[0] not in listing.cache.data]
+        if not missing:
+            return
+        self._prefetching_rows = True
+
+        def work() -> None:
+            try:
+                for i in missing:
+                    if self.stopping.is_set():
+                        return
+                    try:
+                        listing.summary(listing.rows[i])
+                    except IndexError:  # the folder changed meanwhile
+                        return
+            finally:
+                self._prefetching_rows = False
+
+        self.spawn(work, what="reading headers")
 
     def thread_view(self, buf: MessageListBuffer, on: bool) -> None:
         if not on:
@@ -166,9 +224,9 @@ class MailMixin:
         except Exception:  # an index listing has no folder of its own
             pass
 
-    def open_search(self, query: str, label: str = "") -> MessageListBuffer | None:
-        """A search result from the index, paged; None when there is no index."""
-        from pigeon.plugins.tui.indexed import IndexListing, open_index
+    def open_search(self, query: str, label: str = "", threads: bool = False) -> MessageListBuffer | None:
+        """A search result from the index, paged (by thread when ``threads``); None without an index."""
+        from pigeon.plugins.tui.indexed import IndexListing, IndexThreadListing, open_index
 
         index = open_index(self.app)
         if index is None:
@@ -177,9 +235,13 @@ class MailMixin:
         old = self.buffer_named(name)
         if isinstance(old, MessageListBuffer):
             self.kill(old)
-        buf = MessageListBuffer(IndexListing(self.app, index, query, label or query), name=name)
+        if threads:
+            listing: Any = IndexThreadListing(self.app, index, query, label or query)
+        else:  # a thread reads in the order it was written
+            listing = IndexListing(self.app, index, query, label or query, "oldest" if query.startswith("thread:") else "newest")
+        buf = MessageListBuffer(listing, name=name)
         self.show(buf)
-        self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} message(s) match {query}"))
+        self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} {'thread' if threads else 'message'}(s) match {query}"))
         return buf
 
     def check_new_mail(self) -> None:
@@ -274,8 +336,10 @@ class MailMixin:
         store, folder = listing.locate(row)
         path = listing.file(row)
         if hasattr(store, "set_flags") and hasattr(store, "get"):
-            entry = store.get(folder, key)
-            new_path = Path(store.set_flags(entry, new).path)
+            from pigeon.core import actions  # recorded in the journal: undo, pending, replay
+
+            account = row.account or listing.account
+            new_path = Path(actions.set_flags(self.app, account, folder, key, add=add, remove=remove).path)
         else:
             new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
             path.rename(new_path)
@@ -295,7 +359,11 @@ class MailMixin:
         if dest not in store.folders():
             store.create_folder(dest)
         if hasattr(store, "move") and hasattr(store, "get"):
-            store.move(store.get(folder, key), dest)
+            from pigeon.core import actions
+
+            account = row.account or listing.account
+            acct = self.app.account(account)
+            actions.move(self.app, acct, folder, key, dest, kind="delete" if dest == acct.folder("trash") else "move")
         else:
             target = Path(store.folder_path(dest)) / "cur" / (row.name if ":2," in row.name else row.name + ":2,")
             listing.file(row).rename(target)

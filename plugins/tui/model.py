@@ -113,8 +113,10 @@ class TextBuffer(Buffer):
         self.lines = sanitize_text(text).expandtabs(8).split("\n") if text else []
         self.goto(self.cursor)
 
-    def append(self, text: str) -> None:
+    def append(self, text: str, keep: int = 5000) -> None:
         self.lines.extend(sanitize_text(text).expandtabs(8).split("\n"))
+        if len(self.lines) > keep:  # *Messages* must not grow without end
+            del self.lines[: len(self.lines) - keep]
 
     # A text without a highlighted line moves by scrolling: the cursor is the top line.
     def goto(self, i: int) -> None:
@@ -263,7 +265,7 @@ class MessageListBuffer(Buffer):
         if row is None:
             return ("", "", "", "", "", "")
         s = self.listing.summary(row)
-        if not s.assessed and self.on_unassessed is not None:
+        if not (s.assessed and s.tags_checked) and self.on_unassessed is not None:
             self.on_unassessed(self, row, s)
         flags = row.flags
         f = ("N" if "S" not in flags else " ") + ("!" if "F" in flags else " ") + ("r" if "R" in flags else ("f" if "P" in flags else " ")) + ("D" if "T" in flags else " ")

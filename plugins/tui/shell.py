@@ -103,7 +103,10 @@ def _set_flag(ctx: CommandContext, message: str, add: str = "", remove: str = ""
     new = "".join(sorted((set(row.flags) | set(add)) - set(remove)))
     store, folder = listing.locate(row)
     if hasattr(store, "set_flags") and hasattr(store, "get"):
-        new_path = Path(store.set_flags(store.get(folder, key), new).path)
+        from pigeon.core import actions  # recorded in the journal: undo, pending
+
+        account = row.account or listing.account
+        new_path = Path(actions.set_flags(ctx.app, account, folder, key, add=add, remove=remove).path)
     else:
         new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
         path.rename(new_path)
@@ -193,6 +196,10 @@ def answer_in_shell(ctx: CommandContext, message: str, kind: str) -> None:
         ctx.print("not sent")
         return
     ctx.print(queue_message(ctx.app, acct, text_to_message(text)))
+    if acct.smtp is not None:
+        from pigeon.plugins.tui.compose import send_outbox
+
+        ctx.print(send_outbox(ctx.app, acct))
 
 
 def tag(ctx: CommandContext, *changes: str) -> None:
