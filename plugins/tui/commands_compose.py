@@ -130,11 +130,9 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
         ui.kill(buf)
         ui.message(result)
 
+    # The journal holds it for send.undo_seconds (or until its time), then the client or
+    # pigeon watch delivers it; offline, it waits in the Outbox.
     ui.call(after)
-    if acct.smtp is not None:  # on its way now; offline, it waits in the Outbox
-        from pigeon.plugins.tui.compose import send_outbox
-
-        ui.call(ui.spawn, lambda: send_outbox(ctx.app, acct), ui.message, "sending")
 
 
 @command("compose")
