@@ -83,3 +83,14 @@ def test_shell_search_and_tag_use_the_index(tmp_path: Path, config_dir: Path) ->
     assert "+work -inbox: 1 message(s) changed" in out
     assert "From: Alice Liddell <alice@example.org>" in out
     assert "work" in run_pigeon("search", "tag:work", "--json").stdout.decode()
+
+
+def test_addresses_complete_from_the_index(tmp_path: Path, config_dir: Path) -> None:
+    from types import SimpleNamespace
+
+    from pigeon.plugins.tui.completion import completer_for, strings
+
+    configure(config_dir, standard_mailbox(tmp_path))
+    assert run_pigeon("index").returncode == 0
+    app = App.create()
+    assert strings(completer_for(SimpleNamespace(app=app, buffers=[]), "address"), "carol") == ["Carol Danvers <carol@example.com>"]
