@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         guard_share=float(settings.get("sync.guard_share", 0.5)),
         guard_min=int(settings.get("sync.guard_min", 20)),
         events_on_first_sync=bool(settings.get("sync.events_on_first_sync", False)),
+        events=bool(settings.get("sync.events", True)),
     )
     tty = sys.stderr.isatty() and not args.json
     start = time.monotonic()

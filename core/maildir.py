@@ -15,8 +15,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +90,7 @@ class Maildir:
             raise StoreError(f"bad Maildir info separator {separator!r}: use ':' or '!'")
         self.root = Path(root).expanduser()
         self.separator = separator
+        self._batch = threading.local()
         if create:
             try:
                 self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -98,6 +101,42 @@ class Maildir:
 
     def __repr__(self) -> str:
         return f"Maildir({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ durability
+
+    def _sync_dir(self, path: Path) -> None:
+        """Make a directory's new entries durable now, or at the end of the current batch."""
+        pending = getattr(self._batch, "dirs", None)
+        if pending is not None:
+            pending.add(path)
+            return
+        try:
+            _fsync_dir(path)
+        except OSError:
+            pass  # some file systems cannot fsync a directory; the rename itself is done
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many changes, one fsync per directory at the end (a sync downloading a folder).
+
+        Every message's data is still fsynced before it is linked into place, so a crash never
+        leaves half a message; only the directory entries are made durable together when the
+        block ends. Commit anything that depends on them (sync state) after the block.
+        Batches are per thread and may nest.
+        """
+        if getattr(self._batch, "dirs", None) is not None:
+            yield
+            return
+        self._batch.dirs = set()
+        try:
+            yield
+        finally:
+            dirs, self._batch.dirs = self._batch.dirs, None
+            for d in sorted(dirs):
+                try:
+                    _fsync_dir(d)
+                except OSError:
+                    pass
 
     # ------------------------------------------------------------------ folders
 
@@ -367,10 +406,7 @@ class Maildir:
             except OSError:
                 pass
             raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
-        try:
-            _fsync_dir(final.parent)
-        except OSError:
-            pass  # the message is in place; some file systems cannot fsync a directory
+        self._sync_dir(final.parent)  # the message is in place either way
         st = final.stat()
         return Entry(folder, key, final, flags, target, st.st_size, st.st_mtime)
 
@@ -414,12 +450,9 @@ class Maildir:
             raise StoreError(f"message {entry.key!r} vanished while its flags were changed") from None
         except OSError as exc:
             raise _oserror(f"cannot change the flags of {entry.key!r}", exc) from None
-        try:
-            _fsync_dir(dst.parent)
-            if entry.path.parent != dst.parent:
-                _fsync_dir(entry.path.parent)
-        except OSError:
-            pass
+        self._sync_dir(dst.parent)
+        if entry.path.parent != dst.parent:
+            self._sync_dir(entry.path.parent)
         st = dst.stat()
         return Entry(entry.folder, entry.key, dst, flags, "cur", st.st_size, st.st_mtime)
 
@@ -449,11 +482,8 @@ class Maildir:
             raise StoreError(f"message {entry.key!r} vanished while it was moved") from None
         except OSError as exc:
             raise _oserror(f"cannot move {entry.key!r} to {dest_folder!r}", exc) from None
-        try:
-            _fsync_dir(dst.parent)
-            _fsync_dir(entry.path.parent)
-        except OSError:
-            pass
+        self._sync_dir(dst.parent)
+        self._sync_dir(entry.path.parent)
         st = dst.stat()
         return Entry(dest_folder, key, dst, entry.flags, entry.subdir, st.st_size, st.st_mtime)
 

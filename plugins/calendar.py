@@ -268,7 +268,7 @@ def render_event(event: Any, method: str, zones: Any, zone: tzinfo, mine: set[st
     from pigeon.plugins.ical import address_of, parse_when
 
     def field_(label: str, value: str) -> str:
-        return f"{label + ':':<12}{value}"
+        return f"{(label + ':') if label else '':<12}{value}"
 
     lines: list[str] = []
     title = METHOD_TITLE.get(method, "Event")

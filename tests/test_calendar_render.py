@@ -99,6 +99,8 @@ def test_tzid_escaped_text_attendees_and_recurrence(pm) -> None:
     assert "Me <me@example.net>: has not answered" in body
     assert "Ann <ann@example.org> (optional): accepted" in body
     assert "bob@example.org: declined" in body
+    attendee_lines = [line for line in body.splitlines() if line.endswith(("has not answered", "accepted", "declined"))]
+    assert attendee_lines[0].startswith("Attendees:") and attendee_lines[1].startswith(" " * 12), attendee_lines
     assert "  Line one\n  Line two with a very long text that was folded by the sender's client" in body
     assert "You are invited." not in body  # the calendar alternative is shown
 

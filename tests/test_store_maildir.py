@@ -390,3 +390,20 @@ def test_folders_survive_symlink_loops_and_skip_unaddressable_names(tmp_path: Pa
     (evil / "Child" / "cur").mkdir(parents=True)
     # A/B/loop is A again: walked once; the escape-sequence folder and its child are left out
     assert store.folders() == ["A/B"]
+
+
+def test_batch_defers_only_the_directory_fsync(tmp_path: Path) -> None:
+    store = Maildir(tmp_path)
+    with store.batch():
+        a = store.add("INBOX", MSG, subdir="new")
+        with store.batch():  # nests
+            b = store.set_flags(store.add("INBOX", MSG), "S")
+        # visible and whole at once: only durability of the directory entries waits
+        assert {e.key for e in store.list("INBOX")} == {a.key, b.key}
+        assert store.read(a) == MSG and store.read(b) == MSG
+        moved = store.move(b, "Archive")
+        assert sorted(store._batch.dirs) == sorted(  # noqa: SLF001 - what will be fsynced
+            {tmp_path / "INBOX" / "new", tmp_path / "INBOX" / "cur", tmp_path / "Archive" / "cur"}
+        )
+    assert store._batch.dirs is None  # noqa: SLF001
+    assert store.read(moved) == MSG
