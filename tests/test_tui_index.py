@@ -32,6 +32,7 @@ def test_search_tags_and_saved_searches_through_the_index(tmp_path: Path, config
         await d.keys("\r")  # open a hit: its file, wherever it lives
         await d.settle(until=lambda: isinstance(d.tui.current, MessageBuffer) and "Hello" in d.screen())
         await d.keys("q\x18d")  # C-x d: the folder list, saved searches first
+        await d.settle(until=lambda: " 11  search" in d.screen().splitlines()[0])  # its count
         assert "alice" in d.screen().splitlines()[0] and "from:alice" in d.screen().splitlines()[0]
         await d.keys("\r")
         await d.settle(until=lambda: "11 message(s) match from:alice" in d.tui.echo)

@@ -201,7 +201,9 @@ class FolderBuffer(Buffer):
     def line_text(self, i: int) -> str:
         if 0 <= i < len(self.searches):
             name, query = self.searches[i]
-            return f"{'search':>14}  {sanitize_line(name):<16} {sanitize_line(query)}"
+            total, unread = self.counts.get(("search", name), (-1, -1))
+            counts = f"{unread:>6} {total:>7}" if total >= 0 else f"{'':>6} {'':>7}"
+            return f"{counts}  {'search':<10} {sanitize_line(name)}  ({sanitize_line(query)})"
         i -= len(self.searches)
         if not 0 <= i < len(self.entries):
             return ""
