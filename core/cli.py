@@ -29,12 +29,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "assess": ("pigeon.core.cli_assess", "phishing and spoofing findings for a message file"),
     "spam": ("pigeon.core.cli_spam", "train the spam filter and score messages"),
     "why": ("pigeon.core.cli_why", "which automated changes touched a message, and why"),
-    "undo": ("pigeon.core.cli_undo", "revert the last automated changes, or a chosen one"),
+    "undo": ("pigeon.core.cli_undo", "revert the latest change (yours or automated), or a chosen one"),
+    "flag": ("pigeon.core.cli_flag", "set and clear flags on messages: flag +flagged -seen MESSAGE..."),
+    "move": ("pigeon.core.cli_move", "move messages to a folder (undo with pigeon undo)"),
+    "delete": ("pigeon.core.cli_delete", "move messages to Trash (undo with pigeon undo)"),
+    "pending": ("pigeon.core.cli_pending", "your changes and sends not yet on the server (--json, --all)"),
     "rules": ("pigeon.core.cli_rules", "check, test and apply the filter rules; compile and upload them as Sieve"),
     "keys": ("pigeon.core.cli_keys", "the PGP keys pigeon would use for an address, and why"),
     "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
     "sync": ("pigeon.core.cli_sync", "two-way sync of Maildirs with IMAP servers (--dry-run, --force)"),
     "watch": ("pigeon.core.cli_watch", "stay running: IDLE, periodic sync, local changes pushed, outbox sent"),
+    "auth": ("pigeon.core.cli_auth", "sign in to an OAuth2 account (device code or browser with PKCE)"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

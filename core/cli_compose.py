@@ -4,6 +4,7 @@
     echo "text" | pigeon compose --to bob@example.org --subject Hi
     pigeon compose 'mailto:bob@example.org?subject=Hi&body=Hello'
     pigeon compose                      # $EDITOR on a template
+    pigeon compose --to bob@example.org --subject Hi --at "2026-11-28 09:00" < note.txt   # send later
 
 A mailto: URL contributes only to, cc, subject, body and in-reply-to; anything else (attach,
 bcc, other headers) is ignored and named on stderr.
@@ -28,12 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in-reply-to", metavar="MSGID")
     parser.add_argument("--sign", action="store_true", help="ask the PGP plugin to sign it when sent")
     parser.add_argument("--encrypt", action="store_true", help="ask the PGP plugin to encrypt it when sent")
+    parser.add_argument("--at", metavar="TIME", help='send later: "YYYY-MM-DD HH:MM" (local time), ISO 8601, or +10m; '
+                        "pigeon watch, the client, pigeon sync or pigeon send deliver it then")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pigeon.core import compose, outbox
+    from pigeon.core import actions, compose
     from pigeon.core.cli import make_app
     from pigeon.core.errors import PigeonError
     from pigeon.core.sanitize import sanitize_line
@@ -65,10 +68,16 @@ def run(args: argparse.Namespace) -> int:
         draft.body = text or draft.body  # an empty pipe keeps a mailto: body
     elif not (args.mailto or args.to or args.cc or args.bcc or args.subject):
         draft = _edit(draft)
+    at = actions.parse_when(args.at) if args.at else None
     message = compose.new_message(app, account, draft)
-    outbox.queue(app, account, message)
+    op = actions.send(app, account, message, at=at, hold=0)  # the journal's send: pigeon sync delivers it too
     rcpts = ", ".join(draft.to + draft.cc + draft.bcc)
-    print(sanitize_line(f"queued in {account.folder('outbox')} of {account.name}: {draft.subject or '(no subject)'} to {rcpts}"))
+    line = f"queued in {account.folder('outbox')} of {account.name}: {draft.subject or '(no subject)'} to {rcpts}"
+    if at is not None:
+        import time
+
+        line += time.strftime(" (to be sent at %Y-%m-%d %H:%M:%S)", time.localtime(at))
+    print(sanitize_line(line + f" [#{op.id}]"))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""pigeon sync: two-way sync of accounts' Maildirs with their IMAP servers.
+"""pigeon sync: two-way sync of accounts' Maildirs with their IMAP servers (POP3 accounts download).
 
 Shows progress per folder on a terminal (messages and bytes), ends with a summary line, and
 exits 1 naming each folder that failed while the other folders still sync. ``--dry-run``
@@ -15,7 +15,7 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="accounts to sync (default: every account with an IMAP server)")
+    parser.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="accounts to sync (default: every account with an IMAP or POP3 server)")
     parser.add_argument("--folder", action="append", metavar="F", help="only this folder (local or server name; repeatable)")
     parser.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
     parser.add_argument("--force", action="store_true", help="go ahead even when the mass-deletion guard would stop")
@@ -80,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
             raise PigeonError(f"no account named {missing[0]!r} in config.toml")
         chosen = [accounts[a] for a in args.accounts]
     else:
-        chosen = [a for a in accounts.values() if a.imap is not None]
+        chosen = [a for a in accounts.values() if a.imap is not None or a.pop3 is not None]
     if not chosen:
-        raise PigeonError("no account with an IMAP server to sync (see [accounts.NAME] imap = {...} in config.toml)")
+        raise PigeonError("no account with an IMAP or POP3 server to sync (see [accounts.NAME] imap = {...} in config.toml)")
     settings = app.config
     options = SyncOptions(
         folders=args.folder or None,
@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     out: dict[str, Any] = {}
     for acct in chosen:
+        if not args.dry_run:
+            _send_waiting(app, acct, quiet=args.json)
         progress = TerminalProgress(acct.name) if tty else None
         res = sync_account(app, acct, options, progress=progress)
         if progress:
@@ -124,6 +126,30 @@ def run(args: argparse.Namespace) -> int:
         prefix = "would do: " if args.dry_run else ""
         print(prefix + summary(results if not args.dry_run else [_planned(r) for r in results], time.monotonic() - start))
     return status
+
+
+def _send_waiting(app: Any, acct: Any, quiet: bool) -> None:
+    """Replay the journal's sends first: the Sent copies then go up in the same sync."""
+    from pigeon.core.actions import has_pending_sends
+    from pigeon.core.sanitize import sanitize_line
+
+    if acct.smtp is None or not has_pending_sends(app, acct.name):
+        return
+    from pigeon.core import outbox
+    from pigeon.core.errors import PigeonError
+
+    try:
+        outcomes = outbox.send_queued(app, acct)
+    except PigeonError as exc:
+        outcomes = []
+        print(sanitize_line(f"pigeon: sync {acct.name}: sending: {exc}"), file=sys.stderr)
+    for out in outcomes:
+        if quiet:
+            continue
+        if out.sent:
+            print(sanitize_line(f"{acct.name}: sent: {out.subject or '(no subject)'} to {', '.join(out.recipients)}"))
+        else:
+            print(sanitize_line(f"{acct.name}: kept in the Outbox: {out.subject or '(no subject)'}: {out.error}"), file=sys.stderr)
 
 
 def _planned(res: Any) -> Any:

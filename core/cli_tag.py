@@ -57,13 +57,12 @@ def split_words(words: list[str]) -> tuple[list[str], list[str], str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pigeon.core.actions import tag
     from pigeon.core.cli import make_app
-    from pigeon.core.index import open_index
 
     add, remove, query = split_words(args.words)
     app = make_app(args)
-    with open_index(app) as index:
-        n = index.tag(query, add, remove)
+    n = tag(app, query, add, remove)  # recorded in the journal: pigeon undo reverts it
     if not getattr(args, "quiet", False):
         print(f"{n} message{'s' if n != 1 else ''} changed")
     return 0

@@ -15,13 +15,21 @@ all over one SMTP connection, oldest first:
 
 A message that fails stays queued with its error, recorded in ``<state>/outbox/<account>.json``
 (``errors(app, account)``). A connection or TLS failure stops the run: the rest stay queued.
+
+A message the journal holds (undo-send delay, send-later time: ``pigeon.core.actions.send``)
+stays queued until its time. ``send_queued`` runs under ``<state>/outbox/<account>.lock``: when
+``pigeon watch`` and the client both run, one of them sends and the other finds the lock taken,
+and ``actions.recall`` takes the same lock, so a message is either recalled or sent, never both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -92,6 +100,44 @@ def _save_errors(app: Any, account: Any, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def lock(app: Any, account: Any, *, wait: float = 0.0) -> Iterator[bool]:
+    """Hold the account's Outbox lock; yields False (not holding it) when another process
+    holds it longer than ``wait`` seconds."""
+    path = app.state_dir / "outbox"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path / f"{account.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        end = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= end:
+                    yield False
+                    return
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _journal(app: Any) -> Any:
+    from pigeon.core.journal import open_journal
+
+    return open_journal(app)
+
+
+def held(app: Any, account: Any) -> dict[str, float]:
+    """Outbox keys waiting for their time (undo-send, send later): ``{key: due}``."""
+    with _journal(app) as j:
+        return j.held(account.name)
+
+
 def _wants(message: EmailMessage, account: Any) -> tuple[SendPolicy, bool]:
     """What this message asks for, and whether sending it unprotected is forbidden."""
     pgp = account.extra.get("pgp") if isinstance(account.extra.get("pgp"), dict) else {}
@@ -102,11 +148,19 @@ def _wants(message: EmailMessage, account: Any) -> tuple[SendPolicy, bool]:
 
 
 def send_queued(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -> list[Outcome]:
-    """Send every queued message of ``account`` (see the module docstring)."""
+    """Send every queued message of ``account`` that is due (see the module docstring)."""
+    with lock(app, account) as mine:
+        if not mine:
+            return []  # another pigeon is sending this account's Outbox right now
+        return _send_queued(app, account, trace=trace)
+
+
+def _send_queued(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -> list[Outcome]:
     from pigeon.core.mime import header_str
     from pigeon.core.smtp import SmtpSession, recipients_of
 
-    entries = queued(app, account)
+    waiting = held(app, account)
+    entries = [e for e in queued(app, account) if e.key not in waiting]
     if not entries:
         return []
     if account.smtp is None:
@@ -164,6 +218,10 @@ def send_queued(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -
             store.add(sent_folder, msg.as_bytes(policy=policy.default), flags="S")  # Bcc kept: it is your copy
             store.delete(entry)
             errs.pop(entry.key, None)
+            with _journal(app) as j:
+                op = j.send_for(account.name, entry.key)
+                if op is not None:
+                    j.set_status(op.id, "sent")
             call_isolated(app.pm, "pigeon_after_send", message=msg, account=account, recipients=rcpts)
     finally:
         if session is not None:
@@ -173,5 +231,10 @@ def send_queued(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -
                 prev = errs.get(out.key, {})
                 errs[out.key] = {"error": out.error, "at": time.time(), "attempts": int(prev.get("attempts", 0)) + 1, "subject": out.subject}
         known = {e.key for e in queued(app, account)}
+        with _journal(app) as j:
+            for out in outcomes:
+                op = j.send_for(account.name, out.key) if out.error else None
+                if op is not None:
+                    j.set_error(op.id, out.error)
         _save_errors(app, account, {k: v for k, v in errs.items() if k in known})
     return outcomes

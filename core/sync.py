@@ -342,8 +342,14 @@ def _prefetch_budget(engine: SyncEngine) -> int:
 def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, progress: Progress | None = None,
                  session: Any = None) -> Result:
     """Sync one account of ``app``: hooks fired, state opened, connection made (or ``session``
-    used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute)."""
+    used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute).
+
+    An account with a ``pop3`` server and no ``imap`` one downloads instead (``sync_pop3``)."""
     options = options or SyncOptions()
+    if session is None and account.imap is None and getattr(account, "pop3", None) is not None:
+        from pigeon.core.sync_pop3 import sync_pop3
+
+        return sync_pop3(app, account, options)
     pm = app.pm
     pm.hook.pigeon_sync_started(account=account.name)
     res = Result(SyncReport(account.name))
@@ -353,6 +359,8 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
         if session is None:
             session = opened = open_session(app, account)
         state = SyncState.for_account(app.state_dir, account.name)
+        # The journal's pending operations are already in the Maildir: this pass carries them.
+        carried = 0 if options.dry_run or options.folders else journal_sync_started(app, account.name)
         engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
                             options=options, progress=progress)
         try:
@@ -362,6 +370,8 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             if not res.report.errors:
                 res.report.errors.append(f"{type(exc).__name__}: {exc}")
             res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
+        if carried:
+            journal_sync_finished(app, account.name, carried, ok=not res.failed and not res.report.errors)
         if not options.dry_run and options.events and res.arrived:
             from pigeon.core.sync_events import fire_arrivals
 
@@ -376,6 +386,18 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             _close(opened)
         pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
     return res
+
+
+def journal_sync_started(app: Any, account: str) -> int:
+    from pigeon.core.actions import sync_started
+
+    return sync_started(app, account)
+
+
+def journal_sync_finished(app: Any, account: str, up_to: int, ok: bool) -> None:
+    from pigeon.core.actions import sync_finished
+
+    sync_finished(app, account, up_to, ok)
 
 
 def open_session(app: Any, account: Any) -> Any:

@@ -243,6 +243,35 @@ class WatchService:
     def start(self) -> None:
         for a in self.accounts:
             a.start()
+        self._deliverer = threading.Thread(target=self._deliver_loop, name="pigeon-deliver", daemon=True)
+        self._deliverer.start()
+
+    def _deliver_loop(self) -> None:
+        """Send held messages (undo-send delay over, send-later time come) when they fall due.
+
+        The journal is asked once a second (a cheap indexed query); the Outbox lock keeps this
+        and a client that runs too from both sending the same message."""
+        from pigeon.core.journal import open_journal
+
+        tried: dict[str, tuple[float, float]] = {}  # account -> (due, when tried): a failure waits 30 s
+        while not self.stopping.wait(1.0):
+            try:
+                with open_journal(self.app) as j:
+                    due = {a.account.name: t for a in self.accounts
+                           if (t := j.next_due(a.account.name)) is not None and t <= time.time()}
+            except Exception as exc:  # noqa: BLE001 - logged; the next second tries again
+                log.warning("reading the journal failed: %s", exc)
+                continue
+            for a in self.accounts:
+                name = a.account.name
+                if name not in due or a.account.smtp is None:
+                    continue
+                last = tried.get(name)
+                if last is not None and last[0] == due[name] and time.monotonic() - last[1] < 30:
+                    continue
+                tried[name] = (due[name], time.monotonic())
+                log.info("%s: sending what fell due in the Outbox", name)
+                a._send_outbox()
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()

@@ -17,3 +17,4 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
     settings.add("watch.interval", int, 300, "pigeon watch: seconds between full syncs of every account.")
     settings.add("watch.connections", int, 1, "pigeon watch: IMAP connections per account for IDLE (1 = INBOX only; more watch further folders when NOTIFY is missing).")
     settings.add("watch.push_delay", (int, float), 2.0, "pigeon watch: seconds to wait after a local change before pushing it (changes are batched).")
+    settings.add("send.undo_seconds", (int, float), 10, "Seconds a sent message waits in the Outbox, during which undo-send (pigeon send --recall) takes it back; 0 sends at once.")

@@ -387,7 +387,7 @@ def view_messages(ctx: CommandContext) -> None:
 
 def register_all(register: Any) -> None:
     # the other command modules fill COMMANDS as they are imported
-    from pigeon.plugins.tui import commands_compose, commands_mail  # noqa: F401
+    from pigeon.plugins.tui import commands_compose, commands_journal, commands_mail  # noqa: F401
 
     for func, modes in COMMANDS:
         register(func, modes=modes)

@@ -90,7 +90,21 @@ def _compose_buf(ctx: CommandContext) -> ComposeBuffer:
 
 @command("compose")
 def send(ctx: CommandContext) -> None:
-    """Send the message (through the outbox: queued when offline)."""
+    """Send the message: it waits send.undo_seconds (10) in the outbox, when M-x undo-send
+    takes it back, then the client or pigeon watch sends it (queued when offline)."""
+    _send(ctx)
+
+
+@command("compose")
+def send_later(ctx: CommandContext, when: str = "") -> None:
+    """Send the message at a time ("2026-11-28 09:00", +2h); the client or pigeon watch sends it."""
+    from pigeon.core.actions import parse_when
+
+    when = when or ctx.ask("Send at (YYYY-MM-DD HH:MM, or +30m): ")
+    _send(ctx, parse_when(when))
+
+
+def _send(ctx: CommandContext, at: float | None = None) -> None:
     from pigeon.plugins.tui.compose import queue_message, text_to_message
 
     ui = ui_of(ctx)
@@ -98,7 +112,7 @@ def send(ctx: CommandContext) -> None:
     text, atts = ui.call(lambda: (buf.text, list(buf.attachments)))
     msg = text_to_message(text, atts)
     acct = ctx.app.account(buf.account)
-    result = queue_message(ctx.app, acct, msg)
+    result = queue_message(ctx.app, acct, msg, at=at, attachments=atts)
 
     def after() -> None:
         buf.sent = True
@@ -116,11 +130,9 @@ def send(ctx: CommandContext) -> None:
         ui.kill(buf)
         ui.message(result)
 
+    # The journal holds it for send.undo_seconds (or until its time), then the client or
+    # pigeon watch delivers it; offline, it waits in the Outbox.
     ui.call(after)
-    if acct.smtp is not None:  # on its way now; offline, it waits in the Outbox
-        from pigeon.plugins.tui.compose import send_outbox
-
-        ui.call(ui.spawn, lambda: send_outbox(ctx.app, acct), ui.message, "sending")
 
 
 @command("compose")

@@ -193,28 +193,23 @@ def recipients(msg: EmailMessage) -> list[str]:
     return [a for _, a in email.utils.getaddresses(values) if a]
 
 
-def queue_message(app: Any, account: Any, msg: EmailMessage) -> str:
-    """Send through the outbox (queued when offline); without one, leave it in the Outbox folder."""
+def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None = None,
+                  attachments: list[Path] | None = None) -> str:
+    """Send through the journal: held in the Outbox for ``send.undo_seconds`` (``undo-send``
+    takes it back meanwhile) or until ``at`` (``send-later``), then delivered by the client or
+    ``pigeon watch``, whichever runs; queued while offline."""
+    import time
+
+    from pigeon.core import actions
+
     if not recipients(msg):
         raise CommandError("no recipient: fill in To:")
-    try:
-        from pigeon.core import outbox  # type: ignore[attr-defined]
-    except ImportError:
-        outbox = None
-    if outbox is not None and hasattr(outbox, "queue"):
-        outbox.queue(app, account, msg)  # type: ignore[attr-defined]
-        return f"queued in {account.folder('outbox')}"
-    from pigeon.plugins.tui.source import get_store
-
-    vetoes = [v for v in app.pm.hook.pigeon_before_send(message=msg, account=account) if v]
-    if vetoes:
-        raise CommandError(f"not sent: {vetoes[0]}")
-    store = get_store(app, account)
-    folder = account.folder("outbox")
-    if folder not in store.folders():
-        store.create_folder(folder)
-    store.add(folder, msg.as_bytes(), flags="")
-    return f"queued in {folder} (sent by `pigeon send` or `pigeon watch`)"
+    op = actions.send(app, account, msg, at=at, extra={"attachments": [str(p) for p in attachments or []]})
+    if at is not None:
+        return time.strftime("to be sent at %Y-%m-%d %H:%M (M-x pending; undo-send takes it back)", time.localtime(at))
+    if op.due:
+        return f"queued: sending in {op.due - time.time():.0f} s (M-x undo-send takes it back)"
+    return "queued in the outbox"
 
 
 def send_outbox(app: Any, account: Any) -> str:

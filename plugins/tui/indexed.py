@@ -49,15 +49,14 @@ def saved_searches(app: Any) -> dict[str, str]:
 
 def tag_message(app: Any, message_id: str, add: list[str], remove: list[str]) -> int:
     """Change a message's tags in the index; returns how many messages changed."""
+    from pigeon.core import actions
     from pigeon.core.errors import CommandError
 
     index = open_index(app, readonly=False)
     if index is None:
         raise CommandError("tags live in the index: build it with `pigeon index`")
-    try:
-        return index.tag(f"id:{message_id.strip('<>')}", add=add, remove=remove)
-    finally:
-        index.close()
+    index.close()
+    return actions.tag(app, f"id:{message_id.strip('<>')}", add, remove)  # recorded: undo reverts it
 
 
 class IndexListing:

@@ -352,8 +352,10 @@ class MailMixin:
         store, folder = listing.locate(row)
         path = listing.file(row)
         if hasattr(store, "set_flags") and hasattr(store, "get"):
-            entry = store.get(folder, key)
-            new_path = Path(store.set_flags(entry, new).path)
+            from pigeon.core import actions  # recorded in the journal: undo, pending, replay
+
+            account = row.account or listing.account
+            new_path = Path(actions.set_flags(self.app, account, folder, key, add=add, remove=remove).path)
         else:
             new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
             path.rename(new_path)
@@ -373,7 +375,11 @@ class MailMixin:
         if dest not in store.folders():
             store.create_folder(dest)
         if hasattr(store, "move") and hasattr(store, "get"):
-            store.move(store.get(folder, key), dest)
+            from pigeon.core import actions
+
+            account = row.account or listing.account
+            acct = self.app.account(account)
+            actions.move(self.app, acct, folder, key, dest, kind="delete" if dest == acct.folder("trash") else "move")
         else:
             target = Path(store.folder_path(dest)) / "cur" / (row.name if ":2," in row.name else row.name + ":2,")
             listing.file(row).rename(target)

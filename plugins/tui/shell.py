@@ -103,7 +103,10 @@ def _set_flag(ctx: CommandContext, message: str, add: str = "", remove: str = ""
     new = "".join(sorted((set(row.flags) | set(add)) - set(remove)))
     store, folder = listing.locate(row)
     if hasattr(store, "set_flags") and hasattr(store, "get"):
-        new_path = Path(store.set_flags(store.get(folder, key), new).path)
+        from pigeon.core import actions  # recorded in the journal: undo, pending
+
+        account = row.account or listing.account
+        new_path = Path(actions.set_flags(ctx.app, account, folder, key, add=add, remove=remove).path)
     else:
         new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
         path.rename(new_path)

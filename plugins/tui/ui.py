@@ -513,11 +513,15 @@ class TUI(MailMixin, MinibufferMixin):
         if self.watch:
             self._start_watchers()
         poller = self.loop.create_task(self._poll_mail())
+        from pigeon.plugins.tui.commands_journal import deliver_loop
+
+        deliverer = self.loop.create_task(deliver_loop(self))  # held and send-later messages
         self.start_view()
         try:
             result = await self.application.run_async()
         finally:
             poller.cancel()
+            deliverer.cancel()
             self.close()
         return int(result or 0)
 
