@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 SENDERS = ["Alice Liddell <alice@example.org>", "Bob Marley <bob@example.net>", "Carol Danvers <carol@example.com>", "Dmitri Volkov <dv@example.ru>"]
 
@@ -71,9 +72,15 @@ async def measure(config_dir: Path, state_dir: Path, query: str | None = None) -
         tui = TUI(app, input=inp, output=DummyOutput(), watch=False)
         original = tui.application.renderer.render
 
+        drawn: list[tuple[float, bool]] = []  # (time, whether the awaited state was on screen)
+        awaited: list[Any] = [None]
+
         def render(*a, **kw):  # noqa: ANN002, ANN003, ANN202
             result = original(*a, **kw)
-            renders.append(time.perf_counter())
+            now = time.perf_counter()
+            renders.append(now)
+            check = awaited[0]
+            drawn.append((now, bool(check and check())))
             return result
 
         tui.application.renderer.render = render  # type: ignore[method-assign]
@@ -97,16 +104,21 @@ async def measure(config_dir: Path, state_dir: Path, query: str | None = None) -
         rows = len(tui.current.listing)
 
         async def key(text: str, done) -> float:  # noqa: ANN001
+            """From sending the key to the first screen drawn with its effect (background work
+            it starts, such as reading the next page ahead, is not counted)."""
+            while tui.pending:  # let earlier background work finish first
+                await asyncio.sleep(0.01)
             await asyncio.sleep(0.05)
-            n = len(renders)
+            n = len(drawn)
+            awaited[0] = done
             t0 = time.perf_counter()
             inp.send_text(text)
             while True:
                 await asyncio.sleep(0.0005)
-                if done() and len(renders) > n and tui.pending == 0 and renders[-1] > t0:
-                    # the screen after the command: the last render once idle
-                    await asyncio.sleep(0.003)
-                    return (renders[-1] - t0) * 1000
+                hit = next((t for t, ok in drawn[n:] if ok and t > t0), None)
+                if hit is not None:
+                    awaited[0] = None
+                    return (hit - t0) * 1000
 
         lst = tui.current
         nexts = []

@@ -32,6 +32,7 @@ def test_search_tags_and_saved_searches_through_the_index(tmp_path: Path, config
         await d.keys("\r")  # open a hit: its file, wherever it lives
         await d.settle(until=lambda: isinstance(d.tui.current, MessageBuffer) and "Hello" in d.screen())
         await d.keys("q\x18d")  # C-x d: the folder list, saved searches first
+        await d.settle(until=lambda: " 11  search" in d.screen().splitlines()[0])  # its count
         assert "alice" in d.screen().splitlines()[0] and "from:alice" in d.screen().splitlines()[0]
         await d.keys("\r")
         await d.settle(until=lambda: "11 message(s) match from:alice" in d.tui.echo)
@@ -83,3 +84,14 @@ def test_shell_search_and_tag_use_the_index(tmp_path: Path, config_dir: Path) ->
     assert "+work -inbox: 1 message(s) changed" in out
     assert "From: Alice Liddell <alice@example.org>" in out
     assert "work" in run_pigeon("search", "tag:work", "--json").stdout.decode()
+
+
+def test_addresses_complete_from_the_index(tmp_path: Path, config_dir: Path) -> None:
+    from types import SimpleNamespace
+
+    from pigeon.plugins.tui.completion import completer_for, strings
+
+    configure(config_dir, standard_mailbox(tmp_path))
+    assert run_pigeon("index").returncode == 0
+    app = App.create()
+    assert strings(completer_for(SimpleNamespace(app=app, buffers=[]), "address"), "carol") == ["Carol Danvers <carol@example.com>"]

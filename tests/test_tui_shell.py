@@ -64,3 +64,9 @@ def test_completion_of_commands_arguments_folders_and_queries(mailbox: Path) -> 
     assert strings(query, "folder:Dr") == ["folder:Drafts"]
     files = completer_for(shell, "file")
     assert strings(files, str(mailbox) + "/IN") == ["BOX"]
+
+
+def test_the_client_without_a_terminal_says_so(mailbox: Path) -> None:
+    res = run_pigeon(input=b"")
+    assert res.returncode == 1
+    assert res.stderr.decode().strip() == "pigeon: the full-screen client needs a terminal (`pigeon shell` reads a pipe)"

@@ -53,7 +53,7 @@ def test_a_reply_goes_out_through_the_outbox_and_smtp(smtp_inbox, config_dir: Pa
     async def main() -> None:
         d = await Driver(App.create(report_to_stderr=False)).start()
         try:
-            await d.settle(until=lambda: "INBOX [out]" in d.screen())
+            await d.settle(until=lambda: "INBOX [out]" in d.screen() and d.tui.current.line_count() == 32)
             await d.keys("nnr")
             await d.settle(until=lambda: "Subject: Re: Message number 29" in d.screen())
             await d.keys("\x1b>Thanks!\x03\x03")  # M-> ... C-c C-c

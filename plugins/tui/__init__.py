@@ -40,8 +40,12 @@ def pigeon_register_commands(register: CommandRegistrar) -> None:
 @hookimpl(trylast=True)
 def pigeon_main(app: Any) -> int | None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if not getattr(app.options, "demo", False):
+            from pigeon.core.errors import PigeonError
+
+            raise PigeonError("the full-screen client needs a terminal (`pigeon shell` reads a pipe)")
         print("pigeon: the full-screen client needs a terminal (`pigeon shell` reads a pipe)", file=sys.stderr)
-        return None  # let the core fall back (pigeon demo prints the mailbox)
+        return None  # pigeon demo then prints the mailbox
     from pigeon.plugins.tui.ui import TUI
 
     return TUI(app).run()

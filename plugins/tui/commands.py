@@ -286,9 +286,10 @@ def delete_window(ctx: CommandContext) -> None:
 # ====================================================================== help
 
 
-def _help(ctx: CommandContext, title: str, text: str) -> None:
+def _help(ctx: CommandContext, title: str, text: str, wrap: bool = True) -> None:
+    """Show help in another window; prose is wrapped to it, tables (``wrap=False``) are not."""
     ui = ui_of(ctx)
-    ui.call(ui.show_text, title, text, "help")
+    ui.call(ui.show_text, title, text, "help" if wrap else "table")
 
 
 def _function_help(ctx: CommandContext, name: str, mode: str) -> str:
@@ -344,13 +345,13 @@ def describe_mode(ctx: CommandContext) -> None:
     """Show the keys of the current buffer's mode (and the global ones it inherits)."""
     ui = ui_of(ctx)
     mode = ui.call(lambda: ui.mode)
-    _help(ctx, "*Help*", _bindings_text(ctx, ctx.app.keymaps.bindings(mode, inherited=True)))
+    _help(ctx, "*Help*", _bindings_text(ctx, ctx.app.keymaps.bindings(mode, inherited=True)), wrap=False)
 
 
 @command()
 def describe_bindings(ctx: CommandContext) -> None:
     """Show every key binding of every mode."""
-    _help(ctx, "*Help*", _bindings_text(ctx, ctx.app.keymaps.bindings()))
+    _help(ctx, "*Help*", _bindings_text(ctx, ctx.app.keymaps.bindings()), wrap=False)
 
 
 @command()
@@ -363,7 +364,7 @@ def apropos_command(ctx: CommandContext, query: str) -> None:
             keys = ", ".join(ctx.app.keymaps.where_is(cmd.name)[:3])
             first = (cmd.doc.splitlines() or [""])[0]
             rows.append(f"{cmd.name:<28} {keys:<16} {first}")
-    _help(ctx, "*Apropos*", "\n".join(rows) or f"nothing matches {query!r}")
+    _help(ctx, "*Apropos*", "\n".join(rows) or f"nothing matches {query!r}", wrap=False)
 
 
 @command()

@@ -79,10 +79,43 @@ class _Words(Completer):
     def get_completions(self, document: Document, event: CompleteEvent | None) -> Iterator[Completion]:
         text = document.text_before_cursor.split(",")[-1].lstrip()
         low = text.lower()
+        seen = set()
         for w in self.words():
             if low in w.lower():
+                seen.add(w.lower())
                 yield Completion(w, -len(text))
+        if self.kind == "address":
+            for w in index_addresses(self.app, text):
+                if w.lower() not in seen:
+                    seen.add(w.lower())
+                    yield Completion(w, -len(text))
         yield from hook_completions(self.app, self.kind, text)
+
+
+def index_addresses(app: Any, text: str, limit: int = 200) -> list[str]:
+    """Senders the index knows matching ``text`` (from a completion thread: its own connection)."""
+    import re
+
+    word = re.sub(r"[^\w@.+-]", "", text)
+    if len(word) < 2:
+        return []
+    from pigeon.plugins.tui.indexed import open_index
+
+    index = open_index(app)
+    if index is None:
+        return []
+    try:
+        hits = index.search(f"from:{word}", limit=limit)
+    except Exception:
+        return []
+    finally:
+        index.close()
+    out: dict[str, str] = {}
+    for h in hits:
+        name, addr = email.utils.parseaddr(h.sender)
+        if addr and word.lower() in h.sender.lower():
+            out.setdefault(addr.lower(), email.utils.formataddr((name, addr)) if name else addr)
+    return sorted(out.values(), key=str.lower)
 
 
 class CommandCompleter(Completer):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pigeon.plugins.tui.model import ComposeBuffer, MessageBuffer, MessageListBuffer, Pane, Split
+from pigeon.plugins.tui.model import (
+    ComposeBuffer,
+    MessageBuffer,
+    MessageListBuffer,
+    Pane,
+    Split,
+    TextBuffer,
+)
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer as PTBuffer
 from prompt_toolkit.completion import DynamicCompleter, ThreadedCompleter
@@ -63,6 +70,8 @@ class ModelControl(UIControl):
     def create_content(self, width: int, height: int) -> UIContent:
         buf = self.pane.buffer
         buf.width = width
+        if isinstance(buf, TextBuffer) and buf.kind in ("help", "output"):
+            buf.wrap(width - 1)
         if (
             isinstance(buf, MessageBuffer)
             and self.pane is self.tui.tree.current  # two windows on one message must not take turns

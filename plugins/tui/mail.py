@@ -47,6 +47,22 @@ class MailMixin:
                 continue
             counts = folder_counts(get_store(self.app, acct), folder)
             self.folders.counts[(acct_name, folder)] = counts
+        if self.folders.searches:
+            from pigeon.plugins.tui.indexed import open_index
+
+            index = open_index(self.app)
+            if index is None:
+                return
+            try:
+                for name, query in list(self.folders.searches):
+                    try:
+                        total = index.count(query)
+                        unread = index.count(f"({query}) and is:unread")
+                    except Exception:  # a saved search the index cannot parse shows no counts
+                        continue
+                    self.folders.counts[("search", name)] = (total, unread)
+            finally:
+                index.close()
 
     def cache_dir(self) -> Path:
         return self.app.state_dir / "tui-cache"

@@ -110,8 +110,26 @@ class TextBuffer(Buffer):
         self.set_text(text)
 
     def set_text(self, text: str) -> None:
-        self.lines = sanitize_text(text).expandtabs(8).split("\n") if text else []
+        self.raw = sanitize_text(text).expandtabs(8) if text else ""
+        self.wrapped_at = 0
+        self.lines = self.raw.split("\n") if text else []
         self.goto(self.cursor)
+
+    def wrap(self, width: int) -> None:
+        """Help and output read better wrapped to the window (continuations indented)."""
+        import textwrap
+
+        if width == self.wrapped_at or width < 20:
+            return
+        self.wrapped_at = width
+        out: list[str] = []
+        for line in self.raw.split("\n"):
+            if len(line) <= width:
+                out.append(line)
+                continue
+            indent = " " * min(len(line) - len(line.lstrip()) + 2, width // 2)
+            out.extend(textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [""])
+        self.lines = out
 
     def append(self, text: str, keep: int = 5000) -> None:
         self.lines.extend(sanitize_text(text).expandtabs(8).split("\n"))
@@ -146,7 +164,7 @@ class TextBuffer(Buffer):
 
     def line(self, i: int, width: int) -> Fragments:
         text = self.line_text(i)
-        style = "class:heading" if text and self.kind == "help" and not text.startswith(" ") and text.endswith(":") else ""
+        style = "class:heading" if text and self.kind in ("help", "table") and not text.startswith(" ") and text.endswith(":") else ""
         return [(style, text)]
 
 
@@ -183,7 +201,9 @@ class FolderBuffer(Buffer):
     def line_text(self, i: int) -> str:
         if 0 <= i < len(self.searches):
             name, query = self.searches[i]
-            return f"{'search':>14}  {sanitize_line(name):<16} {sanitize_line(query)}"
+            total, unread = self.counts.get(("search", name), (-1, -1))
+            counts = f"{unread:>6} {total:>7}" if total >= 0 else f"{'':>6} {'':>7}"
+            return f"{counts}  {'search':<10} {sanitize_line(name)}  ({sanitize_line(query)})"
         i -= len(self.searches)
         if not 0 <= i < len(self.entries):
             return ""

@@ -85,7 +85,9 @@ def summarize(path: Path, fallback_time: float = 0.0) -> Summary:
     """Read a message's header (only) into a Summary; a broken or vanished file gives a stub."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(65536)
+            head = fh.read(8192)  # most headers fit; a long one (Received chains) reads on
+            if len(head) == 8192 and b"\n\n" not in head and b"\r\n\r\n" not in head:
+                head += fh.read(65536 - 8192)
     except OSError:
         return Summary(date=fallback_time, subject="(unreadable)")
     end = head.find(b"\n\n")

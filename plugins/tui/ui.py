@@ -284,7 +284,7 @@ class TUI(MailMixin, MinibufferMixin):
         buf.set_text(text)
         buf.cursor = buf.top = 0
         panes = self.tree.panes()
-        if kind == "help" and len(panes) > 1 and self.tree.current.buffer is not buf:
+        if kind in ("help", "table") and len(panes) > 1 and self.tree.current.buffer is not buf:
             # as Emacs does: help goes to another window, the focus stays
             target = next((p for p in panes if p.buffer is buf), None) or panes[(panes.index(self.tree.current) + 1) % len(panes)]
             target.buffer = buf
