@@ -119,7 +119,15 @@ class App:
     # ------------------------------------------------------------------ lifecycle
 
     def startup(self) -> None:
+        """Tell the plugins, then start their periodic jobs (``pigeon_schedule``)."""
         self.pm.hook.pigeon_startup(app=self)
+        from pigeon.core.schedule import Scheduler
+
+        self.scheduler = Scheduler(self)
+        self.scheduler.start()
 
     def shutdown(self) -> None:
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is not None:
+            scheduler.stop()
         self.pm.hook.pigeon_shutdown(app=self)
