@@ -106,7 +106,7 @@ def main() -> int:
     ap.add_argument("--full-runs", type=int, default=0, help="initial syncs per peer (run.py default: 3, 1 above 10k)")
     ap.add_argument("--inc-rounds", type=int, default=3)
     ap.add_argument("--work", default="/var/tmp/pigeon-syncbench/work", help="local Maildirs and client state")
-    ap.add_argument("--out", default=str(BENCH / "results"))
+    ap.add_argument("--out", default=str(BENCH / "results" / "sync"))
     ap.add_argument("--report", action="store_true", help="only print the tables of the last run")
     a = ap.parse_args()
     out = Path(a.out)

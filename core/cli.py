@@ -39,6 +39,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "shell": ("pigeon.core.cli_shell", "an interactive prompt over the named commands (reads a pipe too)"),
     "sync": ("pigeon.core.cli_sync", "two-way sync of Maildirs with IMAP servers (--dry-run, --force)"),
     "watch": ("pigeon.core.cli_watch", "stay running: IDLE, periodic sync, local changes pushed, outbox sent"),
+    "auth": ("pigeon.core.cli_auth", "sign in to an OAuth2 account (device code or browser with PKCE)"),
 }
 
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."

@@ -1,4 +1,4 @@
-"""pigeon sync: two-way sync of accounts' Maildirs with their IMAP servers.
+"""pigeon sync: two-way sync of accounts' Maildirs with their IMAP servers (POP3 accounts download).
 
 Shows progress per folder on a terminal (messages and bytes), ends with a summary line, and
 exits 1 naming each folder that failed while the other folders still sync. ``--dry-run``
@@ -15,7 +15,7 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="accounts to sync (default: every account with an IMAP server)")
+    parser.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="accounts to sync (default: every account with an IMAP or POP3 server)")
     parser.add_argument("--folder", action="append", metavar="F", help="only this folder (local or server name; repeatable)")
     parser.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
     parser.add_argument("--force", action="store_true", help="go ahead even when the mass-deletion guard would stop")
@@ -80,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
             raise PigeonError(f"no account named {missing[0]!r} in config.toml")
         chosen = [accounts[a] for a in args.accounts]
     else:
-        chosen = [a for a in accounts.values() if a.imap is not None]
+        chosen = [a for a in accounts.values() if a.imap is not None or a.pop3 is not None]
     if not chosen:
-        raise PigeonError("no account with an IMAP server to sync (see [accounts.NAME] imap = {...} in config.toml)")
+        raise PigeonError("no account with an IMAP or POP3 server to sync (see [accounts.NAME] imap = {...} in config.toml)")
     settings = app.config
     options = SyncOptions(
         folders=args.folder or None,
@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         guard_share=float(settings.get("sync.guard_share", 0.5)),
         guard_min=int(settings.get("sync.guard_min", 20)),
         events_on_first_sync=bool(settings.get("sync.events_on_first_sync", False)),
+        events=bool(settings.get("sync.events", True)),
     )
     tty = sys.stderr.isatty() and not args.json
     start = time.monotonic()

@@ -12,7 +12,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="accounts to watch (default: all with an IMAP server)")
+    parser.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="accounts to watch (default: all with an IMAP or POP3 server)")
     parser.add_argument("--interval", type=float, metavar="S", help="seconds between full syncs (default: [watch] interval, 300)")
     parser.add_argument("--push-delay", type=float, metavar="S", help="seconds to gather local changes before pushing (default 2)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log to stderr too")
@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
             raise PigeonError(f"no account named {missing[0]!r} in config.toml")
         chosen = [accounts[a] for a in args.accounts]
     else:
-        chosen = [a for a in accounts.values() if a.imap is not None]
+        chosen = [a for a in accounts.values() if a.imap is not None or a.pop3 is not None]
     if not chosen:
-        raise PigeonError("no account with an IMAP server to watch")
+        raise PigeonError("no account with an IMAP or POP3 server to watch")
 
     logdir = app.state_dir / "logs"
     logdir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -324,9 +324,9 @@ class _Validator:
         folders = raw.get("folders", {})
         if not isinstance(folders, dict) or not all(isinstance(v, str) for v in folders.values()):
             raise self.fail(table, "folders", "expected a table of role = \"Folder\"")
-        oauth2 = raw.get("oauth2")
-        if oauth2 is not None and not isinstance(oauth2, dict):
-            raise self.fail(table, "oauth2", "expected a table")
+        from pigeon.core.config_oauth2 import validate_oauth2
+
+        oauth2 = validate_oauth2(self, table, raw.get("oauth2"), servers)
         keyring = raw.get("keyring", False)
         if not isinstance(keyring, bool):
             raise self.fail(table, "keyring", "expected true or false")

@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "pigeon.plugins.calendar",
     "pigeon.plugins.identities",
     "pigeon.plugins.credentials",
+    "pigeon.plugins.oauth2",
     "pigeon.plugins.pgp",
     "pigeon.plugins.commands_core",
     "pigeon.plugins.search",

@@ -131,6 +131,7 @@ class DownloadReport:
     skipped: int = 0
     deleted: int = 0
     errors: list[str] = field(default_factory=list)
+    arrived: list[tuple[str, Path]] = field(default_factory=list)  # (folder, path) of each new message
 
 
 class Pop3Session:
@@ -386,10 +387,14 @@ class FetchRecord:
         self.db.execute("CREATE TABLE IF NOT EXISTS fetched (uid TEXT PRIMARY KEY, key TEXT, at REAL)")
         self.db.commit()
 
+    @staticmethod
+    def path_for(state_dir: Path, account: str, server: ServerConfig) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{account}-{server.host}-{server.username or ''}")
+        return state_dir / "pop3" / f"{safe}.sqlite"
+
     @classmethod
     def for_account(cls, state_dir: Path, account: str, server: ServerConfig) -> FetchRecord:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{account}-{server.host}-{server.username or ''}")
-        return cls(state_dir / "pop3" / f"{safe}.sqlite")
+        return cls(cls.path_for(state_dir, account, server))
 
     def __contains__(self, uid: str) -> bool:
         return self.db.execute("SELECT 1 FROM fetched WHERE uid = ?", (uid,)).fetchone() is not None
@@ -426,6 +431,7 @@ def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord,
         entry = store.add(folder, data, subdir="new")
         record.add(uid, entry.key)
         report.fetched += 1
+        report.arrived.append((folder, entry.path))
         if not leave_on_server:
             session.dele(number)
             report.deleted += 1

@@ -5,18 +5,17 @@ For each new message, ``pigeon.core.filtering.filter_arrival`` merges the
 applies them to the local file, recording each change for ``pigeon why``/``pigeon undo``:
 flags added/removed, tags in the index, a move to another folder, deletion as a move to Trash.
 The next sync carries those local changes to the server like any other. Then
-``pigeon_message_arrived`` fires once for the message, where it now is.
+``pigeon_message_arrived`` fires once for the message, where it now is: the same event the
+Maildir watcher's bridge (``pigeon.core.events``) fires for mail another tool delivers (the
+built-in ``arrival`` plugin's own filtering sees the message was filtered already).
 
-Messages are parsed only when some plugin implements one of those hooks, so a sync with no
-automation pays nothing.
+Messages are parsed only when some plugin listens, so a sync with no automation pays nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-from pigeon.hooks.types import MessageRef
 
 
 def _impls(pm: Any, name: str) -> bool:
@@ -33,21 +32,30 @@ def fire_arrivals(app: Any, account: Any, result: Any) -> None:
     want_arrived = _impls(pm, "pigeon_message_arrived")
     if not (want_filter or want_arrived):
         return
-    from email import policy
-    from email.parser import BytesParser
+    from pigeon.core.events import parse_message_file
+    from pigeon.core.pluginmanager import call_isolated
+    from pigeon.hooks.types import MessageRef
 
-    parser = BytesParser(policy=policy.default)
     for folder, path in arrived:
         path = Path(path)
         try:
-            msg = parser.parsebytes(path.read_bytes())
+            msg = parse_message_file(path)
         except OSError:
             continue  # moved or deleted by another tool already
-        ref = MessageRef(path, folder, account.name, str(msg.get("Message-ID", "") or "").strip())
+        try:
+            mid = str(msg.get("Message-ID", "") or "").strip()
+        except Exception:  # noqa: BLE001 - a malformed header must not stop the event
+            mid = ""
+        ref = MessageRef(path, folder, account.name, mid)
         if want_filter:
             from pigeon.core.filtering import filter_arrival
 
-            ref, _ = filter_arrival(app, msg, ref)
-        if want_arrived:
-            pm.hook.pigeon_message_arrived(message=msg, ref=ref)
+            try:
+                ref, _ = filter_arrival(app, msg, ref)
+            except Exception as exc:  # noqa: BLE001 - one message's filters must not stop the sync
+                from pigeon.core.pluginmanager import PluginError
 
+                if hasattr(pm, "report"):
+                    pm.report(PluginError("filters", "pigeon_filter_message", f"{type(exc).__name__}: {exc}"))
+        if want_arrived:
+            call_isolated(pm, "pigeon_message_arrived", message=msg, ref=ref)

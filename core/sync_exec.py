@@ -142,7 +142,8 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     moves_in = [m for m in p.moves_local if m.dest == w.name]
     touched_remote = bool(fp.upload or fp.delete_remote or moves_out or moves_in
                           or any(x.store_add or x.store_remove for x in fp.pairs))
-    need_select = bool(fp.download or touched_remote)
+    later = [d for d in fp.download if (w.name, d.remote.uid) not in engine.prefetched]
+    need_select = bool(later or touched_remote)
     if need_select:
         sel = r.select(w.remote_name)
         if sel.uidvalidity != w.uidvalidity:
@@ -336,12 +337,16 @@ def _downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
     engine.progress.folder(w.name, len(by_uid), sum(sizes.values()))
     arrivals = engine.result.arrived if (w.fs is not None or opt.events_on_first_sync) else None
     stores: list[tuple[int, list[str]]] = []
-    batches = _batches(sorted(by_uid), sizes, opt.batch_messages, opt.batch_bytes)
+    early = [(u, engine.prefetched.pop((w.name, u))) for u in sorted(by_uid) if (w.name, u) in engine.prefetched]
+    got = {u for u, _ in early}
+    batches = _batches([u for u in sorted(by_uid) if u not in got], sizes, opt.batch_messages, opt.batch_bytes)
     from concurrent.futures import ThreadPoolExecutor
 
     # File creation and fsync wait on the disk, not the CPU: several in flight let the file
     # system commit them together (ext4 groups concurrent fsyncs into one journal commit).
     with ThreadPoolExecutor(max_workers=opt.writers, thread_name_prefix="pigeon-sync-write") as pool:
+        if early:
+            _write_batch(engine, w, fp, fdir, early, by_uid, uploads, stores, arrivals, pool)
         for fetched in _fetcher(engine, batches):
             _write_batch(engine, w, fp, fdir, fetched, by_uid, uploads, stores, arrivals, pool)
     grouped: dict[tuple[str, ...], list[int]] = defaultdict(list)

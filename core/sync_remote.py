@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 _STATUS_ITEMS = ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ", "MESSAGES")
 _UID_IN_FETCH = re.compile(rb"\bUID (\d+)")
+_FLAGS_IN_FETCH = re.compile(rb"\bFLAGS \(([^)]*)\)")
+_SIZE_IN_FETCH = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _BODY_LITERAL = re.compile(rb"BODY\[\] \{\d+\}$")
 _CODE_RE = re.compile(rb"\[(APPENDUID|COPYUID) ([^\]]*)\]", re.I)
 
@@ -308,6 +310,30 @@ class Remote:
             if m is None or not _BODY_LITERAL.search(head):
                 return self._fetch_bodies_slow(lines)
             out.append((int(m.group(1)), body))
+        return out
+
+    def fetch_new(self, uids: list[int]) -> list[tuple[int, str, frozenset[str], int, bytes]]:
+        """UID FETCH (UID FLAGS RFC822.SIZE BODY.PEEK[]) of a few new messages at once:
+        [(uid, flag letters, keywords, size, body)]. One round trip instead of a metadata
+        fetch now and a body fetch later."""
+        if not uids:
+            return []
+        from pigeon.core.sync_plan import from_imap
+
+        _, untagged = self._run(b"FETCH", [uid_set(uids).encode(), b"(UID FLAGS RFC822.SIZE BODY.PEEK[])"], uid=True)
+        out = []
+        lines = untagged.get("FETCH", [])
+        for item in lines:
+            if not isinstance(item, tuple) or len(item) != 2:
+                continue
+            head, body = item
+            m_uid = _UID_IN_FETCH.search(head)
+            m_flags = _FLAGS_IN_FETCH.search(head)
+            m_size = _SIZE_IN_FETCH.search(head)
+            if not (m_uid and m_flags and _BODY_LITERAL.search(head)):
+                continue  # unusual layout: these messages are fetched again the general way
+            letters, kws = from_imap(m_flags.group(1).split())
+            out.append((int(m_uid.group(1)), letters, kws, int(m_size.group(1)) if m_size else len(body), body))
         return out
 
     @staticmethod

@@ -153,6 +153,8 @@ class AccountWatch:
         return True
 
     def _send_outbox(self) -> None:
+        if getattr(self.account, "smtp", None) is None:
+            return
         try:
             from pigeon.core import outbox  # written by the transport work; optional here
         except ImportError:

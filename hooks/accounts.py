@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pigeon.hooks import hookspec
 from pigeon.hooks.types import AccountConfig, Credentials
 
@@ -20,6 +22,25 @@ def pigeon_credentials(account: AccountConfig, purpose: str, username: str) -> C
         a refreshed one.
     :param username: the login name configured for that server.
     :return: ``Credentials`` (kind ``"password"`` or ``"oauth2"``), or None for "not mine".
+
+    Semantics: firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def pigeon_sign_in(account: AccountConfig, method: str, say: Callable[[str], None], open_browser: bool, timeout: float) -> str | None:
+    """Sign in to an account's identity provider interactively and keep what it grants.
+
+    Called by ``pigeon auth ACCOUNT``. The built-in OAuth2 plugin runs the device-authorization
+    grant (RFC 8628) or the loopback redirect with PKCE (RFC 7636) against the account's
+    ``oauth2`` endpoints and stores the refresh token where ``pigeon_credentials`` finds it.
+
+    :param account: the account to sign in.
+    :param method: ``"device"``, ``"browser"``, or ``""`` to let the implementation choose.
+    :param say: prints one line to the user (already sanitised; never pass it a secret).
+    :param open_browser: whether a browser may be opened on this machine.
+    :param timeout: seconds to wait for the user before giving up.
+    :return: where the credential was stored (shown to the user), or None for "not mine".
 
     Semantics: firstresult.
     """

@@ -10,7 +10,9 @@ In order, for a server with ``auth = "password"``:
 
 For ``auth = "oauth2" | "oauthbearer" | "xoauth2"``: the ``[accounts.NAME.oauth2]`` table
 (``token_endpoint`` or ``provider = "google" | "microsoft"``, ``client_id``, optional
-``client_secret`` / ``client_secret_command``, ``scope``, ``refresh_token_command``). The access token is kept in memory until it expires;
+``client_secret`` / ``client_secret_command``, ``scopes``, ``refresh_token_command``; presets and
+sign-in in ``pigeon.plugins.oauth2``). ``pigeon auth NAME`` stores the first refresh token.
+The access token is kept in memory until it expires;
 the refresh token lives in the keyring (``keyring = true``) or in a 0600 JSON file
 ``<state>/oauth2/<account>.json``, rotated whenever the endpoint returns a new one. A purpose
 ending in ``:refresh`` (the server rejected the last token) forces a refresh. The endpoint
@@ -30,12 +32,6 @@ from typing import Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import AccountConfig, Credentials
-
-#: Token endpoints of the providers ``oauth2.provider`` may name.
-PROVIDERS = {
-    "google": "https://oauth2.googleapis.com/token",
-    "microsoft": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-}
 
 _state_dir_setting: str | None = None
 _access: dict[tuple[str, str], tuple[str, float]] = {}  # (account, endpoint) -> (token, expires)
@@ -162,97 +158,91 @@ def load_refresh_token(account: AccountConfig) -> str | None:
     return None
 
 
-def save_refresh_token(account: AccountConfig, token: str) -> None:
-    """Keep the refresh token: keyring when the account uses it, else a 0600 file."""
+def save_refresh_token(account: AccountConfig, token: str) -> str:
+    """Keep the refresh token: keyring when the account uses it, else a 0600 file. Says where."""
     if account.use_keyring:
         keyring_set(f"pigeon:{account.name}:oauth2", account.address, token)
-        return
+        return f"the system keyring (service pigeon:{account.name}:oauth2)"
     path = _token_file(account)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"refresh_token": token}, f)
     os.replace(tmp, path)
+    return f"{path} (mode 0600)"
+
+
+def _cache_key(account: AccountConfig) -> tuple[str, str]:
+    from pigeon.plugins.oauth2 import settings
+
+    return (account.name, str(settings(account).get("token_endpoint") or ""))
+
+
+def remember_access_token(account: AccountConfig, data: dict[str, Any]) -> None:
+    """Keep a token response's access token in memory until it expires."""
+    token = data.get("access_token")
+    if isinstance(token, str) and token:
+        _access[_cache_key(account)] = (token, time.time() + _expires_in(data))
+
+
+def _expires_in(data: dict[str, Any]) -> float:
+    try:
+        return float(data.get("expires_in", 3600))
+    except (TypeError, ValueError):
+        return 3600.0
 
 
 def oauth2_access_token(account: AccountConfig, *, refresh: bool = False) -> str:
-    """A valid access token: cached, or refreshed at the account's token endpoint."""
-    from pigeon.core.config import is_loopback
+    """A valid access token: cached, or refreshed at the account's token endpoint.
 
-    oauth = dict(account.oauth2 or {})
-    endpoint = str(oauth.get("token_endpoint") or PROVIDERS.get(str(oauth.get("provider", "")), ""))
-    client_id = str(oauth.get("client_id") or "")
+    Errors say what to do: a revoked or expired refresh token asks for ``pigeon auth NAME``.
+    """
+    from pigeon.plugins.oauth2 import (
+        client_secret,
+        endpoint,
+        error_code,
+        post_form,
+        scope_string,
+        settings,
+    )
+
+    conf = settings(account)
     name = account.name
-    if not endpoint or not client_id:
-        raise _error(f"account {name}: OAuth2 needs token_endpoint (or provider) and client_id in [accounts.{name}.oauth2]")
-    from urllib.parse import urlsplit
-
-    url = urlsplit(endpoint)
-    if url.scheme != "https" and not (url.scheme == "http" and is_loopback(url.hostname or "")):
-        raise _error(f"account {name}: the OAuth2 token endpoint must use https")
-    key = (name, endpoint)
+    if not conf.get("client_id"):
+        raise _error(f"account {name}: OAuth2 needs client_id in [accounts.{name}.oauth2]")
+    url = endpoint(account, conf, "token_endpoint")
+    key = (name, url)
     cached = _access.get(key)
+    # a minute's margin: a token that expires during a long command is not worth the retry
     if cached and not refresh and cached[1] > time.time() + 60:
         return cached[0]
     refresh_token = load_refresh_token(account)
     if not refresh_token:
-        raise _error(f"account {name}: no OAuth2 refresh token (set refresh_token_command in [accounts.{name}.oauth2])")
-    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
-    secret = oauth.get("client_secret")
-    if oauth.get("client_secret_command"):
-        cmd = oauth["client_secret_command"]
-        argv = cmd if isinstance(cmd, list) else __import__("shlex").split(cmd)
-        secret = run_password_command(AccountConfig(name, account.address, account.maildir, password_command=[str(a) for a in argv]))
+        raise _error(f"account {name}: not signed in to OAuth2 yet: run `pigeon auth {name}`")
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": str(conf["client_id"])}
+    secret = client_secret(account, conf)
     if secret:
-        form["client_secret"] = str(secret)
-    if oauth.get("scope"):
-        form["scope"] = str(oauth["scope"])
-    data = _post_form(endpoint, form, name)
+        form["client_secret"] = secret
+    if conf.get("scopes"):
+        form["scope"] = scope_string(conf)
+    status, data = post_form(url, form, name, "token endpoint")
+    if status != 200:
+        code = error_code(data)
+        if code == "invalid_grant":
+            raise _error(f"account {name}: the OAuth2 refresh token was revoked or has expired: run `pigeon auth {name}` to sign in again")
+        if code in ("invalid_client", "unauthorized_client"):
+            raise _error(f"account {name}: the OAuth2 provider does not accept client_id (HTTP {status} {code}); check [accounts.{name}.oauth2]")
+        raise _error(f"account {name}: OAuth2 token refresh failed: HTTP {status}{' ' + code if code else ''}")
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise _error(f"account {name}: the OAuth2 token endpoint returned no access_token")
-    try:
-        expires = float(data.get("expires_in", 3600))
-    except (TypeError, ValueError):
-        expires = 3600.0
-    _access[key] = (token, time.time() + expires)
+    _access[key] = (token, time.time() + _expires_in(data))
     new_refresh = data.get("refresh_token")
     if isinstance(new_refresh, str) and new_refresh and new_refresh != refresh_token:
         save_refresh_token(account, new_refresh)
     elif not account.use_keyring and not _token_file(account).exists():
         save_refresh_token(account, refresh_token)
     return token
-
-
-def _post_form(endpoint: str, form: dict[str, str], account: str) -> dict[str, Any]:
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    body = urllib.parse.urlencode(form).encode()
-    req = urllib.request.Request(endpoint, data=body, headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - scheme checked above
-            raw = resp.read(1 << 20)
-    except urllib.error.HTTPError as exc:
-        reason = ""
-        try:
-            err = json.loads(exc.read(1 << 16))
-            reason = str(err.get("error", ""))[:60] if isinstance(err, dict) else ""
-        except Exception:
-            pass
-        reason = "".join(c for c in reason if c.isalnum() or c in "_-")
-        raise _error(f"account {account}: OAuth2 token refresh failed: HTTP {exc.code}{' ' + reason if reason else ''}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise _error(f"account {account}: cannot reach the OAuth2 token endpoint: {reason}") from None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise _error(f"account {account}: the OAuth2 token endpoint did not return JSON") from None
-    if not isinstance(data, dict):
-        raise _error(f"account {account}: the OAuth2 token endpoint returned unexpected data")
-    return data
 
 
 def forget_cached() -> None:

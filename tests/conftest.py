@@ -13,7 +13,7 @@ from fixtures.dovecot import dovecot, mail_user  # noqa: F401
 from fixtures.hostile import hostile  # noqa: F401
 from fixtures.pki import pki  # noqa: F401
 from fixtures.smtpd import smtp_inbox, smtp_server  # noqa: F401
-from fixtures.tokens import token_endpoint  # noqa: F401
+from fixtures.tokens import oauth_server, token_endpoint  # noqa: F401
 from helpers import CORPUS
 
 pytest_plugins = ["fixtures.gpg"]

@@ -81,7 +81,7 @@ def test_unknown_account_and_no_server(config_dir, tmp_path) -> None:  # noqa: A
     p = run_pigeon("sync", "nope")
     assert p.returncode == 1 and "no account named 'nope'" in p.stderr.decode()
     p = run_pigeon("sync")
-    assert p.returncode == 1 and "no account with an IMAP server" in p.stderr.decode()
+    assert p.returncode == 1 and "no account with an IMAP or POP3 server" in p.stderr.decode()
 
 
 def test_unreachable_server_fails_cleanly(config_dir, tmp_path) -> None:  # noqa: ANN001

@@ -144,6 +144,6 @@ def test_oauth2_keyring_store_and_errors(token_endpoint, memory_keyring) -> None
     memory_keyring.set_password("pigeon:acct:oauth2", "alice@example.org", "stolen-or-revoked")
     with pytest.raises(PigeonError) as ei:
         ask(acct, refresh=True)
-    assert "HTTP 400 invalid_grant" in str(ei.value) and "stolen-or-revoked" not in str(ei.value)
+    assert "revoked or has expired: run `pigeon auth acct`" in str(ei.value) and "stolen-or-revoked" not in str(ei.value)
     with pytest.raises(PigeonError, match="must use https"):
         ask(oauth_account("http://tokens.example.org/token"))

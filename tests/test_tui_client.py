@@ -20,11 +20,11 @@ def mailbox(tmp_path: Path, config_dir: Path) -> Path:
     return root
 
 
-def drive(coro_fn, app: App | None = None):  # noqa: ANN001, ANN201
+def drive(coro_fn, app: App | None = None, rows: int = 2):  # noqa: ANN001, ANN201
     async def main():  # noqa: ANN202
         d = await Driver(app or App.create(report_to_stderr=False)).start()
         try:
-            await d.settle(until=lambda: d.tui.current.line_count() > 1)
+            await d.settle(until=lambda: d.tui.current.line_count() >= rows)
             return await coro_fn(d)
         finally:
             await d.stop()
@@ -338,5 +338,74 @@ def test_the_customisation_example_of_docs_client_md(mailbox: Path, config_dir: 
         await d.keys("A")
         await d.settle(until=lambda: "Hello, this is message 29." in d.screen())
         assert len(list((mailbox / "Archive" / "cur").iterdir())) == 1
+
+    drive(go)
+
+
+def test_a_display_name_that_is_another_address_shows_the_real_one(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    from pigeon.plugins.tui.source import summarize
+
+    msg = EmailMessage()
+    msg["From"] = '"service@paypal.com" <alerts@paypa1-secure.example.net>'
+    msg["Subject"] = "limited"
+    path = tmp_path / "m"
+    path.write_bytes(msg.as_bytes())
+    assert summarize(path).sender == "alerts@paypa1-secure.example.net"
+    msg.replace_header("From", '"bob@example.org" <bob@example.org>')
+    path.write_bytes(msg.as_bytes())
+    assert summarize(path).sender == "bob@example.org"
+
+
+def test_links_are_listed_and_opened_after_showing_their_target(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_support import write_maildir
+
+    monkeypatch.setenv("BROWSER", "true")  # a browser that does nothing
+    body = "See https://example.org/one and\nhttps://example.net/two, or https://example.org/one again.\n"
+    write_maildir(tmp_path / "Mail", {"INBOX": [make_message(1, subject="Links", body=body)]})
+    configure(config_dir, tmp_path / "Mail")
+
+    async def go(d: Driver) -> None:
+        await d.keys("\r")
+        await d.settle(until=lambda: "example.net/two" in d.screen())
+        await d.keys("L")
+        await d.keys("\t")
+        await d.settle(until=lambda: "2  https://example.net/two" in d.screen())
+        await d.keys("\x01\x0b2\r")  # C-a C-k 2 RET
+        assert "Open https://example.net/two? (yes or no)" in d.screen()
+        await d.keys("yes\r")
+        assert not d.tui.echo_error
+
+    drive(go, rows=1)
+
+
+def test_cg_lets_a_slow_command_go_and_the_keys_flow_again(mailbox: Path, config_dir: Path) -> None:
+    (config_dir / "init.py").write_text(
+        "import time\n"
+        "from pigeon.hooks import hookimpl\n\n"
+        "def slow(ctx):\n"
+        "    '''Take a long time.'''\n"
+        "    time.sleep(3)\n\n"
+        "@hookimpl\n"
+        "def pigeon_register_commands(register):\n"
+        "    register(slow)\n\n"
+        "@hookimpl\n"
+        "def pigeon_register_keymaps(keymaps):\n"
+        "    keymaps.bind('list', 'z', 'slow')\n"
+    )
+
+    async def go(d: Driver) -> None:
+        d.input.send_text("zn")  # n waits for slow, in order
+        await asyncio.sleep(0.3)
+        assert d.tui.current.cursor == 0 and d.tui.typeahead
+        started = time.monotonic()
+        d.input.send_text("\x07")  # C-g
+        await asyncio.sleep(0.2)
+        assert "Quit (slow goes on in the background)" in d.tui.echo
+        d.input.send_text("nn")
+        while d.tui.current.cursor != 2:
+            await asyncio.sleep(0.02)
+        assert time.monotonic() - started < 2  # not after slow's three seconds
 
     drive(go)

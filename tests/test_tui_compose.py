@@ -81,3 +81,26 @@ def test_draft_attachment_and_saving_an_attachment(mailbox: Path, tmp_path: Path
             await d.stop()
 
     asyncio.run(main())
+
+
+def test_opening_a_dangerous_attachment_asks_first(tmp_path: Path, config_dir: Path) -> None:
+    from tui_support import write_maildir
+
+    msg = make_message(1, subject="Your invoice")
+    msg.add_attachment(b"MZ\x90\x00", maintype="application", subtype="octet-stream", filename="invoice.pdf.exe")
+    write_maildir(tmp_path / "Mail", {"INBOX": [msg]})
+    configure(config_dir, tmp_path / "Mail")
+
+    async def main() -> None:
+        d = await Driver(App.create(report_to_stderr=False)).start()
+        try:
+            await d.settle(until=lambda: "Your invoice" in d.screen())
+            await d.keys("o")
+            assert "invoice.pdf.exe" in d.tui.mb_prompt and "double extension" in d.tui.mb_prompt
+            assert "Open it anyway?" in d.screen().splitlines()[-1]
+            await d.keys("no\r")
+            assert d.tui.echo == "not opened"
+        finally:
+            await d.stop()
+
+    asyncio.run(main())

@@ -52,7 +52,7 @@ def test_every_corpus_message_shows_clean_in_the_list_and_the_view(corpus: Path,
             buf = MessageBuffer("*m*", path, "corpus", "", path.name)
             buf.lines = view.lines
             buf.header_lines = view.header_lines
-            ui = SimpleNamespace(tree=SimpleNamespace(current=None))
+            ui = SimpleNamespace(tree=SimpleNamespace(current=None), prefetch_summaries=lambda *a: None)
             shown = screen_lines(ModelControl(ui, Pane(buf)), buf)
             listing.set_rows([Row(path.name, "", path.name)])
             listing.cache.data[path.name] = summarize(path)

@@ -82,11 +82,20 @@ class Driver:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.02)
             t = self.tui
-            ok = (t.pending == 0 or t.mb_active or t.reading_key is not None) and (until is None or until())
+            ok = self.input_drained() and (t.pending == 0 or t.mb_active or t.reading_key is not None) and (until is None or until())
             quiet = quiet + 1 if ok else 0
             if quiet >= 3:
                 return
         raise AssertionError(f"the client did not settle: pending={self.tui.pending} echo={self.tui.echo!r}")
+
+    def input_drained(self) -> bool:
+        """Every byte typed has been read by the client and turned into handled key presses."""
+        import fcntl
+        import struct
+        import termios
+
+        raw = fcntl.ioctl(self.input.pipe.read_fd, termios.FIONREAD, b"\0\0\0\0")
+        return struct.unpack("i", raw)[0] == 0 and not self.tui.application.key_processor.input_queue
 
     async def keys(self, text: str, until: Any = None) -> None:
         self.input.send_text(text)

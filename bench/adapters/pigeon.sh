@@ -10,7 +10,15 @@ export PIGEON_CONFIG_DIR=$state/config PIGEON_STATE_DIR=$state/pigeon-state
 case $cmd in
   setup)
     mkdir -p "$maildir" "$PIGEON_CONFIG_DIR"
+    # Events and filters off: the peers only sync, so pigeon only syncs too. (With them on,
+    # each new message is also parsed for the plugins, ~2 ms, and filtered, ~10 ms more.)
     cat > "$PIGEON_CONFIG_DIR/config.toml" <<CONF
+[sync]
+events = false
+
+[filter]
+enabled = false
+
 [accounts.bench]
 address = "$user@example.org"
 maildir = "$maildir"

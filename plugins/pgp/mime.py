@@ -11,7 +11,9 @@ from email.message import EmailMessage, Message
 #: Headers copied into the encrypted/signed part and, for encryption, hidden outside.
 PROTECTED = ("Subject", "From", "To", "Cc", "Reply-To", "Date", "Message-ID", "In-Reply-To", "References", "Followup-To")
 #: Headers left outside an encrypted message: what servers need to deliver and thread it.
-OUTER_KEEP = ("From", "To", "Cc", "Date", "Message-ID", "In-Reply-To", "References", "MIME-Version")
+OUTER_KEEP = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "In-Reply-To", "References", "MIME-Version")
+# (Bcc stays on the outer message so that the envelope and the sent copy keep it; the SMTP
+# layer removes the header itself before the message goes out.)
 
 _RAW_POLICY = email.policy.default.clone(refold_source="none", linesep="\r\n", max_line_length=0)
 

@@ -153,6 +153,7 @@ def protect_draft(draft: EmailMessage, account: AccountConfig | Any) -> EmailMes
     ciphertext = book.gpg.encrypt(mime.entity_bytes(inner), [own])
     out = mime.build_encrypted(draft, ciphertext)
     for name in ("Bcc", "X-Pigeon-Encrypt"):
-        for value in draft.get_all(name, []):
-            out[name] = value
+        if name not in out:
+            for value in draft.get_all(name, []):
+                out[name] = value
     return out

@@ -80,6 +80,7 @@ def pigeon_sync_finished(account: str, report: Any) -> None:
             ui.message(f"sync {account}: {report.errors[0]}", True)
         else:
             ui.sync_state = f"{account}: ↓{report.downloaded} ↑{report.uploaded}"
+        ui._load_folders()  # new folders, new counts
         ui.check_new_mail()
 
     _each_client(show)

@@ -131,6 +131,10 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
         ui.message(result)
 
     ui.call(after)
+    if acct.smtp is not None:  # on its way now; offline, it waits in the Outbox
+        from pigeon.plugins.tui.compose import send_outbox
+
+        ui.call(ui.spawn, lambda: send_outbox(ctx.app, acct), ui.message, "sending")
 
 
 @command("compose")

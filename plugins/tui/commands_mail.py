@@ -180,7 +180,8 @@ def toggle_thread(ctx: CommandContext) -> None:
 @command()
 @on_ui
 def refresh(ctx: CommandContext) -> None:
-    """Re-read the folder (and the folder counts); sync too when a ``sync`` command exists."""
+    """Re-read the folder and the folder counts; sync the accounts that have a server, in the
+    background (the mode line shows its progress)."""
     ui = ui_of(ctx)
     buf = ui.current
     if isinstance(buf, MessageListBuffer):
@@ -188,14 +189,32 @@ def refresh(ctx: CommandContext) -> None:
             s.tags_checked = False  # tags may have changed elsewhere (pigeon tag, filters)
         ui.rescan(buf)
     ui._load_folders()
-    if "sync" in ctx.app.commands:
-        ui.sync_state = "syncing…"
+    if "sync" in ctx.app.commands and any(a.imap for a in ctx.app.config.accounts.values()):
+        ui.run_command("sync")
 
-        def done(_: Any) -> None:
-            ui.sync_state = ""
 
-        sub = CommandContext(ctx.app, output=lambda s: None, ui=ui)
-        ui.spawn(lambda: ctx.app.commands.run("sync", sub), done, what="sync")
+@command()
+def sync(ctx: CommandContext, account: str = "") -> None:
+    """Two-way sync with the IMAP server (ACCOUNT, or every account that has one).
+
+    In the client it runs in the background: keep reading; new mail shows as it lands.
+    """
+    accounts = [ctx.app.account(account)] if account else [a for a in ctx.app.config.accounts.values() if a.imap]
+    if not accounts or any(a.imap is None for a in accounts):
+        raise CommandError("no IMAP server configured for " + (account or "any account"))
+    try:
+        from pigeon.core.sync import summary, sync_account
+    except ImportError:
+        raise CommandError("this pigeon has no sync engine") from None
+
+    def work() -> str:
+        return summary([sync_account(ctx.app, a) for a in accounts])
+
+    if isinstance(ctx.ui, TUI):
+        ui = ctx.ui
+        ui.call(ui.spawn, work, lambda line: ui.message(f"sync: {line}"), "sync")
+        return
+    ctx.print(work())
 
 
 def _flag(ctx: CommandContext, letter: str, toggle_on_missing: bool = True) -> None:
@@ -407,6 +426,11 @@ def open_attachment(ctx: CommandContext) -> None:
 
     ui = ui_of(ctx)
     att = _pick_attachment(ctx)
+    if att.warnings:  # a double extension, an executable: the user decides, having read why
+        why = "; ".join(sanitize_line(w) for w in att.warnings)
+        if ui.ask(f"{sanitize_line(att.name)}: {why}. Open it anyway? (yes or no) ").strip().lower() != "yes":
+            ui.call(ui.message, "not opened")
+            return
     opener = shutil.which("xdg-open") or shutil.which("open")
     if opener is None:
         raise CommandError("no program to open files with (xdg-open); use S to save it")
@@ -419,16 +443,17 @@ def open_attachment(ctx: CommandContext) -> None:
 
 
 @command("message")
-def open_link(ctx: CommandContext, number: str) -> None:
-    """Open link NUMBER of the message in the browser (its real target, shown first)."""
+def open_link(ctx: CommandContext, link: str) -> None:
+    """Open link N of the message in the browser, after showing its real target (TAB lists them)."""
+    from pigeon.plugins.tui.completion import message_links
+
     ui = ui_of(ctx)
-    buf = ui.call(lambda: ui.current)
-    links = getattr(buf, "links", [])
-    try:
-        link = next(li for li in links if str(li.number) == number.strip())
-    except StopIteration:
-        raise CommandError(f"no link {number}") from None
-    target = sanitize_line(link.target)
+    links = ui.call(message_links, ui.current)
+    number = link.strip().split()[0] if link.strip() else ""
+    target = next((t for n, t in links if n == number), None)
+    if target is None:
+        raise CommandError(f"no link {number!r}" if links else "this message has no link")
+    target = sanitize_line(target)
     browser = os.environ.get("BROWSER") or shutil.which("xdg-open")
     if not browser:
         ui.call(ui.message, f"[{number}] {target}")

@@ -144,8 +144,37 @@ class ComposeCompleter(Completer):
         yield from self.inner.get_completions(Document(value, len(value)), event)
 
 
+def message_links(buf: Any) -> list[tuple[str, str]]:
+    """(number, target) of a message's links: the renderer's, else the URLs in its text."""
+    import re
+
+    links = [(str(li.number), li.target) for li in getattr(buf, "links", []) or []]
+    if links or not hasattr(buf, "lines"):
+        return links
+    seen: list[str] = []
+    for line in buf.lines:
+        for url in re.findall(r"(?:https?|ftp)://[^\s<>\"')\]]+", line):
+            url = url.rstrip(".,;:!?")
+            if url not in seen:
+                seen.append(url)
+    return [(str(i), url) for i, url in enumerate(seen, 1)]
+
+
+class _LinkCompleter(Completer):
+    def __init__(self, tui: Any) -> None:
+        self.tui = tui
+
+    def get_completions(self, document: Document, event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor.strip()
+        for n, target in message_links(self.tui.current):
+            if n.startswith(text) or text in target:
+                yield Completion(n, -len(document.text_before_cursor), display=f"{n}  {target}")
+
+
 def completer_for(tui: Any, kind: str) -> Completer | None:
     app = tui.app
+    if kind == "link":
+        return _LinkCompleter(tui)
     if kind == "command":
         return CommandCompleter(tui)
     if kind == "folder":

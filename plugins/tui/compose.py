@@ -212,6 +212,22 @@ def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None
     return "queued in the outbox"
 
 
+def send_outbox(app: Any, account: Any) -> str:
+    """Send what waits in the account's Outbox now, when it has an SMTP server."""
+    if account.smtp is None:
+        return f"queued in {account.folder('outbox')} (no SMTP server configured)"
+    try:
+        from pigeon.core.outbox import send_queued
+    except ImportError:
+        return "queued (sent by `pigeon send`)"
+    outcomes = send_queued(app, account)
+    sent = sum(1 for o in outcomes if o.sent)
+    failed = [o for o in outcomes if not o.sent]
+    if failed:
+        return f"sent {sent}; {len(failed)} still queued: {sanitize_line(failed[0].error)}"
+    return f"sent {sent} message(s)"
+
+
 def save_draft(app: Any, account: Any, msg: EmailMessage, previous: Path | None) -> Path:
     """Store the draft in the Drafts folder (flag D), replacing the previous save."""
     from pigeon.plugins.tui.source import get_store

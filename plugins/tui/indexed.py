@@ -62,8 +62,9 @@ def tag_message(app: Any, message_id: str, add: list[str], remove: list[str]) ->
 class IndexListing:
     """The hits of a query, newest first, in pages; the same face as ``FolderListing``."""
 
-    def __init__(self, app: Any, index: Any, query: str, label: str) -> None:
+    def __init__(self, app: Any, index: Any, query: str, label: str, sort: str = "newest") -> None:
         self.app = app
+        self.sort = sort
         self.index = index
         self.query = query
         self.account = ""
@@ -100,12 +101,13 @@ class IndexListing:
         hits = self.pages.get(page)
         if hits is not None:
             return hits
+        other = "oldest" if self.sort == "newest" else "newest"
         if page * PAGE >= self.total // 2:
             lo = max(0, self.total - (page + 1) * PAGE)
             n = self.total - page * PAGE - lo
-            hits = list(reversed(self.index.search(self.query, sort="oldest", limit=n, offset=lo))) if n > 0 else []
+            hits = list(reversed(self.index.search(self.query, sort=other, limit=n, offset=lo))) if n > 0 else []
         else:
-            hits = self.index.search(self.query, limit=PAGE, offset=page * PAGE)
+            hits = self.index.search(self.query, sort=self.sort, limit=PAGE, offset=page * PAGE)
         self.pages[page] = hits
         self.names.extend(Path(h.files[0]).name for h in hits if h.files)
         return hits

@@ -57,6 +57,20 @@ def _dispatch(tui: Any, seq: tuple[str, ...], event: KeyPressEvent) -> None:
             tui._log_error(f"{name}: {type(exc).__name__}: {exc}", traceback.format_exc())
 
 
+def _safe(tui: Any, fn: Any) -> Any:
+    """A key handler whose failure lands in *Messages*, never in the event loop."""
+
+    def handler(event: KeyPressEvent) -> None:
+        try:
+            fn(event)
+        except Exception as exc:
+            import traceback
+
+            tui._log_error(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+    return handler
+
+
 def build_key_bindings(tui: Any) -> KeyBindings:
     kb = KeyBindings()
     km = tui.app.keymaps
@@ -69,16 +83,6 @@ def build_key_bindings(tui: Any) -> KeyBindings:
     in_mb = Condition(lambda: tui.mb_active)
     searching = Condition(lambda: tui.isearch is not None)
 
-    @kb.add("c-m", filter=in_mb)
-    def _accept(event: KeyPressEvent) -> None:
-        tui.mb_accept()
-
-    @kb.add("c-g", filter=in_mb)
-    @kb.add("escape", "escape", filter=in_mb)
-    def _cancel(event: KeyPressEvent) -> None:
-        tui.mb_cancel()
-
-    @kb.add("c-i", filter=in_mb & ~searching)
     def _complete(event: KeyPressEvent) -> None:
         b = tui.mb
         if b.complete_state:
@@ -86,13 +90,12 @@ def build_key_bindings(tui: Any) -> KeyBindings:
         else:
             b.start_completion(insert_common_part=True)
 
-    @kb.add("c-s", filter=searching)
-    def _search_next(event: KeyPressEvent) -> None:
-        tui.isearch_update(again=True, backward=False)
-
-    @kb.add("c-r", filter=searching)
-    def _search_prev(event: KeyPressEvent) -> None:
-        tui.isearch_update(again=True, backward=True)
+    kb.add("c-m", filter=in_mb)(_safe(tui, lambda e: tui.mb_accept()))
+    kb.add("c-g", filter=in_mb)(_safe(tui, lambda e: tui.mb_cancel()))
+    kb.add("escape", "escape", filter=in_mb)(_safe(tui, lambda e: tui.mb_cancel()))
+    kb.add("c-i", filter=in_mb & ~searching)(_safe(tui, _complete))
+    kb.add("c-s", filter=searching)(_safe(tui, lambda e: tui.isearch_update(again=True, backward=False)))
+    kb.add("c-r", filter=searching)(_safe(tui, lambda e: tui.isearch_update(again=True, backward=True)))
 
     reading = Condition(lambda: tui.reading_key is not None)
 
@@ -103,10 +106,11 @@ def build_key_bindings(tui: Any) -> KeyBindings:
                 break
             tui.key_read(key)
 
+    read = _safe(tui, _read)
     for key in Keys:
         if key not in _NOT_KEYS:
-            kb.add(key, filter=reading)(_read)
-    kb.add(Keys.Any, filter=reading)(_read)
+            kb.add(key, filter=reading)(read)
+    kb.add(Keys.Any, filter=reading)(read)
 
     holding = Condition(tui.holding_keys)
 
@@ -118,6 +122,10 @@ def build_key_bindings(tui: Any) -> KeyBindings:
         if key not in _NOT_KEYS:
             kb.add(key, filter=holding)(_hold)
     kb.add(Keys.Any, filter=holding)(_hold)
+
+    @kb.add("c-g", filter=holding)
+    def _let_go(event: KeyPressEvent) -> None:  # C-g is never held: it lets a slow command go
+        tui.detach_commands()
 
     # An unbound key in a list or a view says so, as Emacs does, instead of doing nothing.
     not_editing = Condition(lambda: tui.mode != "compose" and not tui.mb_active and tui.reading_key is None and not tui.busy)

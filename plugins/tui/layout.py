@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pigeon.plugins.tui.model import ComposeBuffer, MessageBuffer, Pane, Split
+from pigeon.plugins.tui.model import ComposeBuffer, MessageBuffer, MessageListBuffer, Pane, Split
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer as PTBuffer
 from prompt_toolkit.completion import DynamicCompleter, ThreadedCompleter
@@ -89,6 +89,10 @@ class ModelControl(UIControl):
                 style = " class:cursor-line" if active else " underline"
                 frags = [(s + style, t) for s, t in frags] + [(style, " " * max(0, width - used))]
             lines.append(frags)
+        if isinstance(buf, MessageListBuffer) and buf.threaded is None:
+            # the next screenful (and the previous) are read in the background meanwhile
+            self.tui.prefetch_summaries(buf, top + height, top + 2 * height)
+            self.tui.prefetch_summaries(buf, max(0, top - height), top)
         return UIContent(get_line=lambda i: lines[i], line_count=count, show_cursor=False)
 
 
@@ -160,6 +164,13 @@ class Windows:
 
 
 def modeline_text(tui: Any, pane: Pane) -> list[tuple[str, str]]:
+    try:
+        return _modeline_text(tui, pane)
+    except Exception as exc:  # the mode line must never take the screen down
+        return [("", f"-- {pane.buffer.name}  [mode line: {type(exc).__name__}]")]
+
+
+def _modeline_text(tui: Any, pane: Pane) -> list[tuple[str, str]]:
     buf = pane.buffer
     acct = getattr(buf, "account", "") or ""
     modified = "**" if isinstance(buf, ComposeBuffer) and buf.editor is not None and buf.editor.text != buf.initial_text else "--"
@@ -217,6 +228,17 @@ def echo_fragments(tui: Any) -> list[tuple[str, str]]:
     return [("class:echo.error" if tui.echo_error else "", tui.echo)]
 
 
+def _isearch_changed(tui: Any) -> None:
+    if tui.isearch is None:
+        return
+    try:
+        tui.isearch_update()
+    except Exception as exc:  # a line that cannot be read must not end the search, or the client
+        import traceback
+
+        tui._log_error(f"search: {type(exc).__name__}: {exc}", traceback.format_exc())
+
+
 def build_application(tui: Any, input: Any = None, output: Any = None) -> Application[Any]:
     from pigeon.plugins.tui.keys import dynamic_key_bindings
 
@@ -225,7 +247,7 @@ def build_application(tui: Any, input: Any = None, output: Any = None) -> Applic
         multiline=False,
         completer=ThreadedCompleter(DynamicCompleter(lambda: tui.mb_completer)),
         complete_while_typing=Condition(lambda: tui.mb_kind in ("command", "buffer", "folder")),
-        on_text_changed=lambda _: tui.isearch_update() if tui.isearch is not None else None,
+        on_text_changed=lambda _: _isearch_changed(tui),
     )
     tui.mb_window = Window(
         BufferControl(buffer=tui.mb, input_processors=[BeforeInput(lambda: [("class:mb-prompt", tui.mb_prompt)])]),

@@ -13,7 +13,7 @@ from typing import Any
 
 from pigeon.core.sanitize import sanitize_line
 from pigeon.plugins.tui.model import MessageBuffer, MessageListBuffer
-from pigeon.plugins.tui.source import FolderListing, folder_counts, get_store
+from pigeon.plugins.tui.source import FolderListing, folder_counts, get_store, split_name
 
 
 class MailMixin:
@@ -153,6 +153,37 @@ class MailMixin:
                 buf.listing.cache.dirty = True
                 self.invalidate()
 
+    def prefetch_summaries(self, buf: MessageListBuffer, start: int, end: int) -> None:
+        """Read the headers of rows ``start:end`` in the background, so paging finds them ready."""
+        listing = buf.listing
+        if not hasattr(listing, "names") or self._prefetching_rows or not listing.loaded:
+            return
+        end = min(end, len(listing))
+        if start >= end:
+            return
+        from pigeon.plugins.tui.source import FolderListing
+
+        if not isinstance(listing, FolderListing):
+            return
+        missing = [i for i in range(start, end) if split_name(listing.names[i])[0] not in listing.cache.data]
+        if not missing:
+            return
+        self._prefetching_rows = True
+
+        def work() -> None:
+            try:
+                for i in missing:
+                    if self.stopping.is_set():
+                        return
+                    try:
+                        listing.summary(listing.rows[i])
+                    except IndexError:  # the folder changed meanwhile
+                        return
+            finally:
+                self._prefetching_rows = False
+
+        self.spawn(work, what="reading headers")
+
     def thread_view(self, buf: MessageListBuffer, on: bool) -> None:
         if not on:
             buf.set_threads(None)
@@ -204,10 +235,13 @@ class MailMixin:
         old = self.buffer_named(name)
         if isinstance(old, MessageListBuffer):
             self.kill(old)
-        cls = IndexThreadListing if threads else IndexListing
-        buf = MessageListBuffer(cls(self.app, index, query, label or query), name=name)
+        if threads:
+            listing: Any = IndexThreadListing(self.app, index, query, label or query)
+        else:  # a thread reads in the order it was written
+            listing = IndexListing(self.app, index, query, label or query, "oldest" if query.startswith("thread:") else "newest")
+        buf = MessageListBuffer(listing, name=name)
         self.show(buf)
-        self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} message(s) match {query}"))
+        self.rescan(buf, then=lambda: self.message(f"{len(buf.listing)} {'thread' if threads else 'message'}(s) match {query}"))
         return buf
 
     def check_new_mail(self) -> None:

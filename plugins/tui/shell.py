@@ -196,6 +196,10 @@ def answer_in_shell(ctx: CommandContext, message: str, kind: str) -> None:
         ctx.print("not sent")
         return
     ctx.print(queue_message(ctx.app, acct, text_to_message(text)))
+    if acct.smtp is not None:
+        from pigeon.plugins.tui.compose import send_outbox
+
+        ctx.print(send_outbox(ctx.app, acct))
 
 
 def tag(ctx: CommandContext, *changes: str) -> None:

@@ -29,7 +29,7 @@ from pigeon.core.sanitize import sanitize_line
 
 _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 _TS = re.compile(r"^(\d+)(?:\.(\d+))?")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when summarize() changes what it shows
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -104,6 +104,8 @@ def summarize(path: Path, fallback_time: float = 0.0) -> Summary:
         except Exception:
             date = 0.0
     name, addr = email.utils.parseaddr(decode(msg.get("From")))
+    if "@" in name and name.strip("'\" ").lower() != addr.lower():
+        name = addr  # a display name that is another address: show the real one (spoofing)
     refs = re.findall(r"<[^<>\s]+>", str(msg.get("References") or ""))
     irt = re.findall(r"<[^<>\s]+>", str(msg.get("In-Reply-To") or ""))
     parents = [r for r in refs if r not in irt[-1:]] + irt[-1:]
@@ -204,17 +206,29 @@ class SummaryCache:
         self.data: dict[str, Summary] = {}
         self.dirty = False
         self.lock = threading.Lock()
-        if path is not None and path.is_file():
-            try:
-                raw = json.loads(path.read_text(encoding="utf-8"))
-                if raw.get("version") == CACHE_VERSION:
-                    self.data = {k: Summary.from_json(v) for k, v in raw.get("rows", {}).items()}
-            except (OSError, ValueError, TypeError):
-                self.data = {}
+        self.loaded = False
+
+    def load(self) -> None:
+        """Read the file (once; from the background scan, since a big folder's cache is big)."""
+        if self.loaded:
+            return
+        self.loaded = True
+        if self.path is None or not self.path.is_file():
+            return
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            if raw.get("version") == CACHE_VERSION:
+                rows = {k: Summary.from_json(v) for k, v in raw.get("rows", {}).items()}
+                with self.lock:
+                    rows.update(self.data)  # what was read meanwhile is newer
+                    self.data = rows
+        except (OSError, ValueError, TypeError):
+            pass
 
     def save(self, keep: Iterable[str] | None = None) -> None:
         if self.path is None or not self.dirty:
             return
+        self.load()  # never write a partial cache over a full one
         with self.lock:
             rows = self.data if keep is None else {k: self.data[k] for k in keep if k in self.data}
             payload = {"version": CACHE_VERSION, "rows": {k: v.to_json() for k, v in rows.items()}}
@@ -303,6 +317,7 @@ class FolderListing:
                 in_new = set(found)
             names.extend(found)
         names.sort(reverse=True)
+        self.cache.load()
         unread = len(in_new) + sum(1 for n in names if n not in in_new and _unread_name(n))
         self.names, self.in_new, self.unread_count = names, in_new, unread
         self._by_key = None

@@ -51,6 +51,7 @@ ARG_KINDS = {
     "name": "command",
     "buffer": "buffer",
     "expression": "python",
+    "link": "link",
 }
 
 
@@ -82,7 +83,9 @@ class TUI(MailMixin, MinibufferMixin):
         self.reading_key: list[str] | None = None
         self.key_future: concurrent.futures.Future[tuple[str, ...]] | None = None
         self.running_command: str | None = None
-        self.busy = 0  # commands queued or running on the command thread
+        self.active_runs: set[int] = set()  # commands queued or running on the command thread
+        self.detach_mark = 0  # runs up to this one were let go by C-g: keys no longer wait for them
+        self._run_ids = iter(range(1, 1 << 62))
         self.typeahead: list[Any] = []  # keys pressed while a command ran, replayed after it
         self.pending = 0
         self.lock = threading.Lock()
@@ -98,6 +101,7 @@ class TUI(MailMixin, MinibufferMixin):
         self.stopping = threading.Event()  # set on exit: long background work gives up
         self._assess_queue: list[Any] = []
         self._assessing = False
+        self._prefetching_rows = False
         self._tag_index: Any = False  # not looked for yet
         self._reporter = self._on_plugin_error
         app.pm.reporters.append(self._reporter)
@@ -321,12 +325,39 @@ class TUI(MailMixin, MinibufferMixin):
         ctx.data["keys"] = keys
         out: list[str] = []
         ctx.output = out.append
+        rid = next(self._run_ids)
         with self.lock:
             self.pending += 1
-            self.busy += 1
-        return self.worker.submit(self._run, name, args, ctx, out)
+            self.active_runs.add(rid)
+        fut = self.worker.submit(self._run, name, args, ctx, out, rid)
 
-    def _run(self, name: str, args: tuple[str, ...], ctx: CommandContext, out: list[str]) -> Any:
+        def cancelled(f: concurrent.futures.Future[Any]) -> None:
+            if f.cancelled():  # dropped by C-g before it started
+                with self.lock:
+                    self.pending -= 1
+                    self.active_runs.discard(rid)
+
+        fut.add_done_callback(cancelled)
+        return fut
+
+    @property
+    def busy(self) -> bool:
+        """A command the keys must wait for is queued or running."""
+        return any(r > self.detach_mark for r in self.active_runs)
+
+    def detach_commands(self) -> None:
+        """C-g while a command runs: stop waiting for it. It finishes on its own thread; the
+        commands queued behind it are dropped, and the keys held for them too."""
+        if not self.active_runs:
+            return
+        self.detach_mark = max(self.active_runs)
+        old, self.worker = self.worker, concurrent.futures.ThreadPoolExecutor(1, "pigeon-command")
+        old.shutdown(wait=False, cancel_futures=True)
+        self.typeahead.clear()
+        name = self.running_command or "the command"
+        self.message(f"Quit ({name} goes on in the background)")
+
+    def _run(self, name: str, args: tuple[str, ...], ctx: CommandContext, out: list[str], rid: int = 0) -> Any:
         self.running_command = name
         try:
             registry = self.app.commands
@@ -350,14 +381,14 @@ class TUI(MailMixin, MinibufferMixin):
             self.running_command = None
             with self.lock:
                 self.pending -= 1
-                self.busy -= 1
+                self.active_runs.discard(rid)
             self.post(self.flush_typeahead)
         return None
 
     # ---- type-ahead: keys pressed while a command runs wait for it, in order
 
     def holding_keys(self) -> bool:
-        return self.busy > 0 and not self.mb_active and self.reading_key is None
+        return self.busy and not self.mb_active and self.reading_key is None
 
     def hold_key(self, key_press: Any) -> None:
         self.typeahead.append(key_press)

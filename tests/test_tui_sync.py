@@ -1,0 +1,69 @@
+"""`g` in the client syncs with a real IMAP server (the private Dovecot) in the background."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from pigeon.core.app import App
+from sync_support import message
+from tui_support import Driver
+
+pytestmark = pytest.mark.dovecot
+
+
+def test_g_syncs_in_the_background_and_new_mail_shows(mail_user, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / "INBOX" / sub).mkdir(parents=True)
+    (config_dir / "config.toml").write_text(
+        f'[accounts.work]\naddress = "{mail_user.name}@example.org"\nmaildir = "{maildir}"\n'
+        f'{mail_user.toml("imap", "tls")}\npassword_command = ["printf", "%s", "{mail_user.password}"]\n'
+    )
+    mail_user.append(message(1, subject="Straight from the server"), "INBOX")
+
+    async def main() -> None:
+        d = await Driver(App.create(report_to_stderr=False)).start()
+        try:
+            await d.settle(until=lambda: "INBOX [work]" in d.screen())
+            await d.keys("g")
+            await d.settle(until=lambda: "Straight from the server" in d.screen(), timeout=30)
+            await d.settle(until=lambda: "sync: 1 down" in d.tui.echo, timeout=30)
+            assert "work: ↓1" in d.screen()
+        finally:
+            await d.stop()
+
+    asyncio.run(main())
+
+
+def test_a_reply_goes_out_through_the_outbox_and_smtp(smtp_inbox, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    import os
+    import sys
+
+    from tui_support import standard_mailbox
+
+    server, user = smtp_inbox
+    maildir = standard_mailbox(tmp_path)
+    (config_dir / "config.toml").write_text(
+        f'[accounts.out]\naddress = "me@example.org"\nmaildir = "{maildir}"\n{server.toml(user, "starttls")}\n'
+        f'password_command = ["{sys.executable}", "-c", "print(\'{user.password}\')"]\n'
+    )
+
+    async def main() -> None:
+        d = await Driver(App.create(report_to_stderr=False)).start()
+        try:
+            await d.settle(until=lambda: "INBOX [out]" in d.screen())
+            await d.keys("nnr")
+            await d.settle(until=lambda: "Subject: Re: Message number 29" in d.screen())
+            await d.keys("\x1b>Thanks!\x03\x03")  # M-> ... C-c C-c
+            await d.settle(until=lambda: "sent 1 message(s)" in d.tui.echo, timeout=30)
+        finally:
+            await d.stop()
+
+    asyncio.run(main())
+    assert len(server.messages) == 1
+    got = server.messages[0]
+    assert got.rcpt_tos == ["carol@example.com"] and b"Thanks!" in got.data
+    assert os.listdir(maildir / "Outbox" / "cur") == []  # sent: the Outbox is empty again
+    assert len(os.listdir(maildir / "Sent" / "cur")) == 1
