@@ -46,6 +46,7 @@ def test_a_reply_goes_out_through_the_outbox_and_smtp(smtp_inbox, config_dir: Pa
     server, user = smtp_inbox
     maildir = standard_mailbox(tmp_path)
     (config_dir / "config.toml").write_text(
+        '[send]\nundo_seconds = 0\n'  # sent at once (the default holds it 10 s for undo-send)
         f'[accounts.out]\naddress = "me@example.org"\nmaildir = "{maildir}"\n{server.toml(user, "starttls")}\n'
         f'password_command = ["{sys.executable}", "-c", "print(\'{user.password}\')"]\n'
     )

@@ -131,10 +131,12 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
         ui.message(result)
 
     ui.call(after)
-    if acct.smtp is not None:  # on its way now; offline, it waits in the Outbox
-        from pigeon.plugins.tui.compose import send_outbox
+    if acct.smtp is not None and at is None:
+        # Due now (send.undo_seconds = 0): on its way at once; otherwise the client's delivery
+        # loop sends it when its delay is over. Offline, it waits in the Outbox either way.
+        from pigeon.plugins.tui.commands_journal import deliver_now
 
-        ui.call(ui.spawn, lambda: send_outbox(ctx.app, acct), ui.message, "sending")
+        ui.call(deliver_now, ui, acct.name)
 
 
 @command("compose")
