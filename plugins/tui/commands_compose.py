@@ -125,7 +125,7 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
             a, f, key = buf.reply_to
             for b in ui.buffers:
                 if isinstance(b, MessageListBuffer) and b.account == a and b.folder == f and b.listing.index_of(key) is not None:
-                    ui.set_flags(b, key, add="P" if buf.compose_kind == "forward" else "R")
+                    ui.set_flags(b, key, add="P" if buf.compose_kind == "forward" else "R", record=False)
                     break
         ui.kill(buf)
         ui.message(result)
