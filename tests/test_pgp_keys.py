@@ -294,3 +294,15 @@ def test_passphrase_asked_through_the_ui_minibuffer(gnupghome: Path, other_home:
         assert result.ok and asked == ["Passphrase to decrypt (key of Quin <quin@example.org>): "]
     finally:
         runtime.started(None)
+
+
+def test_autocrypt_learning_never_breaks_arrival_without_gpg(gnupghome: Path, other_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fpr = make_key(other_home, "Gus <gus@example.net>")
+    msg = incoming("gus@example.net", export(other_home, fpr), "Mon, 02 Nov 2026 10:00:00 +0000")
+    fake = tmp_path / "bin" / "gpg"  # a GnuPG too old to trust
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'cfg:version:2.2.7'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("GNUPGHOME", str(tmp_path / "elsewhere"))
+    arrive(msg)  # no exception: the arrival goes on

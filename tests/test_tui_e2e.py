@@ -35,7 +35,7 @@ class Tmux:
     def screen(self) -> str:
         return self.run("capture-pane", "-p")
 
-    def wait(self, pred: Callable[[str], bool], timeout: float = 20) -> str:
+    def wait(self, pred: Callable[[str], bool], timeout: float = 45) -> str:  # generous: loaded CI machines
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:

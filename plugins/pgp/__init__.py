@@ -109,12 +109,19 @@ def pigeon_lookup_keys(addresses: list[str], network: bool) -> list[KeyInfo] | N
 def pigeon_message_arrived(message: EmailMessage, ref: MessageRef) -> None:
     if not runtime.setting("pgp.autocrypt", True) or "Autocrypt" not in message:
         return
-    book = runtime.keybook()
-    store = book.peers()
+    import sqlite3
+
+    from pigeon.plugins.pgp.gpg import CryptoError
+
     try:
-        store.process(message, book.fingerprint_of, book.is_verified)
-    finally:
-        store.close()
+        book = runtime.keybook()
+        store = book.peers()
+        try:
+            store.process(message, book.fingerprint_of, book.is_verified)
+        finally:
+            store.close()
+    except (CryptoError, OSError, sqlite3.Error):
+        return  # no usable gpg or state file: learning a key must never stop a sync
 
 
 @hookimpl

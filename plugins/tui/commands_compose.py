@@ -130,6 +130,8 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
         ui.kill(buf)
         ui.message(result)
 
+    # The journal holds it for send.undo_seconds (or until its time), then the client or
+    # pigeon watch delivers it; offline, it waits in the Outbox.
     ui.call(after)
     if acct.smtp is not None and at is None:
         # Due now (send.undo_seconds = 0): on its way at once; otherwise the client's delivery

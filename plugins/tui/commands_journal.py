@@ -161,10 +161,8 @@ def _deliver(ui: TUI, name: str) -> list[Any]:
 
 def _delivered(ui: TUI, name: str, outcomes: list[Any]) -> None:
     _busy(ui).discard(name)
-    sent = [o for o in outcomes if o.sent]
-    failed = [o for o in outcomes if not o.sent]
-    if sent:
-        what = "; ".join(f"{o.subject or '(no subject)'} to {', '.join(o.recipients)}" for o in sent)
-        ui.message(f"sent {len(sent)} message(s): {what}")
-    for out in failed:
-        ui.message(f"not sent: {out.subject or '(no subject)'}: {out.error} (it waits in the Outbox)", True)
+    for out in outcomes:  # the same words as pigeon send
+        if out.sent:
+            ui.message(f"sent: {out.subject or '(no subject)'} to {', '.join(out.recipients)}")
+        else:
+            ui.message(f"not sent: {out.subject or '(no subject)'}: {out.error} (it waits in the Outbox)", True)
