@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from email.message import EmailMessage
 from typing import Any
 
@@ -23,6 +24,11 @@ from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
 
 log = logging.getLogger(__name__)
 current_app = RunningApp()
+#: Seconds a changed folder settles before its account is compared with the index (a sync or
+#: another program writing many files costs one update, not one per file).
+SETTLE = 0.5
+_settling: dict[str, threading.Timer] = {}
+_settling_lock = threading.Lock()
 
 
 @hookimpl
@@ -123,3 +129,35 @@ def renamed(index: Any, path: str, old_flags: str) -> None:
             index.move_file(old, path)
             return
     index.add_file(path)
+
+
+@hookimpl
+def pigeon_folder_changed(account: str, folder: str) -> None:
+    """Moves between folders and files the other events do not name (mail another program
+    delivered while the watcher does not fire arrivals): compare the account with the index
+    once the folder has settled."""
+    app = current_app()
+    if app is None:
+        return
+    from pigeon.core.index_db import db_path
+
+    if not os.path.exists(db_path(app.state_dir)):
+        return
+    with _settling_lock:
+        if account in _settling:
+            return
+        timer = threading.Timer(SETTLE, _settle, args=(account,))
+        timer.daemon = True
+        _settling[account] = timer
+    timer.start()
+
+
+def _settle(account: str) -> None:
+    with _settling_lock:
+        _settling.pop(account, None)  # changes from now on schedule another pass
+
+    def update(index: Any) -> None:
+        with index.lock:
+            index.update(accounts=[account])
+
+    _apply(f"update of {account}", update)

@@ -64,3 +64,93 @@ def test_sync_keeps_an_existing_index_current(mail_user, config_dir, isolated_en
     assert subjects("words") == ["first words", "third words"]
     assert subjects("tag:flagged") == ["first words"]
     assert subjects("tag:inbox and tag:unread") == ["first words", "third words"]
+
+
+def test_watch_keeps_the_index_current(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from helpers import REPO
+    from sync_support import find_local, set_local_flags
+    from test_sync_watch import wait_for
+
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    mail_user.append(message(1, "first words"), "INBOX")
+    assert run_pigeon("sync").returncode == 0
+    assert run_pigeon("index").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "pigeon.core.cli", "watch", "--push-delay", "0.3", "--interval", "600"],
+                            cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        log = isolated_env["state"] / "logs" / "watch.log"
+        wait_for(lambda: log.exists() and "watching INBOX" in log.read_text(), 20, "IDLE started")
+
+        # appended on the server: findable within seconds, no `pigeon index`
+        mail_user.append(message(2, "second words"), "INBOX")
+        wait_for(lambda: subjects("words") == ["first words", "second words"], 15, "server mail in search")
+
+        # a flag set by another program: its tag follows (the watcher's flags event)
+        set_local_flags(find_local(maildir, "INBOX", b"Hello 2."), "FS")
+        wait_for(lambda: subjects("tag:flagged") == ["second words"], 10, "a local flag as a tag")
+
+        # a file deleted locally: gone from search
+        os.unlink(find_local(maildir, "INBOX", b"Hello 1."))
+        wait_for(lambda: subjects("words") == ["second words"], 10, "a local deletion in search")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError("pigeon watch did not stop on SIGTERM") from None
+    assert proc.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
+
+
+def test_watcher_events_reach_the_index_without_a_sync(config_dir, tmp_path) -> None:  # noqa: ANN001
+    """The watch service's Maildir callback alone (no server, no sync): another program's flag
+    change, move and deletion show in search."""
+    import time
+
+    from pigeon.core.app import App
+    from pigeon.core.index import open_index
+    from pigeon.core.sync_watch import WatchService
+    from pigeon.core.watch import MaildirWatcher
+
+    maildir = tmp_path / "Mail"
+    (config_dir / "config.toml").write_text(f'[accounts.home]\naddress = "me@example.org"\nmaildir = "{maildir}"\n')
+    app = App.create(config_dir, load_entrypoints=False)
+    store = app.store("home")
+    one = store.add("INBOX", message(1, "watched one"))
+    two = store.add("INBOX", message(2, "watched two"))
+    store.create_folder("Archive")
+    with open_index(app) as index:
+        index.update()
+    app.startup()
+    account = WatchService(app, [app.account("home")]).accounts[0]
+    watcher = MaildirWatcher(store, account._watch_callback())
+    watcher.start()
+
+    def found(query: str) -> list[str]:
+        with open_index(app) as index:
+            return sorted(m.subject for m in index.search(query))
+
+    def within(query: str, want: list[str]) -> None:
+        end = time.monotonic() + 10
+        while found(query) != want:
+            assert time.monotonic() < end, (query, found(query))
+            time.sleep(0.1)
+
+    try:
+        store.set_flags(one, "F")
+        within("tag:flagged", ["watched one"])
+        store.move(two, "Archive")
+        within("folder:Archive", ["watched two"])
+        store.delete(store.get("INBOX", one.key))
+        within("watched", ["watched two"])
+    finally:
+        watcher.stop()
+        app.shutdown()
