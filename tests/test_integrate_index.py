@@ -154,3 +154,51 @@ def test_watcher_events_reach_the_index_without_a_sync(config_dir, tmp_path) -> 
     finally:
         watcher.stop()
         app.shutdown()
+
+
+def server_keywords(user, subject: str) -> set[str]:  # noqa: ANN001
+    c = user.imap()
+    try:
+        c.select_folder("INBOX", readonly=True)
+        uids = c.search(["HEADER", "Subject", subject])
+        flags = c.get_flags(uids)[uids[0]]
+        return {f.decode() if isinstance(f, bytes) else f for f in flags if not (f.decode() if isinstance(f, bytes) else f).startswith("\\")}
+    finally:
+        c.logout()
+
+
+def test_tags_and_keywords_travel_both_ways(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    mail_user.append(message(1, "alpha"), "INBOX")
+    mail_user.append(message(2, "beta"), "INBOX", flags=["$Junk", "$MDNSent"])
+    assert run_pigeon("sync").returncode == 0
+    assert run_pigeon("index").returncode == 0
+    assert run_pigeon("sync").returncode == 0  # the index now exists: the keywords come down
+    assert subjects("tag:spam") == ["beta"]
+    assert subjects("tag:$MDNSent") == ["beta"]
+
+    # local tags go up: a plain tag as itself, spam as $Junk; inbox and unread stay local
+    mid = search("alpha")[0]["id"]
+    assert run_pigeon("tag", "+work", "+spam", "--", f"id:{mid}").returncode == 0
+    assert run_pigeon("tag", "-spam", "--", "subject:beta").returncode == 0
+    assert run_pigeon("sync").returncode == 0, "sync"
+    assert server_keywords(mail_user, "alpha") == {"work", "$Junk"}
+    assert server_keywords(mail_user, "beta") == {"$MDNSent"}  # $Junk removed, the other kept
+
+    # keywords set and removed on the server come down as tags; local tags on other names stay
+    assert run_pigeon("tag", "+later", "--", "subject:beta").returncode == 0
+    c = mail_user.imap()
+    c.select_folder("INBOX")
+    uids = {m[b"ENVELOPE"].subject.decode(): u for u, m in c.fetch(c.search("ALL"), ["ENVELOPE"]).items()}
+    c.add_flags([uids["beta"]], [b"home"])
+    c.remove_flags([uids["alpha"]], [b"work"])
+    c.add_flags([uids["alpha"]], [b"$NotJunk"])
+    c.remove_flags([uids["alpha"]], [b"$Junk"])
+    c.logout()
+    assert run_pigeon("sync").returncode == 0
+    tags = {m["subject"]: set(m["tags"]) for m in search("*")}
+    assert "home" in tags["beta"] and "later" in tags["beta"]
+    assert not {"work", "spam", "$NotJunk"} & tags["alpha"]
+    assert server_keywords(mail_user, "beta") == {"$MDNSent", "home", "later"}
+    assert server_keywords(mail_user, "alpha") == {"$NotJunk"}
