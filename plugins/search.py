@@ -6,8 +6,8 @@ it to the search index, so that ``pigeon search`` finds new mail without ``pigeo
 
 Only an index that exists is kept current: a user who never ran ``pigeon index`` (or
 ``pigeon tag``) gets no index made behind their back by a sync, and the sync prints nothing
-more. After a sync the index is brought up to date for that account only, which costs one
-directory walk when nothing changed.
+more. After a sync that changed the Maildir, the index is brought up to date for that account
+only (one directory walk, plus what changed).
 """
 
 from __future__ import annotations
@@ -87,7 +87,13 @@ def _apply(what: str, fn: Any) -> None:
 
 @hookimpl
 def pigeon_sync_finished(account: str, report: SyncReport) -> None:
-    """Index what the sync changed in this account's Maildir (downloads, flags, deletions, moves)."""
+    """Index what the sync changed in this account's Maildir (downloads, flags, deletions, moves;
+    an upload may rename its file to carry the UID). A sync that changed nothing here costs
+    nothing more."""
+    r = report
+    if not (r.downloaded or r.flags_down or r.deleted_local or r.moved or r.uploaded):
+        return
+
     def update(index: Any) -> None:
         with index.lock:
             index.update(accounts=[account])
