@@ -103,7 +103,14 @@ def pigeon_sync_finished(account: str, report: SyncReport) -> None:
 
 @hookimpl
 def pigeon_message_arrived(message: EmailMessage, ref: MessageRef) -> None:
-    _apply(f"adding {ref.path}", lambda index: index.add_file(ref.path))
+    _apply(f"adding {ref.path}", lambda index: added(index, str(ref.path)))
+
+
+def added(index: Any, path: str) -> None:
+    """Index a new file, unless it is already (the filters index a message to tag it: adding
+    it again would start its tags over)."""
+    if index.db.file_row(os.path.abspath(path)) is None:
+        index.add_file(path)
 
 
 @hookimpl

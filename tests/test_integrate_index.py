@@ -202,3 +202,18 @@ def test_tags_and_keywords_travel_both_ways(mail_user, config_dir, isolated_env,
     assert not {"work", "spam", "$NotJunk"} & tags["alpha"]
     assert server_keywords(mail_user, "beta") == {"$MDNSent", "home", "later"}
     assert server_keywords(mail_user, "alpha") == {"$NotJunk"}
+
+
+def test_a_filter_tag_survives_arrival_and_becomes_a_keyword(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    with open(config_dir / "config.toml", "a") as fh:
+        fh.write('\n[[rules]]\nname = "lists"\nmatch = "subject:digest"\nactions = ["tag +lists"]\n')
+    mail_user.append(message(1, "hello"), "INBOX")
+    assert run_pigeon("sync").returncode == 0  # the first sync imports; arrivals start after it
+    assert run_pigeon("index").returncode == 0
+    mail_user.append(message(2, "weekly digest"), "INBOX")
+    assert run_pigeon("sync").returncode == 0
+    assert subjects("tag:lists") == ["weekly digest"]
+    assert run_pigeon("sync").returncode == 0
+    assert server_keywords(mail_user, "digest") == {"lists"}
