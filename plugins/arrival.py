@@ -11,49 +11,27 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import Any
 
+from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry
+from pigeon.hooks.types import CommandRegistrar, MessageRef
 
-_state: dict[str, Any] = {"app": None, "config": None, "pm": None}
-
-
-@hookimpl
-def pigeon_add_settings(settings: SettingsRegistry) -> None:
-    settings.add("filter.enabled", bool, True, "Run the filters (rules, spam, assessment) on newly arrived mail.")
-    settings.add(
-        "filter.folders",
-        list,
-        ["INBOX"],
-        "Folders whose new mail is filtered ('INBOX' means each account's inbox; '*' means every folder).",
-    )
+#: The App for hooks that receive none (``pigeon.core.app.RunningApp``); ``rules`` uses it too.
+current_app = RunningApp()
 
 
 @hookimpl
 def pigeon_configure(config: Any) -> None:
-    _state["config"] = config
-    _state["app"] = None
+    current_app.configure(config)
 
 
 @hookimpl
 def pigeon_addhooks(pluginmanager: Any) -> None:
-    _state["pm"] = pluginmanager
+    current_app.addhooks(pluginmanager)
 
 
 @hookimpl
 def pigeon_startup(app: Any) -> None:
-    _state["app"] = app
-
-
-def current_app() -> Any:
-    """The running App, or one built from the configuration this plugin was given."""
-    app = _state["app"]
-    if app is None and _state["config"] is not None and _state["pm"] is not None:
-        from pigeon.core.app import App
-        from pigeon.hooks.types import SettingsRegistry as Registry
-
-        app = App(_state["config"], _state["pm"], Registry())
-        _state["app"] = app
-    return app
+    current_app.startup(app)
 
 
 @hookimpl(trylast=True)
