@@ -13,10 +13,21 @@ from typing import Any
 
 from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import CommandRegistrar, MessageRef
+from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry
 
 #: The App for hooks that receive none (``pigeon.core.app.RunningApp``); ``rules`` uses it too.
 current_app = RunningApp()
+
+
+@hookimpl
+def pigeon_add_settings(settings: SettingsRegistry) -> None:
+    settings.add("filter.enabled", bool, True, "Run the filters (rules, spam, assessment) on newly arrived mail.")
+    settings.add(
+        "filter.folders",
+        list,
+        ["INBOX"],
+        "Folders whose new mail is filtered ('INBOX' means each account's inbox; '*' means every folder).",
+    )
 
 
 @hookimpl
