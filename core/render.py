@@ -63,8 +63,9 @@ class RenderedMessage:
     def as_text(self, width: int | None = None) -> str:
         """What ``pigeon show`` prints: headers, banners, a rule, body, links, attachments."""
         width = max(20, width or self.width)
-        lines = [f"{name}: {value}" for name, value in self.headers]
-        lines += [f"[{b.severity}] {b.text}" for b in self.banners]
+        lines = self.header_lines(width)
+        for b in self.banners:  # wrapped, not left to the terminal to clip or break mid-word
+            lines += _wrap(f"[{b.severity}] {b.text}", width)
         lines.append("─" * min(width, 78))
         lines.append(self.body.rstrip("\n") or "(this message has no text)")
         if self.links:
@@ -79,6 +80,26 @@ class RenderedMessage:
                 lines.append(f"[{att.index}] {name}  ({att.content_type}, {human_size(att.size)})")
                 lines += [f"    [warning] {w}" for w in att.warnings]
         return "\n".join(lines) + "\n"
+
+
+    def header_lines(self, width: int) -> list[str]:
+        """The header block as ``as_text`` prints it: long values (a To: of 40 addresses) wrap
+        at ``width`` with indented continuation lines, as mutt and aerc show them."""
+        lines: list[str] = []
+        for name, value in self.headers:
+            lines += _wrap(f"{name}: {value}", max(20, width))
+        return lines
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` wrapped at ``width``, continuation lines indented; long words are not cut."""
+    import textwrap
+
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(
+        text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False
+    ) or [text]
 
 
 def human_size(size: int) -> str:

@@ -47,7 +47,7 @@ def show(path: Path) -> tuple[str, str]:
     assert res.returncode == 0, res.stderr
     out = res.stdout.decode()
     top, _, body = out.partition("─" * 78)
-    return top, body
+    return top.replace("\n    ", " "), body  # long banners wrap with indented continuations
 
 
 def write(tmp_path: Path, raw: bytes, name: str = "m.eml") -> Path:

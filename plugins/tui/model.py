@@ -396,7 +396,7 @@ class MessageBuffer(TextBuffer):
         if i < self.header_lines and ":" in text:
             name, _, value = text.partition(":")
             return [("class:header-name", name + ":"), ("class:header-value", value)]
-        if text.startswith(("[!]", "[⚠]", "⚠ ")):
+        if text.startswith(("[!]", "[⚠]", "⚠ ", "[warning]", "[danger]")):
             return [("class:warning", text)]
         if text.startswith(">"):
             return [("class:quote", text)]

@@ -44,7 +44,7 @@ def render_view(app: Any, path: Path, width: int = 80, account: Any = None, fold
         rm = render_message(app, msg, ctx)
         lines = _clean_lines(rm.as_text(width))
         warning = any(SEVERITY_ORDER.get(b.severity, 0) >= 2 for b in rm.banners)
-        return View(lines, len(rm.headers), list(rm.attachments), list(rm.links), warning, msg)
+        return View(lines, len(rm.header_lines(width)), list(rm.attachments), list(rm.links), warning, msg)
     return _fallback_view(app, msg, width)
 
 

@@ -1,0 +1,29 @@
+"""``pigeon show`` as a reader sees it in a terminal: nothing wider than the window."""
+
+from __future__ import annotations
+
+from helpers import CORPUS, run_pigeon
+
+MAILS = CORPUS / "mail-parser" / "mails"
+
+
+def head_at(width: int, name: str) -> list[str]:
+    p = run_pigeon("show", "--width", str(width), str(MAILS / name))
+    assert p.returncode == 0, p.stderr
+    head = p.stdout.decode().split("─" * width)[0].splitlines()
+    # every word but URLs and file names fits: nothing is left for the terminal to clip
+    assert all(len(line) <= width or " " not in line.strip() for line in head), head
+    return head
+
+
+def test_show_wraps_long_banners_at_the_width(config_dir) -> None:  # noqa: ANN001
+    head = head_at(60, "mail_test_11")  # a [danger] banner naming a 150-character file name
+    danger = next(i for i, line in enumerate(head) if line.startswith("[danger] Archive"))
+    assert head[danger + 1].startswith("    ")  # continued, indented
+    assert "programs, scripts or nested archives" in " ".join(head[danger:])
+
+
+def test_show_wraps_a_long_to_header(config_dir) -> None:  # noqa: ANN001
+    head = head_at(60, "mail_test_9")  # To: 30 addresses
+    to = next(i for i, line in enumerate(head) if line.startswith("To: "))
+    assert head[to + 1].startswith("    ") and "<sales@onlab.cn>" in " ".join(head[to : to + 4])
