@@ -27,3 +27,18 @@ def test_show_wraps_a_long_to_header(config_dir) -> None:  # noqa: ANN001
     head = head_at(60, "mail_test_9")  # To: 30 addresses
     to = next(i for i, line in enumerate(head) if line.startswith("To: "))
     assert head[to + 1].startswith("    ") and "<sales@onlab.cn>" in " ".join(head[to : to + 4])
+
+
+def test_folder_listing_is_newest_first_when_counters_grow_a_digit(tmp_path) -> None:  # noqa: ANN001
+    """A sync writes hundreds of files in one second: ``_99`` then ``_100``; ``_100`` is newer."""
+    from pigeon.plugins.tui.source import FolderListing, MiniStore
+
+    cur = tmp_path / "M" / "cur"
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "M" / sub).mkdir(parents=True)
+    for n in (8, 9, 10, 99, 100, 101):
+        (cur / f"1700000000.4242_{n}.host,U={n}:2,S").write_bytes(b"Subject: x\n\nx\n")
+    (cur / "1700000001.4242_1.host,U=102:2,S").write_bytes(b"Subject: x\n\nx\n")
+    listing = FolderListing(MiniStore(tmp_path / "M"), "a", "", None)
+    listing.scan()
+    assert [int(n.split(",U=")[1].split(":")[0]) for n in listing.names] == [102, 101, 100, 99, 10, 9, 8]

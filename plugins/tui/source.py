@@ -248,6 +248,18 @@ def _unread_name(name: str) -> bool:
     return "S" not in name[name.rfind(",") + 1 :]
 
 
+def _arrival_key(name: str) -> tuple[int, str, int, str]:
+    """Sorts Maildir names ``<seconds>.<unique>.<host>`` by arrival.
+
+    The counters in the unique part are not zero-padded (``1700000000.42_99`` came before
+    ``1700000000.42_291``: mbsync, mutt and pigeon's sync write hundreds in the same second),
+    so a shorter field is an older one; plain string order scrambled a big sync's messages.
+    """
+    secs, _, rest = name.partition(".")
+    unique = rest.partition(".")[0]
+    return len(secs), secs, len(unique), unique
+
+
 class _Rows:
     """The rows of a listing as a sequence, made on demand from the sorted file names."""
 
@@ -318,7 +330,7 @@ class FolderListing:
             if sub == "new":
                 in_new = set(found)
             names.extend(found)
-        names.sort(reverse=True)
+        names.sort(key=_arrival_key, reverse=True)
         self.cache.load()
         unread = len(in_new) + sum(1 for n in names if n not in in_new and _unread_name(n))
         self.names, self.in_new, self.unread_count = names, in_new, unread
