@@ -104,3 +104,20 @@ def test_opening_a_dangerous_attachment_asks_first(tmp_path: Path, config_dir: P
             await d.stop()
 
     asyncio.run(main())
+
+
+def test_reply_cursor_starts_in_the_body_and_prose_in_cc_is_refused(mailbox: Path) -> None:
+    """A reply has To: filled: typing at once writes the body, not the empty Cc: line; and
+    words that did land on a header line are not sent as addresses."""
+    from pigeon.plugins.tui.compose import queue_message
+    from pigeon.plugins.tui.layout import _doc
+
+    app = App.create()
+    text = draft_to_text(new_draft(app, app.account(), "reply", make_message(1)))
+    doc = _doc(text)
+    assert "\n\n" in doc.text_before_cursor and doc.text_before_cursor.endswith("\n\n")
+    new = _doc(draft_to_text(new_draft(app, app.account(), "new")))
+    assert new.current_line == "To: "  # a new message still starts at To:
+    msg = text_to_message(text.replace("Cc: ", "Cc: Sounds good to me, let us do it.", 1))
+    with pytest.raises(CommandError, match="is not an address"):
+        queue_message(app, app.account(), msg)

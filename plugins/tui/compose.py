@@ -204,6 +204,10 @@ def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None
 
     if not recipients(msg):
         raise CommandError("no recipient: fill in To:")
+    for name in ("To", "Cc", "Bcc"):  # prose typed on a header line is not an address
+        for _, addr in email.utils.getaddresses([str(msg.get(name, ""))]):
+            if addr and "@" not in addr.strip("@"):
+                raise CommandError(f"{name}: {sanitize_line(addr)[:60]!r} is not an address")
     op = actions.send(app, account, msg, at=at, hold=hold, extra={"attachments": [str(p) for p in attachments or []]})
     if at is not None:
         return time.strftime("to be sent at %Y-%m-%d %H:%M (M-x pending; undo-send takes it back)", time.localtime(at))

@@ -205,13 +205,14 @@ def make_compose_editor(tui: Any, buf: ComposeBuffer) -> PTBuffer:
 def _doc(text: str) -> Any:
     from prompt_toolkit.document import Document
 
-    # the cursor starts on the first empty header (To: of a new message) or the body
+    # the cursor starts on an empty To: or Subject: (a new message) or else the body (a reply:
+    # its empty Cc: and Bcc: are optional, and a reply typed there went out as a Cc address)
     pos = len(text)
     for line_start, line in _lines_with_offsets(text):
         if line == "":
             pos = line_start + 1 if line_start + 1 <= len(text) else line_start
             break
-        if line.endswith(": ") or line.endswith(":"):
+        if line.rstrip().lower() in ("to:", "subject:"):
             pos = line_start + len(line)
             break
     return Document(text, min(pos, len(text)))
