@@ -42,3 +42,15 @@ def test_folder_listing_is_newest_first_when_counters_grow_a_digit(tmp_path) -> 
     listing = FolderListing(MiniStore(tmp_path / "M"), "a", "", None)
     listing.scan()
     assert [int(n.split(",U=")[1].split(":")[0]) for n in listing.names] == [102, 101, 100, 99, 10, 9, 8]
+
+
+
+def test_key_tables_mark_a_cut_description() -> None:
+    """C-h b at 80 columns: a row too long for the window ends in an ellipsis, not mid-word."""
+    from pigeon.plugins.tui.model import TextBuffer
+
+    row = "  C-c C-c        send                       " + "Send the message: it waits send.undo_seconds (10) in the outbox, when M-x undo-send takes it back."
+    buf = TextBuffer("*Help*", "compose mode:\n" + row + "\n  q  quit")
+    buf.kind = "table"
+    buf.wrap(79)
+    assert buf.lines == ["compose mode:", row[:78] + "…", "  q  quit"]

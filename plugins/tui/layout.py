@@ -70,7 +70,7 @@ class ModelControl(UIControl):
     def create_content(self, width: int, height: int) -> UIContent:
         buf = self.pane.buffer
         buf.width = width
-        if isinstance(buf, TextBuffer) and buf.kind in ("help", "output"):
+        if isinstance(buf, TextBuffer) and buf.kind in ("help", "output", "table"):
             buf.wrap(width - 1)
         if (
             isinstance(buf, MessageBuffer)

@@ -128,6 +128,9 @@ class TextBuffer(Buffer):
                 out.append(line)
                 continue
             indent = " " * min(len(line) - len(line.lstrip()) + 2, width // 2)
+            if self.kind == "table":  # a row stays one row (the table scans), but shows it goes on
+                out.append(line[: width - 1] + "…")
+                continue
             out.extend(textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [""])
         self.lines = out
 
