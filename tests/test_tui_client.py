@@ -93,7 +93,8 @@ def test_mx_runs_a_command_with_fuzzy_completion_and_cg_cancels(mailbox: Path) -
         await d.keys("splwinbel\r")  # fuzzy: split-window-below
         assert len(d.tui.tree.panes()) == 2
         assert d.screen().count("INBOX [test]") == 2
-        await d.keys("\x1bx")
+        await d.keys("\x1bx" + "no-such-command\r")  # Emacs says so where the user is looking
+        assert d.tui.mb_active and "M-x no-such-command [No match]" in d.screen().splitlines()[-1]
         await d.keys("\x07")  # C-g
         assert not d.tui.mb_active and d.tui.echo == "Quit"
         await d.keys("\x18" + "1")  # C-x 1

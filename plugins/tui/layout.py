@@ -29,7 +29,7 @@ from prompt_toolkit.layout import (
 from prompt_toolkit.layout.containers import Container
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl, UIContent, UIControl
 from prompt_toolkit.layout.menus import CompletionsMenu
-from prompt_toolkit.layout.processors import BeforeInput
+from prompt_toolkit.layout.processors import AfterInput, BeforeInput
 from prompt_toolkit.styles import Style
 
 STYLE = Style.from_dict(
@@ -239,6 +239,7 @@ def echo_fragments(tui: Any) -> list[tuple[str, str]]:
 
 
 def _isearch_changed(tui: Any) -> None:
+    tui.mb_note = ""  # "[No match]" lasts until the text changes
     if tui.isearch is None:
         return
     try:
@@ -260,7 +261,13 @@ def build_application(tui: Any, input: Any = None, output: Any = None) -> Applic
         on_text_changed=lambda _: _isearch_changed(tui),
     )
     tui.mb_window = Window(
-        BufferControl(buffer=tui.mb, input_processors=[BeforeInput(lambda: [("class:mb-prompt", tui.mb_prompt)])]),
+        BufferControl(
+            buffer=tui.mb,
+            input_processors=[
+                BeforeInput(lambda: [("class:mb-prompt", tui.mb_prompt)]),
+                AfterInput(lambda: [("class:echo.error", getattr(tui, "mb_note", ""))]),
+            ],
+        ),
         height=1,
     )
     tui.windows = Windows(tui)

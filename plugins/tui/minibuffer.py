@@ -61,6 +61,7 @@ class MinibufferMixin:
             comps = list(self.mb_completer.get_completions(Document(text, len(text)), None))
             if not comps:
                 self.message(f"[No match: {text}]", True)
+                self.mb_note = " [No match]"  # the echo area is hidden while the minibuffer reads
                 return
             text = comps[0].text
         if self.isearch is not None:
