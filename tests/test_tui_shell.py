@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,11 @@ def test_the_client_without_a_terminal_says_so(mailbox: Path) -> None:
     res = run_pigeon(input=b"")
     assert res.returncode == 1
     assert res.stderr.decode().strip() == "pigeon: the full-screen client needs a terminal (`pigeon shell` reads a pipe)"
+
+
+def test_shell_help_lists_the_commands_and_describes_one(config_dir: Path) -> None:
+    """``help`` is the first word a shell user types."""
+    p = run_pigeon("shell", "-c", "help", "-c", "help show")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert re.search(r"^search +Search: ", out, re.M) and re.search(r"^show MESSAGE$", out, re.M)

@@ -218,7 +218,22 @@ def tag(ctx: CommandContext, *changes: str) -> None:
     ctx.print(f"{' '.join(changes[:-1])}: {n} message(s) changed")
 
 
+def help(ctx: CommandContext, command: str = "") -> None:  # noqa: A001 - the word a shell user types
+    """List the commands, or show one command's arguments and documentation."""
+    reg = ctx.app.commands
+    if command:
+        cmd = reg.get(command)  # an unknown name is a CommandError
+        ctx.print(f"{cmd.name} {reg.signature(cmd.name)}".rstrip())
+        ctx.print(cmd.doc or "(not documented)")
+        return
+    for cmd in sorted(reg.all(), key=lambda c: c.name):
+        first = (cmd.doc.splitlines() or [""])[0]
+        ctx.print(f"{cmd.name:<26} {first}")
+    ctx.print("help COMMAND shows one; some need the full-screen client (pigeon) and say so")
+
+
 def register_shell_commands(register: Any) -> None:
+    register(help)
     register(tag)
     register(folders)
     register(list_messages, name="list")
@@ -254,6 +269,7 @@ def prompt_session(app: Any, ctx: CommandContext) -> int:
         enable_history_search=True,
     )
     ctx.prompt = lambda q, default="", kind="": session.prompt(q, default=default)
+    print("pigeon shell: 'help' lists the commands, TAB completes, C-d or 'exit' leaves")
     while True:
         try:
             line = session.prompt("pigeon> ")
