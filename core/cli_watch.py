@@ -68,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logger.info("watching %s", ", ".join(a.name for a in chosen))
+    if not args.verbose:  # otherwise a terminal shows nothing at all, and it looks hung
+        print(
+            f"pigeon watch: watching {', '.join(a.name for a in chosen)}; log in {logdir / 'watch.log'}"
+            " (-v shows it here); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
     app.startup()
     service.start()
     try:

@@ -1,0 +1,35 @@
+"""CLI commands as a user meets them in a terminal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fixtures.dovecot import free_ports
+from helpers import REPO
+
+
+def test_watch_says_what_it_watches_and_where_it_logs(config_dir: Path, tmp_path: Path) -> None:
+    """Without -v, ``pigeon watch`` used to print nothing at all: it looked hung."""
+    port = free_ports(1)[0]  # nobody listens: the greeting comes before any connection
+    (config_dir / "config.toml").write_text(
+        f'[accounts.work]\naddress = "a@example.org"\nmaildir = "{tmp_path / "Mail"}"\n'
+        f'imap = {{ host = "127.0.0.1", port = {port}, security = "tls", username = "a" }}\n'
+        'password_command = ["printf", "x"]\n'
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "pigeon.core.cli", "watch", "--interval", "600"],
+                            cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = Path(os.environ["PIGEON_STATE_DIR"]) / "logs" / "watch.log"
+    try:
+        deadline = time.monotonic() + 20
+        while b"watching work" not in (log.read_bytes() if log.exists() else b"") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    line = err.decode().splitlines()[0] if err else ""
+    assert line.startswith("pigeon watch: watching work; log in ") and "watch.log" in line and "Ctrl-C stops" in line
