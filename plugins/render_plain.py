@@ -43,6 +43,8 @@ def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | Non
     params = _params(part)
     if params.get("format", "").lower() == "flowed":
         lines = unflow(text, delsp=params.get("delsp", "").lower() == "yes", width=_width(ctx))
+    elif ctx.purpose == "view":
+        lines = soft_wrap(text.split("\n"), _width(ctx))
     else:
         lines = text.split("\n")
     lines = _signature(lines, ctx)
@@ -61,6 +63,35 @@ def _params(part: EmailMessage) -> dict[str, str]:
 
 def _width(ctx: RenderContext) -> int:
     return 10**6 if ctx.purpose == "index" else max(20, ctx.width)
+
+
+def soft_wrap(lines: list[str], width: int) -> list[str]:
+    """Lines longer than ``width`` broken at spaces, as mutt's ``wrap`` does on screen.
+
+    Many clients send a whole paragraph of fixed text as one line; left alone the client clips it
+    at the window's edge. A quoted line keeps its ``>`` prefix on its continuations; a single
+    word longer than the width (a URL) is not cut.
+    """
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        m = _QUOTE.match(line)
+        prefix = m.group(1) if m else ""
+        out.extend(
+            textwrap.wrap(
+                line,
+                width,
+                subsequent_indent=prefix,
+                break_long_words=False,
+                break_on_hyphens=False,
+                replace_whitespace=False,
+                drop_whitespace=True,
+            )
+            or [line]
+        )
+    return out
 
 
 def unflow(text: str, *, delsp: bool = False, width: int = 78) -> list[str]:

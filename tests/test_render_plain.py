@@ -105,3 +105,16 @@ def test_alternative_setting(config_dir) -> None:
     app = App.create(config_dir)
     msg = mime.parse_bytes(ALT.format(plain="the plain version").encode())
     assert "the html version" in render_message(app, msg).body
+
+
+def test_long_fixed_lines_wrap_to_the_view_keeping_quote_marks(app: App) -> None:
+    """Fixed text sent as one line per paragraph (Outlook, Gmail) used to run off the window."""
+    para = "word " * 40 + "https://example.org/" + "x" * 90
+    raw = f"Content-Type: text/plain; charset=utf-8\n\n{para}\n> {'quoted ' * 20}\nshort\n"
+    lines = body(app, raw, width=60).splitlines()
+    assert all(len(line) <= 60 for line in lines if "https://" not in line)
+    assert any(line.startswith("https://example.org/xxx") for line in lines)  # a URL is not cut
+    quoted = [line for line in lines if "quoted" in line]
+    assert len(quoted) == 3 and all(line.startswith("> ") for line in quoted)
+    assert lines[-1] == "short"
+    assert para in body(app, raw, width=60, purpose="quote")  # a reply quotes the lines as sent
