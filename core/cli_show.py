@@ -22,7 +22,7 @@ DEFAULT_MAX_WIDTH = 100  # prose is hard to read wider than this, whatever the t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="a message file, or - for standard input")
+    parser.add_argument("target", help="a message file, an id from pigeon search, or - for standard input")
     parser.add_argument("--raw", action="store_true", help="print the message source (control characters neutralised)")
     parser.add_argument("--width", type=int, default=0, help="wrap at this width (default: the terminal's, at most 100)")
     parser.add_argument("--json", action="store_true", help="print the rendered message(s) as JSON (a list)")
@@ -53,6 +53,8 @@ def load_target(app: Any, target: str) -> tuple[bytes, str]:
     found = message_file(app, target)  # an id from pigeon search
     if found is not None:
         return found.read_bytes(), str(found)
+    if path.is_dir():
+        raise PigeonError(f"{target} is a directory, not a message file")
     raise PigeonError(f"no such message file: {target}")
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from fixtures.dovecot import free_ports
-from helpers import REPO
+from helpers import REPO, run_pigeon
 
 
 def test_watch_says_what_it_watches_and_where_it_logs(config_dir: Path, tmp_path: Path) -> None:
@@ -33,3 +33,10 @@ def test_watch_says_what_it_watches_and_where_it_logs(config_dir: Path, tmp_path
         _, err = proc.communicate(timeout=20)
     line = err.decode().splitlines()[0] if err else ""
     assert line.startswith("pigeon watch: watching work; log in ") and "watch.log" in line and "Ctrl-C stops" in line
+
+
+def test_show_on_a_directory_says_so(config_dir: Path, tmp_path: Path) -> None:
+    from helpers import run_pigeon
+
+    p = run_pigeon("show", str(tmp_path))
+    assert p.returncode == 1 and p.stderr.decode() == f"pigeon: {tmp_path} is a directory, not a message file\n"
