@@ -36,7 +36,5 @@ def test_watch_says_what_it_watches_and_where_it_logs(config_dir: Path, tmp_path
 
 
 def test_show_on_a_directory_says_so(config_dir: Path, tmp_path: Path) -> None:
-    from helpers import run_pigeon
-
     p = run_pigeon("show", str(tmp_path))
     assert p.returncode == 1 and p.stderr.decode() == f"pigeon: {tmp_path} is a directory, not a message file\n"
