@@ -123,9 +123,12 @@ def _key_plan(app, account, message) -> list[str]:  # noqa: ANN001 - App, Accoun
     rcpts = list(dict.fromkeys(a for _, a in getaddresses([str(message.get(h, "")) for h in ("To", "Cc", "Bcc")]) if a))
     pgp = account.extra.get("pgp") if isinstance(account.extra.get("pgp"), dict) else {}
     lines, problems = compose.key_plan(app, sender, rcpts, sign=sign, encrypt=encrypt, configured_key=str(pgp.get("key", "") or ""))
-    if problems:
-        raise PigeonError("not queued: " + "; ".join(problems) + " (pigeon keys ADDRESS shows what is known)")
-    return lines
+    refused = [p for p in problems if not p.startswith("cannot sign")]
+    if refused:
+        raise PigeonError("not queued: " + "; ".join(refused) + " (pigeon keys ADDRESS shows what is known)")
+    # a signing problem is the sender's own to fix (another plugin may even sign): queued, and
+    # pigeon send keeps it in the Outbox rather than send it unsigned
+    return lines + [f"warning: {p}; pigeon send keeps it until it can be signed" for p in problems]
 
 
 def _edit(draft):  # noqa: ANN001, ANN202 - compose.Draft
