@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fixtures.gpg import gpg, kill_agent, make_key
+from fixtures.gpg import GpgWorld, gpg, kill_agent, make_key
 from pgp_craft import encrypt, pgp_mime_encrypted
 from pigeon.core.app import App
 from pigeon.plugins.pgp import runtime
@@ -52,6 +52,51 @@ def test_passphrase_is_asked_hidden_in_the_minibuffer(gnupghome: Path, other_hom
             await d.keys("\r", until=lambda: "meet at the old mill" in d.screen())
             assert PASSPHRASE not in d.screen() and d.tui.mb.text == ""
             assert all(PASSPHRASE not in h for h in d.tui.mb.history.get_strings())
+        finally:
+            await d.stop()
+            runtime.started(None)
+
+    asyncio.run(main())
+
+
+def test_reply_to_encrypted_mail_in_the_client_shows_keys_and_refuses_a_missing_one(
+    gnupghome: Path, other_home: Path, gpg_world: GpgWorld, config_dir: Path, tmp_path: Path
+) -> None:
+    from pigeon.core.mime import parse_bytes
+    from pigeon.plugins.tui.model import ComposeBuffer
+
+    ct = encrypt(other_home, b"Content-Type: text/plain\n\nthe plan, in full\n", "alice@example.org")
+    msg = parse_bytes(pgp_mime_encrypted(
+        "From: Bob Babbage <bob@example.net>\nTo: alice@example.org\nSubject: ...\nDate: Fri, 27 Nov 2026 10:00:00 +0000\n"
+        "Message-ID: <p1@example.net>\n", ct))
+    write_maildir(tmp_path / "Mail", {"INBOX": [msg]})
+    (config_dir / "config.toml").write_text(f'[accounts.me]\naddress = "alice@example.org"\nmaildir = "{tmp_path / "Mail"}"\n')
+    outbox = tmp_path / "Mail" / "Outbox"
+
+    async def main() -> None:
+        app = App.create(report_to_stderr=False)
+        app.startup()
+        d = await Driver(app).start()
+        try:
+            await d.settle(until=lambda: "bob" in d.screen().lower())
+            await d.keys("r", until=lambda: isinstance(d.tui.current, ComposeBuffer))
+            buf = d.tui.current
+            assert "X-Pigeon-Encrypt: yes" in buf.text and "> the plan, in full" in buf.text
+            assert "encrypted" in buf.modeline_info()
+            # a recipient without a key: sending is refused, and the refusal names them
+            await d.tui.loop.run_in_executor(None, d.tui.call, buf.set_text, buf.text.replace(
+                "To: Bob Babbage <bob@example.net>", "To: Bob Babbage <bob@example.net>, carol@nokey.example"))
+            await d.keys("\x03\x03")  # C-c C-c
+            assert d.tui.echo_error and "cannot encrypt to carol@nokey.example" in d.tui.echo
+            assert d.tui.current is buf and not list(outbox.glob("*/*"))
+            # C-c C-p: the key each recipient gets, with user ID and fingerprint
+            await d.keys("\x03\x10", until=lambda: "*Keys*" in d.tui.current.name)
+            keys = d.tui.current.raw
+            assert f"encrypt to bob@example.net: Bob Babbage <bob@example.net> {gpg_world.fpr['bob']}" in keys
+            assert "REFUSED: cannot encrypt to carol@nokey.example: no key known" in keys
+            screen = d.screen()  # drawn, wrapped at the window's width
+            assert "encrypt to bob@example.net: Bob Babbage <bob@example.net>" in screen and gpg_world.fpr["bob"] in screen
+            assert "REFUSED: cannot encrypt to carol@nokey.example" in screen
         finally:
             await d.stop()
             runtime.started(None)
