@@ -90,3 +90,12 @@ def test_compose_sign_encrypt_shows_keys_and_refuses_an_expired_one(
     res = run_pigeon("compose", "--encrypt", "--to", "old@example.com", "--subject", "s", input=b"b\n")
     assert res.returncode != 0 and b"cannot encrypt to old@example.com" in res.stderr
     assert b"expired" in res.stderr
+
+
+def test_shell_reply_to_encrypted_mail_starts_encrypted(gnupghome: Path, other_home: Path, config_dir: Path, tmp_path: Path) -> None:
+    setup_mail(config_dir, tmp_path, other_home)
+    res = run_pigeon("shell", input=b"list INBOX\nreply 2\n")  # newest first: 2 is the encrypted one
+    out = res.stdout.decode()
+    assert res.returncode == 0, res.stderr
+    assert "X-Pigeon-Encrypt: yes" in out and "> the hidden plan" in out  # it decrypted as its own: quoted
+    assert "In-Reply-To: <secret-1@example.net>" in out

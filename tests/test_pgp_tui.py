@@ -49,9 +49,11 @@ def test_passphrase_is_asked_hidden_in_the_minibuffer(gnupghome: Path, other_hom
             await d.keys(PASSPHRASE)
             last = d.screen().splitlines()[-1]
             assert "*" * len(PASSPHRASE) in last and PASSPHRASE not in d.screen()
+            await d.keys("\x01\x0b\x19")  # C-a C-k C-y: killed and yanked back while typing
             await d.keys("\r", until=lambda: "meet at the old mill" in d.screen())
             assert PASSPHRASE not in d.screen() and d.tui.mb.text == ""
             assert all(PASSPHRASE not in h for h in d.tui.mb.history.get_strings())
+            assert PASSPHRASE not in d.tui.application.clipboard.get_data().text  # not left in the kill ring
         finally:
             await d.stop()
             runtime.started(None)

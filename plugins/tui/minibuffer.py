@@ -53,6 +53,8 @@ class MinibufferMixin:
 
         self.mb_prompt = prompt
         self.mb_kind = kind
+        if kind == "secret":  # C-k/C-w while typing a passphrase must not leave it in the kill ring
+            self._saved_clipboard = self.application.clipboard.get_data()
         self.mb_future = fut
         self.mb_completer = completer_for(self, kind)
         self.mb.reset(Document(default, len(default)))
@@ -111,7 +113,11 @@ class MinibufferMixin:
         if self.mb_kind == "secret":
             from prompt_toolkit.document import Document
 
-            self.mb.reset(Document("", 0))  # the passphrase does not linger in the buffer
+            self.mb.reset(Document("", 0))  # the passphrase does not linger in the buffer, its undo
+            saved = getattr(self, "_saved_clipboard", None)  # stack or the kill ring
+            if saved is not None:
+                self.application.clipboard.set_data(saved)
+            self._saved_clipboard = None
         self.mb_active = False
         self.mb_future = None
         self.mb_kind = ""
