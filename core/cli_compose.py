@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if draft.in_reply_to:
         draft.in_reply_to = compose.message_id(draft.in_reply_to)
         original = _original(app, draft.in_reply_to)
+        if original is None:
+            print(f"pigeon: {sanitize_line(draft.in_reply_to)} is not in the search index (pigeon index builds it): "
+                  "if it was encrypted, add --encrypt", file=sys.stderr)
     draft.attachments = [Path(a).expanduser() for a in args.attach]
     draft.sign, draft.encrypt = args.sign, args.encrypt
     if original is not None:

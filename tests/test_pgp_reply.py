@@ -99,3 +99,10 @@ def test_shell_reply_to_encrypted_mail_starts_encrypted(gnupghome: Path, other_h
     assert res.returncode == 0, res.stderr
     assert "X-Pigeon-Encrypt: yes" in out and "> the hidden plan" in out  # it decrypted as its own: quoted
     assert "In-Reply-To: <secret-1@example.net>" in out
+
+
+def test_without_an_index_the_reply_says_it_cannot_tell(gnupghome: Path, config_dir: Path, tmp_path: Path) -> None:
+    (config_dir / "config.toml").write_text(f'[accounts.me]\naddress = "alice@example.org"\nmaildir = "{tmp_path}/m"\n')
+    res = run_pigeon("compose", "--in-reply-to", "x1@example.net", "--to", "bob@example.net", "--subject", "Re: x", input=b"ok\n")
+    assert res.returncode == 0, res.stderr
+    assert b"<x1@example.net> is not in the search index" in res.stderr and b"add --encrypt" in res.stderr
