@@ -33,6 +33,8 @@ class Problem:
     message: str
 
     def line(self) -> str:
+        if self.message.startswith(f"{self.where}:"):  # a config error names its file and line itself
+            return f"{self.severity:<8} {self.message}"
         return f"{self.severity:<8} {self.where}: {self.message}"
 
     def as_dict(self) -> dict[str, str]:

@@ -38,3 +38,11 @@ def test_watch_says_what_it_watches_and_where_it_logs(config_dir: Path, tmp_path
 def test_show_on_a_directory_says_so(config_dir: Path, tmp_path: Path) -> None:
     p = run_pigeon("show", str(tmp_path))
     assert p.returncode == 1 and p.stderr.decode() == f"pigeon: {tmp_path} is a directory, not a message file\n"
+
+
+def test_doctor_names_a_config_error_file_once(config_dir: Path, tmp_path: Path) -> None:
+    (config_dir / "config.toml").write_text(f'[accounts.a]\naddress = "a@example.org"\nmaildir = "{tmp_path}"\nname = "A"\n')
+    p = run_pigeon("doctor")
+    cfg = config_dir / "config.toml"
+    line = next(x for x in p.stdout.decode().splitlines() if "unknown key" in x)
+    assert line == f"severe   {cfg}:4: accounts.a.name: unknown key (did you mean 'real_name'?)"
