@@ -18,6 +18,9 @@ def test_search_tags_and_saved_searches_through_the_index(tmp_path: Path, config
     assert res.returncode == 0, res.stderr.decode()
 
     async def go(d: Driver) -> None:
+        await d.keys("s" + "subject:(\r")  # a typo: one line saying what is wrong, no new buffer
+        await d.settle(until=lambda: "query syntax error" in d.tui.echo)
+        assert "QueryError" not in d.tui.echo and "*search" not in d.screen()
         await d.keys("s")
         await d.keys("from:alice and subject:3\r")
         await d.settle(until=lambda: "match" in d.tui.echo)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pigeon.core.errors import CommandError
 from pigeon.core.sanitize import sanitize_line
 from pigeon.plugins.tui.model import MessageBuffer, MessageListBuffer
 from pigeon.plugins.tui.source import FolderListing, folder_counts, get_store, split_name
@@ -247,6 +248,12 @@ class MailMixin:
         index = open_index(self.app)
         if index is None:
             return None
+        from pigeon.core.query import QueryError, parse
+
+        try:  # a typo is said at once, not as an empty buffer stuck "loading…" and a traceback
+            parse(query)
+        except QueryError as exc:
+            raise CommandError(str(exc)) from None
         name = f"*{sanitize_line(label or 'search: ' + query)[:40]}*"
         old = self.buffer_named(name)
         if isinstance(old, MessageListBuffer):
