@@ -54,3 +54,12 @@ def test_key_tables_mark_a_cut_description() -> None:
     buf.kind = "table"
     buf.wrap(79)
     assert buf.lines == ["compose mode:", row[:78] + "…", "  q  quit"]
+
+
+def test_folder_list_names_a_parent_that_is_not_a_folder() -> None:
+    """``lists/dev`` without a ``lists`` Maildir must not look like a child of ``Trash``."""
+    from pigeon.plugins.tui.model import FolderBuffer
+
+    buf = FolderBuffer([("w", "INBOX"), ("w", "Trash"), ("w", "lists/dev"), ("w", "a"), ("w", "a/b"), ("w", "a/b/c")])
+    names = [buf.line_text(i).split("w", 1)[1].rstrip() for i in range(buf.line_count())]
+    assert names == ["          INBOX", "          Trash", "          lists/dev", "          a", "            b", "              c"]

@@ -213,8 +213,15 @@ class FolderBuffer(Buffer):
         acct, folder = self.entries[i]
         total, unread = self.counts.get((acct, folder), (-1, -1))
         counts = f"{unread:>6} {total:>7}" if total >= 0 else f"{'…':>6} {'…':>7}"
-        depth = folder.count("/")
-        name = folder.rsplit("/", 1)[-1] or "(root)"
+        depth, name = 0, folder or "(root)"
+        parts = folder.split("/")
+        for n in range(len(parts) - 1, 0, -1):
+            # indented under the nearest listed ancestor; an unlisted one ("lists" of
+            # "lists/dev", not a Maildir itself) stays in the name, or it reads as a child
+            # of whatever folder happens to sort above it
+            if (acct, "/".join(parts[:n])) in self.entries:
+                depth, name = n, "/".join(parts[n:])
+                break
         return f"{counts}  {acct:<10} {'  ' * depth}{sanitize_line(name)}"
 
     def line(self, i: int, width: int) -> Fragments:
