@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             for t in rows:
                 files = f"({t.files})" if t.files != t.total else ""
                 lines.append(f"thread:{t.thread}  {_day(t.date)} [{t.matched}/{t.total}{files}] "
-                             f"{t.authors}; {t.subject} ({' '.join(t.tags)})")
+                             f"{t.authors}; {t.subject or '(no subject)'} ({' '.join(t.tags)})")
             _write(out, lines)
             return 0
         rows = index.search(query, sort=args.sort, limit=args.limit, offset=args.offset)
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
             out.write(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1) + "\n")
             return 0
-        _write(out, [f"id:{m.id}  {_day(m.date)}  {m.sender}; {m.subject} ({' '.join(m.tags)})" for m in rows])
+        _write(out, [f"id:{m.id}  {_day(m.date)}  {m.sender}; {m.subject or '(no subject)'} ({' '.join(m.tags)})" for m in rows])
     return 0
 
 

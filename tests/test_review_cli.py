@@ -46,3 +46,18 @@ def test_doctor_names_a_config_error_file_once(config_dir: Path, tmp_path: Path)
     cfg = config_dir / "config.toml"
     line = next(x for x in p.stdout.decode().splitlines() if "unknown key" in x)
     assert line == f"severe   {cfg}:4: accounts.a.name: unknown key (did you mean 'real_name'?)"
+
+
+def test_search_lists_a_message_without_subject_as_such(config_dir: Path, tmp_path: Path) -> None:
+    maildir = tmp_path / "Mail"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / "INBOX" / sub).mkdir(parents=True)
+    (maildir / "INBOX" / "cur" / "1700000000.1_1.h:2,S").write_bytes(
+        b"From: Bob <bob@example.org>\nTo: a@example.org\nDate: Tue, 14 Nov 2023 22:13:20 +0000\nMessage-ID: <ns@example.org>\n\nno subject here\n"
+    )
+    (config_dir / "config.toml").write_text(f'[accounts.a]\naddress = "a@example.org"\nmaildir = "{maildir}"\n')
+    assert run_pigeon("index").returncode == 0
+    out = run_pigeon("search", "from:bob").stdout.decode()
+    assert "Bob <bob@example.org>; (no subject) (" in out
+    out = run_pigeon("search", "--threads", "from:bob").stdout.decode()
+    assert "Bob; (no subject) (" in out or "(no subject) (" in out
