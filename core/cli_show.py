@@ -53,6 +53,8 @@ def load_target(app: Any, target: str) -> tuple[bytes, str]:
     found = message_file(app, target)  # an id from pigeon search
     if found is not None:
         return found.read_bytes(), str(found)
+    if target.startswith("id:"):
+        raise PigeonError(f"no message {target} in the index (pigeon index brings it up to date)")
     if path.is_dir():
         raise PigeonError(f"{target} is a directory, not a message file")
     raise PigeonError(f"no such message file: {target}")

@@ -61,3 +61,9 @@ def test_search_lists_a_message_without_subject_as_such(config_dir: Path, tmp_pa
     assert "Bob <bob@example.org>; (no subject) (" in out
     out = run_pigeon("search", "--threads", "from:bob").stdout.decode()
     assert "Bob; (no subject) (" in out or "(no subject) (" in out
+
+
+def test_show_an_unknown_id_speaks_of_the_index(config_dir: Path) -> None:
+    p = run_pigeon("show", "id:nope@example.org")
+    assert p.returncode == 1
+    assert p.stderr.decode() == "pigeon: no message id:nope@example.org in the index (pigeon index brings it up to date)\n"
