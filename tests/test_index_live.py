@@ -62,7 +62,7 @@ def test_show_an_id_from_search(config_dir: Path, tmp_path: Path) -> None:
     assert "Message-ID: <show-me@x>" in raw
     missing = run_pigeon("show", "id:nobody@x")
     assert missing.returncode == 1
-    assert missing.stderr.decode().startswith("pigeon: no such message file")
+    assert missing.stderr.decode().startswith("pigeon: no message id:nobody@x in the index")
 
 
 class SecretRenderer:
