@@ -270,7 +270,9 @@ class _Walker:
         for status in statuses:
             who = ", ".join(status.uids) or "unknown key"
             fpr = f" [{status.fingerprint}]" if status.fingerprint else ""
-            problems = f"; {'; '.join(status.problems)}" if status.problems else ""
+            # a problem the plugin's summary already names is not said twice
+            extra = [p for p in status.problems if p not in (status.summary or "")]
+            problems = f"; {'; '.join(extra)}" if extra else ""
             if not status.valid:
                 severity, verdict = "danger", "BAD or unverifiable signature"
             elif status.signer_matches_from is False:

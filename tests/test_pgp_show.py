@@ -204,3 +204,12 @@ def test_reply_to_encrypted_mail_asks_for_encryption_and_its_draft_is_stored_enc
     # a reply to plain mail asks for nothing
     plain = mime.parse_bytes(b"From: bob@example.net\nSubject: hi\nMessage-ID: <p@x>\n\nhello\n")
     assert "X-Pigeon-Encrypt" not in draft_to_text(new_draft(app, acct, "reply", plain))
+
+
+def test_a_problem_the_summary_names_is_said_once(gnupghome: Path) -> None:
+    """Finnie's torture test signs a part with a key nobody has: the banner says so once."""
+    res = run_pigeon("show", "--width", "100", str(CORPUS / "mime-torture" / "finnie-torture-v1.0.mbox"))
+    assert res.returncode == 0, res.stderr
+    top = res.stdout.decode().partition("─" * 78)[0].replace("\n    ", " ")
+    [banner] = [line for line in top.splitlines() if "part 10:" in line]
+    assert banner.count("no public key for this signature") == 1, banner
