@@ -8,11 +8,13 @@ for ``pigeon why`` and ``pigeon undo``.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry
+
+if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
+    from email.message import EmailMessage
 
 _state: dict[str, Any] = {"app": None, "config": None, "pm": None}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from importlib import resources
 from typing import Any
 
 from pigeon.hooks import hookimpl
@@ -17,6 +16,8 @@ from pigeon.hooks.types import CommandRegistrar, KeymapRegistrar
 
 def default_keymap() -> dict[str, dict[str, str]]:
     """The default bindings: mode -> Emacs key sequence -> command name."""
+    from importlib import resources  # ~1 ms with tempfile and zipfile: only when keys are wanted
+
     text = resources.files(__name__).joinpath("default_keys.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
