@@ -108,3 +108,17 @@ def test_render_html_names_still_reachable() -> None:
     assert issubclass(render_html.HTMLToText, object)
     with pytest.raises(AttributeError):
         render_html.no_such_name  # noqa: B018
+
+
+def test_quick_public_suffix_list_equals_the_librarys() -> None:
+    from pigeon.plugins.assess_domains import _psl, _quick_psl
+    from publicsuffixlist import PublicSuffixList
+
+    quick, full = _quick_psl(PublicSuffixList), PublicSuffixList(accept_unknown=False)
+    assert quick is not None
+    assert quick._publicsuffix == full._publicsuffix and quick._maxlabel == full._maxlabel
+    assert quick.accept_unknown is full.accept_unknown is False
+    for host in ("mail.google.com", "a.b.city.kawasaki.jp", "xn--80ak6aa92e.com", "例え.テスト", "x.github.io"):
+        assert quick.privatesuffix(host) == full.privatesuffix(host)
+        assert quick.publicsuffix(host) == full.publicsuffix(host)
+    assert _psl() is not None
