@@ -70,8 +70,13 @@ def locate(store: Any, folder: str, key: str, message_id: str = "") -> Any:
 # ---------------------------------------------------------------------- flags, moves, deletes
 
 
-def set_flags(app: Any, account: Any, folder: str, key: str, *, add: str = "", remove: str = "") -> Any:
-    """Add and remove Maildir flag letters of one message; returns its new Entry."""
+def set_flags(app: Any, account: Any, folder: str, key: str, *, add: str = "", remove: str = "",
+              record: bool = True) -> Any:
+    """Add and remove Maildir flag letters of one message; returns its new Entry.
+
+    ``record=False`` for implicit changes (a message opened is read, one replied to is
+    answered): the sync carries them all the same, but ``pigeon undo`` would otherwise undo
+    "read" instead of the delete the user just made."""
     acct = _account(app, account)
     store = app.store(acct)
     entry = store.get(folder, key)
@@ -80,6 +85,8 @@ def set_flags(app: Any, account: Any, folder: str, key: str, *, add: str = "", r
     removed = "".join(sorted(set(entry.flags) - set(new)))
     if not added and not removed:
         return entry
+    if not record:
+        return store.set_flags(entry, new)
     mid, subject = _headers(entry.path)
     moved = store.set_flags(entry, new)
     with open_journal(app) as j:

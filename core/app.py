@@ -119,7 +119,45 @@ class App:
     # ------------------------------------------------------------------ lifecycle
 
     def startup(self) -> None:
+        """Tell the plugins, then start their periodic jobs (``pigeon_schedule``)."""
         self.pm.hook.pigeon_startup(app=self)
+        from pigeon.core.schedule import Scheduler
+
+        self.scheduler = Scheduler(self)
+        self.scheduler.start()
 
     def shutdown(self) -> None:
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is not None:
+            scheduler.stop()
         self.pm.hook.pigeon_shutdown(app=self)
+
+
+class RunningApp:
+    """The App, for a plugin whose hooks receive none (the automation events).
+
+    A plugin keeps one and forwards ``pigeon_configure``, ``pigeon_addhooks`` and
+    ``pigeon_startup`` to it; calling it then gives the running App (``pigeon watch``, the
+    client), or, in a command that never calls ``startup`` (``pigeon sync``), one built from the
+    configuration and plugin manager the plugin was given. None before configuration.
+    """
+
+    def __init__(self) -> None:
+        self.app: App | None = None
+        self.config: Config | None = None
+        self.pm: PigeonPluginManager | None = None
+
+    def configure(self, config: Config) -> None:
+        self.config = config
+        self.app = None
+
+    def addhooks(self, pm: PigeonPluginManager) -> None:
+        self.pm = pm
+
+    def startup(self, app: App) -> None:
+        self.app = app
+
+    def __call__(self) -> App | None:
+        if self.app is None and self.config is not None and self.pm is not None:
+            self.app = App(self.config, self.pm, SettingsRegistry())
+        return self.app

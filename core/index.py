@@ -155,10 +155,11 @@ class Index:
             self._updater = Updater(self.db, self.accounts, workers=self.workers)
         return self._updater
 
-    def update(self, *, rebuild: bool = False, progress: Any = None) -> Any:
-        """Index what changed in every account's Maildir (``pigeon index``)."""
+    def update(self, *, rebuild: bool = False, progress: Any = None, accounts: Iterable[str] | None = None) -> Any:
+        """Index what changed in every account's Maildir (``pigeon index``), or in just the
+        named ``accounts`` (after a sync of one account)."""
         self.updater.progress = progress
-        return self.updater.update(rebuild=rebuild)
+        return self.updater.update(rebuild=rebuild, accounts=accounts)
 
     def add_file(self, path: str | os.PathLike[str]) -> int | None:
         """Index one new (or rewritten) file: what the sync engine calls after a download."""

@@ -98,11 +98,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_head USING fts5(
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_body USING fts5(
     body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
+-- messages whose tags the user changed, in order, for the sync to carry to IMAP keywords
+CREATE TABLE IF NOT EXISTS tag_log(docid INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tag_log_seq ON tag_log(seq);
+CREATE TABLE IF NOT EXISTS tag_pushed(account TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
 
 #: Every table, for --rebuild and for forgetting a message (table, column holding the id).
 TABLES = (("messages", "id"), ("details", "id"), ("addresses", "docid"), ("mimetypes", "docid"),
-          ("tags", "docid"), ("refs", "docid"), ("fields", "docid"), ("fts_head", "rowid"), ("fts_body", "rowid"))
+          ("tags", "docid"), ("refs", "docid"), ("fields", "docid"), ("fts_head", "rowid"), ("fts_body", "rowid"),
+          ("tag_log", "docid"))
 
 
 def db_path(state_dir: str | os.PathLike[str]) -> str:
@@ -198,7 +203,7 @@ class IndexDB:
 
     def reset(self) -> None:
         """Drop everything (``pigeon index --rebuild``)."""
-        for table in [t for t, _ in TABLES] + ["ghosts", "files", "fts", "meta"]:
+        for table in [t for t, _ in TABLES] + ["ghosts", "files", "fts", "meta", "tag_pushed"]:
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         self._ensure_schema()
 

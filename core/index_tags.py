@@ -92,6 +92,12 @@ def sync_files(index: Any, docid: int) -> int:
     return moved
 
 
+def log_tag_change(db: Any, docid: int) -> None:
+    """Remember that the user changed this message's tags (the sync carries them to IMAP
+    keywords: :mod:`pigeon.core.sync_tags`)."""
+    db.conn.execute("INSERT OR REPLACE INTO tag_log VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM tag_log))", (docid,))
+
+
 def apply_tags(index: Any, query: str, add: list[str], remove: list[str], *, sync_flags: bool = True) -> int:
     """``pigeon tag +a -b -- QUERY``: returns how many messages changed."""
     for t in add + remove:
@@ -109,6 +115,7 @@ def apply_tags(index: Any, query: str, add: list[str], remove: list[str], *, syn
             changed += 1
             db.conn.executemany("DELETE FROM tags WHERE tag=? AND docid=?", [(t, docid) for t in before - after])
             db.conn.executemany("INSERT OR IGNORE INTO tags VALUES(?, ?)", [(t, docid) for t in after - before])
+            log_tag_change(db, docid)
             synced = {tag for _, tag, _ in FLAG_TAGS}
             if sync_flags and (before ^ after) & synced:
                 sync_files(index, docid)

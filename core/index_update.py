@@ -212,8 +212,9 @@ class Updater:
 
     # ------------------------------------------------------------------ the whole store
 
-    def update(self, *, rebuild: bool = False) -> UpdateReport:
-        """Compare every account's files with the index and apply the difference."""
+    def update(self, *, rebuild: bool = False, accounts: Iterable[str] | None = None) -> UpdateReport:
+        """Compare every account's files (or only those of ``accounts``) with the index and
+        apply the difference. A rebuild always covers every account."""
         report = UpdateReport()
         db = self.db
         if rebuild:
@@ -221,7 +222,10 @@ class Updater:
         todo: list[tuple[str, tuple[str, Path], float, int]] = []
         db.begin()
         try:
+            only = None if accounts is None or rebuild else set(accounts)
             for name, root in self.accounts:
+                if only is not None and name not in only:
+                    continue
                 if not os.path.isdir(root):
                     # unmounted, or a typo: never read that as "every message was deleted"
                     report.errors.append(f"{root}: the Maildir of account {name!r} is missing; left as indexed")

@@ -363,6 +363,7 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
         carried = 0 if options.dry_run or options.folders else journal_sync_started(app, account.name)
         engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
                             options=options, progress=progress)
+        keywords = None if options.dry_run else _tags_up(app, account.name, state, engine.remote)
         try:
             res = engine.run()
         except Exception as exc:  # noqa: BLE001 - reported through the result and the hook
@@ -372,6 +373,8 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
         if carried:
             journal_sync_finished(app, account.name, carried, ok=not res.failed and not res.report.errors)
+        if keywords is not None:
+            _tags_down(app, account.name, state, keywords)
         if not options.dry_run and options.events and res.arrived:
             from pigeon.core.sync_events import fire_arrivals
 
@@ -386,6 +389,35 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             _close(opened)
         pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
     return res
+
+
+def _tags_up(app: Any, account: str, state: SyncState, remote: Remote) -> dict[str, frozenset[str]] | None:
+    """Tags changed in the index -> IMAP keywords (``sync_tags``), before the pass; returns the
+    keywords as agreed before it, for :func:`_tags_down` (None: no index, nothing to do)."""
+    try:
+        from pigeon.core import sync_tags
+
+        before = sync_tags.snapshot(app, state)
+        if before is not None and sync_tags.push(app, account, state, remote):
+            before = sync_tags.snapshot(app, state)  # what was just stored is agreed
+        return before
+    except Exception as exc:  # noqa: BLE001 - tags never stop the mail from syncing
+        import logging
+
+        logging.getLogger(__name__).warning("%s: tags not carried to the server: %s", account, exc)
+        return None
+
+
+def _tags_down(app: Any, account: str, state: SyncState, before: dict[str, frozenset[str]]) -> None:
+    """Keywords the pass brought -> tags in the index (``sync_tags``)."""
+    try:
+        from pigeon.core import sync_tags
+
+        sync_tags.pull(app, account, state, before)
+    except Exception as exc:  # noqa: BLE001
+        import logging
+
+        logging.getLogger(__name__).warning("%s: keywords not carried to the tags: %s", account, exc)
 
 
 def journal_sync_started(app: Any, account: str) -> int:

@@ -53,6 +53,7 @@ class Selected:
     changed: dict[int, RemoteMsg] = field(default_factory=dict)
     vanished: set[int] = field(default_factory=set)
     qresync: bool = False
+    permanent: tuple[str, ...] = ()  # PERMANENTFLAGS; "\\*" there: new keywords may be stored
 
 
 def uid_set(uids: Iterable[int]) -> str:
@@ -215,6 +216,10 @@ class Remote:
             codes.pop("HIGHESTMODSEQ", None)
         exists = int(untagged.get("EXISTS", [b"0"])[-1])
         sel = Selected(codes.get("UIDVALIDITY", 0), codes.get("UIDNEXT"), codes.get("HIGHESTMODSEQ"), exists, qresync=use_q)
+        for line in untagged.get("OK", []):
+            m = re.match(rb"\[PERMANENTFLAGS \(([^)]*)\)\]", line if isinstance(line, bytes) else b"")
+            if m:
+                sel.permanent = tuple(m.group(1).decode("utf-8", "replace").split())
         if use_q:
             sel.vanished = self._vanished(untagged)
             sel.changed = self._fetch_flags_from(untagged.get("FETCH", []))

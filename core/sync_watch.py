@@ -81,10 +81,17 @@ class AccountWatch:
         try:
             from pigeon.core.watch import MaildirWatcher
 
-            self.watcher = MaildirWatcher(self.app.store(self.account), self._local_change)
+            self.watcher = MaildirWatcher(self.app.store(self.account), self._watch_callback())
             self.watcher.start()
         except Exception as exc:  # noqa: BLE001 - watching is best effort; periodic sync remains
             log.warning("%s: cannot watch the Maildir: %s", self.name, exc)
+
+    def _watch_callback(self) -> Any:
+        """Local changes trigger a push, and reach the automation hooks (flags changed, removed,
+        folder changed; the search index follows them). Arrivals are fired by the sync itself."""
+        from pigeon.core.events import StoreEventBridge, tee
+
+        return tee(self._local_change, StoreEventBridge(self.app.pm, self.name, arrivals=False))
 
     def stop(self) -> None:
         self.wake.set()

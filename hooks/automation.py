@@ -94,6 +94,10 @@ def pigeon_notify(note: Notification) -> None:
 def pigeon_schedule(register: Any) -> None:
     """Register periodic jobs: ``register(seconds, func, name)``; ``func(app)`` runs off the UI loop.
 
+    Called once when a long-running command starts (the client, ``pigeon shell``, ``pigeon
+    watch``). Each job first runs one period after start, then every ``seconds``; a job that
+    raises is reported with the plugin's name and keeps its schedule.
+
     :param register: the scheduler's registration callback.
 
     Semantics: collect (every plugin registers).

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry
 
 if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
     from email.message import EmailMessage
 
-_state: dict[str, Any] = {"app": None, "config": None, "pm": None}
+#: The App for hooks that receive none (``pigeon.core.app.RunningApp``); ``rules`` uses it too.
+current_app = RunningApp()
 
 
 @hookimpl
@@ -32,30 +34,17 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
 
 @hookimpl
 def pigeon_configure(config: Any) -> None:
-    _state["config"] = config
-    _state["app"] = None
+    current_app.configure(config)
 
 
 @hookimpl
 def pigeon_addhooks(pluginmanager: Any) -> None:
-    _state["pm"] = pluginmanager
+    current_app.addhooks(pluginmanager)
 
 
 @hookimpl
 def pigeon_startup(app: Any) -> None:
-    _state["app"] = app
-
-
-def current_app() -> Any:
-    """The running App, or one built from the configuration this plugin was given."""
-    app = _state["app"]
-    if app is None and _state["config"] is not None and _state["pm"] is not None:
-        from pigeon.core.app import App
-        from pigeon.hooks.types import SettingsRegistry as Registry
-
-        app = App(_state["config"], _state["pm"], Registry())
-        _state["app"] = app
-    return app
+    current_app.startup(app)
 
 
 @hookimpl(trylast=True)

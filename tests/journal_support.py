@@ -54,7 +54,7 @@ def server_flags(user: Any, folder: str) -> dict[bytes, set[bytes]]:
         out = {}
         for d in data.values():
             mid = d[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].split(b":", 1)[1].strip()
-            out[mid] = set(d[b"FLAGS"])
+            out[mid] = set(d[b"FLAGS"]) - {b"\\Recent"}
         return out
     finally:
         client.logout()

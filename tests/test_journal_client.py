@@ -64,7 +64,7 @@ password_command = ["{sys.executable}", "-c", "print('{smtp_server.users[user.na
         end = time.monotonic() + 15
         while not smtp_server.messages and time.monotonic() < end:
             await asyncio.sleep(0.1)
-        await d.settle(until=lambda: d.tui.echo.startswith("sent: hasty"))
+        await d.settle(until=lambda: d.tui.echo == "sent: hasty to bob@example.org")
         assert not isinstance(d.tui.current, ComposeBuffer) and isinstance(d.tui.buffers[0], MessageListBuffer | TextBuffer)
 
     async def main() -> None:

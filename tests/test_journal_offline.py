@@ -105,3 +105,28 @@ def test_offline_changes_replayed_by_one_sync_and_undone(mail_user, smtp_server,
     assert len(inbox) == 5 and not any(b"\\Flagged" in f for f in inbox.values())
     assert server_flags(mail_user, "Archive") == {} and server_flags(mail_user, "Trash") == {}
     assert len(smtp_server.messages) == 1
+
+
+def test_offline_changes_against_server_changes_keep_mail(mail_user, smtp_server, config_dir, tmp_path: Path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, smtp_server, maildir)
+    uids = [mail_user.append(message(i, tag="cf"), "INBOX") for i in (1, 2)]
+    ok("sync")
+    write_config(config_dir, mail_user, smtp_server, maildir, online=False)
+    ok("move", str(find_local(maildir, "INBOX", b"Hello 1.")), "--to", "Archive")
+    ok("flag", "+flagged", str(find_local(maildir, "INBOX", b"Hello 2.")))
+    # meanwhile another client reads message 1 and deletes message 2 on the server
+    client = mail_user.imap()
+    try:
+        client.select_folder("INBOX")
+        client.add_flags([uids[0]], [b"\\Seen"])
+        client.delete_messages([uids[1]])
+        client.expunge()
+    finally:
+        client.logout()
+    write_config(config_dir, mail_user, smtp_server, maildir)
+    ok("sync")
+    assert pending() == []
+    assert server_flags(mail_user, "Archive") == {b"<cf-1@example.org>": {b"\\Seen"}}
+    inbox = server_flags(mail_user, "INBOX")
+    assert list(inbox) == [b"<cf-2@example.org>"] and b"\\Flagged" in inbox[b"<cf-2@example.org>"]  # kept

@@ -69,6 +69,7 @@ def _env(isolated_env: dict[str, Path]) -> dict[str, str]:
 
 def test_pigeon_demo_in_a_real_terminal(tmux: Tmux, isolated_env: dict[str, Path]) -> None:
     tmux.start(f"{shlex.quote(sys.executable)} -m pigeon.core.cli demo", _env(isolated_env))
+    # the list fills in the background: wait for its rows, not only for the mode line
     screen = tmux.wait(lambda s: "INBOX [demo]" in s and "Your account has been limited" in s)
     assert "(list)" in screen
     tmux.keys("C-s")

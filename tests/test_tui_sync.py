@@ -46,6 +46,7 @@ def test_a_reply_goes_out_through_the_outbox_and_smtp(smtp_inbox, config_dir: Pa
     server, user = smtp_inbox
     maildir = standard_mailbox(tmp_path)
     (config_dir / "config.toml").write_text(
+        '[send]\nundo_seconds = 0\n'  # sent at once (the default holds it 10 s for undo-send)
         f'[accounts.out]\naddress = "me@example.org"\nmaildir = "{maildir}"\n{server.toml(user, "starttls")}\n'
         f'password_command = ["{sys.executable}", "-c", "print(\'{user.password}\')"]\n'
     )
@@ -57,8 +58,8 @@ def test_a_reply_goes_out_through_the_outbox_and_smtp(smtp_inbox, config_dir: Pa
             await d.keys("nnr")
             await d.settle(until=lambda: "Subject: Re: Message number 29" in d.screen())
             await d.keys("\x1b>Thanks!\x03\x03")  # M-> ... C-c C-c
-            # held for send.undo_seconds by the journal, then delivered by the client
-            await d.settle(until=lambda: d.tui.echo.startswith("sent: Re: Message number 29"), timeout=40)
+            # undo_seconds = 0: due at once, the client sends it right away
+            await d.settle(until=lambda: d.tui.echo.startswith("sent: Re: Message number 29"), timeout=30)
         finally:
             await d.stop()
 

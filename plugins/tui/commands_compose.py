@@ -125,7 +125,7 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
             a, f, key = buf.reply_to
             for b in ui.buffers:
                 if isinstance(b, MessageListBuffer) and b.account == a and b.folder == f and b.listing.index_of(key) is not None:
-                    ui.set_flags(b, key, add="P" if buf.compose_kind == "forward" else "R")
+                    ui.set_flags(b, key, add="P" if buf.compose_kind == "forward" else "R", record=False)
                     break
         ui.kill(buf)
         ui.message(result)
@@ -133,6 +133,12 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
     # The journal holds it for send.undo_seconds (or until its time), then the client or
     # pigeon watch delivers it; offline, it waits in the Outbox.
     ui.call(after)
+    if acct.smtp is not None and at is None:
+        # Due now (send.undo_seconds = 0): on its way at once; otherwise the client's delivery
+        # loop sends it when its delay is over. Offline, it waits in the Outbox either way.
+        from pigeon.plugins.tui.commands_journal import deliver_now
+
+        ui.call(deliver_now, ui, acct.name)
 
 
 @command("compose")

@@ -111,11 +111,30 @@ def undo_send(ctx: CommandContext) -> None:
 # ---------------------------------------------------------------------- delivery
 
 
+def _busy(ui: TUI) -> set[str]:
+    """Accounts whose Outbox this client is sending right now (touched on the loop only)."""
+    return ui.__dict__.setdefault("_journal_sending", set())
+
+
+def deliver_now(ui: TUI, name: str) -> None:
+    """On the loop: send the account's due messages in the background, unless already doing so."""
+    from pigeon.core.journal import open_journal
+
+    with open_journal(ui.app) as j:
+        due = j.next_due(name)
+    if due is None or due > time.time():
+        return  # held: the delivery loop sends it when the delay is over
+    busy = _busy(ui)
+    if name in busy:
+        return
+    busy.add(name)
+    ui.spawn(lambda: _deliver(ui, name), lambda outs: _delivered(ui, name, outs), what="sending")
+
+
 async def deliver_loop(ui: TUI) -> None:
     """Once a second: send what fell due in an Outbox (the lock keeps pigeon watch out)."""
     from pigeon.core.journal import open_journal
 
-    busy: set[str] = set()
     tried: dict[str, tuple[float, float]] = {}
     while True:
         await asyncio.sleep(1.0)
@@ -128,12 +147,10 @@ async def deliver_loop(ui: TUI) -> None:
             continue
         for name, t in due.items():
             last = tried.get(name)
-            if name in busy or (last is not None and last[0] == t and time.monotonic() - last[1] < 30):
+            if name in _busy(ui) or (last is not None and last[0] == t and time.monotonic() - last[1] < 30):
                 continue
-            busy.add(name)
             tried[name] = (t, time.monotonic())
-            ui.spawn(lambda name=name: _deliver(ui, name), lambda outs, name=name: _delivered(ui, name, outs, busy),
-                     what="sending")
+            deliver_now(ui, name)
 
 
 def _deliver(ui: TUI, name: str) -> list[Any]:
@@ -142,10 +159,10 @@ def _deliver(ui: TUI, name: str) -> list[Any]:
     return outbox.send_queued(ui.app, ui.app.account(name))
 
 
-def _delivered(ui: TUI, name: str, outcomes: list[Any], busy: set[str]) -> None:
-    busy.discard(name)
-    for out in outcomes:
+def _delivered(ui: TUI, name: str, outcomes: list[Any]) -> None:
+    _busy(ui).discard(name)
+    for out in outcomes:  # the same words as pigeon send
         if out.sent:
             ui.message(f"sent: {out.subject or '(no subject)'} to {', '.join(out.recipients)}")
         else:
-            ui.message(f"not sent: {out.subject or '(no subject)'}: {out.error}", True)
+            ui.message(f"not sent: {out.subject or '(no subject)'}: {out.error} (it waits in the Outbox)", True)

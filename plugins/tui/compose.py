@@ -194,7 +194,7 @@ def recipients(msg: EmailMessage) -> list[str]:
 
 
 def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None = None,
-                  attachments: list[Path] | None = None) -> str:
+                  attachments: list[Path] | None = None, hold: float | None = None) -> str:
     """Send through the journal: held in the Outbox for ``send.undo_seconds`` (``undo-send``
     takes it back meanwhile) or until ``at`` (``send-later``), then delivered by the client or
     ``pigeon watch``, whichever runs; queued while offline."""
@@ -204,10 +204,10 @@ def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None
 
     if not recipients(msg):
         raise CommandError("no recipient: fill in To:")
-    op = actions.send(app, account, msg, at=at, extra={"attachments": [str(p) for p in attachments or []]})
+    op = actions.send(app, account, msg, at=at, hold=hold, extra={"attachments": [str(p) for p in attachments or []]})
     if at is not None:
         return time.strftime("to be sent at %Y-%m-%d %H:%M (M-x pending; undo-send takes it back)", time.localtime(at))
-    if op.due:
+    if op.due and op.due > time.time() + 0.5:
         return f"queued: sending in {op.due - time.time():.0f} s (M-x undo-send takes it back)"
     return "queued in the outbox"
 

@@ -279,7 +279,7 @@ class MailMixin:
         if row is None:
             return None
         if "S" not in row.flags:
-            self.set_flags(lst, row.key, add="S")
+            self.set_flags(lst, row.key, add="S", record=False)
             row = lst.row() or row
         path = lst.listing.file(row)
         summary = lst.listing.summary(row)
@@ -339,8 +339,10 @@ class MailMixin:
 
         self.spawn(work, done, what="rendering")
 
-    def set_flags(self, lst: MessageListBuffer, key: str, add: str = "", remove: str = "") -> None:
-        """Change a message's Maildir flags through the store, and its row."""
+    def set_flags(self, lst: MessageListBuffer, key: str, add: str = "", remove: str = "", record: bool = True) -> None:
+        """Change a message's Maildir flags through the store, and its row. ``record=False`` for
+        implicit changes (opened = read, replied = answered): the sync carries them, but they
+        are not operations of their own for pending and undo."""
         listing = lst.listing
         i = listing.index_of(key, lst.row_index(lst.cursor))
         if i is None:
@@ -355,7 +357,7 @@ class MailMixin:
             from pigeon.core import actions  # recorded in the journal: undo, pending, replay
 
             account = row.account or listing.account
-            new_path = Path(actions.set_flags(self.app, account, folder, key, add=add, remove=remove).path)
+            new_path = Path(actions.set_flags(self.app, account, folder, key, add=add, remove=remove, record=record).path)
         else:
             new_path = path.parent.parent / "cur" / f"{key}:2,{new}"
             path.rename(new_path)

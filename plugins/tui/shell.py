@@ -195,7 +195,11 @@ def answer_in_shell(ctx: CommandContext, message: str, kind: str) -> None:
     if ctx.ask("Send it? (yes or no) ").strip().lower() not in ("yes", "y"):
         ctx.print("not sent")
         return
-    ctx.print(queue_message(ctx.app, acct, text_to_message(text)))  # the journal holds, then sends
+    ctx.print(queue_message(ctx.app, acct, text_to_message(text), hold=0))  # "Send it?" was the chance to stop
+    if acct.smtp is not None:
+        from pigeon.plugins.tui.compose import send_outbox
+
+        ctx.print(send_outbox(ctx.app, acct))
 
 
 def tag(ctx: CommandContext, *changes: str) -> None:

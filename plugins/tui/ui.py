@@ -459,11 +459,19 @@ class TUI(MailMixin, MinibufferMixin):
             return  # the 1-second poll of open folders still sees new mail
         for acct in self.accounts():
             try:
-                watcher = MaildirWatcher(get_store(self.app, acct), functools.partial(self._mail_event, acct.name))
+                watcher = MaildirWatcher(get_store(self.app, acct), self._mail_callback(acct.name))
                 watcher.start()
                 self._watchers.append(watcher)
             except Exception as exc:
                 self._log_error(f"cannot watch {acct.name}'s Maildir: {exc}", traceback.format_exc())
+
+    def _mail_callback(self, account: str) -> Any:
+        """The open views follow the Maildir, and so do the automation hooks (flags changed,
+        removed, folder changed; the search index follows them). Not arrivals: the sync that
+        downloads a message fires its arrival, whichever process runs it."""
+        from pigeon.core.events import StoreEventBridge, tee
+
+        return tee(functools.partial(self._mail_event, account), StoreEventBridge(self.app.pm, account, arrivals=False))
 
     def _mail_event(self, account: str, kind: str, entry: Any, old: Any) -> None:
         """From the Maildir watcher's thread: another program (or sync) changed a folder."""
