@@ -25,7 +25,7 @@ HEAVY = (
     "email", "sqlite3", "html.parser", "hashlib", "subprocess", "importlib.metadata", "json",
     "socket", "ssl", "asyncio", "zoneinfo", "shutil", "tempfile", "importlib.resources",
     "prompt_toolkit", "gnupg", "imapclient", "publicsuffixlist", "wcwidth", "watchdog",
-    "pigeon.plugins.tui.ui", "pigeon.plugins.html_text",
+    "logging", "pigeon.plugins.tui.ui", "pigeon.plugins.html_text",
 )
 
 PROBE = """
