@@ -253,8 +253,13 @@ def _may_declare_entrypoints(group: str = PROJECT) -> bool:
     metadata, paid by every command although almost nobody installs a pigeon plugin package.
     This reads only the ``entry_points.txt`` files of the ``*.dist-info``/``*.egg-info``
     folders on ``sys.path`` for a ``[group]`` section; a path entry that is not a folder (a zip,
-    an egg) makes it answer True, so the full scan then decides.
+    an egg), or an import finder other than the standard one that can list distributions, makes
+    it answer True, so the full scan then decides.
     """
+    from importlib.machinery import PathFinder
+
+    if any(f is not PathFinder and hasattr(f, "find_distributions") for f in sys.meta_path):
+        return True
     header = f"[{group}]".encode()
     for entry in sys.path:
         try:

@@ -79,6 +79,19 @@ def test_entry_point_precheck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         zf.writestr("x.py", "")
     monkeypatch.setattr(sys, "path", [str(archive)])
     assert _may_declare_entrypoints()
+    # so does an import finder that lists distributions of its own
+    monkeypatch.setattr(sys, "path", [str(site / "missing")])
+    assert not _may_declare_entrypoints()
+
+    class Finder:
+        def find_spec(self, *args: object) -> None:
+            return None
+
+        def find_distributions(self, *args: object) -> list:
+            return []
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
+    assert _may_declare_entrypoints()
 
 
 def test_module_shortcut_agrees_with_pluggy() -> None:
