@@ -69,6 +69,11 @@ def test_entry_point_precheck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     site = tmp_path / "site"
     # a console script named pigeon is not a plugin declaration
     _dist(site, "other", "[console_scripts]\npigeon = pigeon.core.cli:main\n")
+    from importlib.machinery import PathFinder
+
+    # only the standard finder lists distributions here (another test may have left one)
+    plain = [f for f in sys.meta_path if f is PathFinder or not hasattr(f, "find_distributions")]
+    monkeypatch.setattr(sys, "meta_path", plain)
     monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
     assert not _may_declare_entrypoints()
     _dist(site, "plugin", "[ pigeon ]\nshout = pigeon_shout\n")
