@@ -56,8 +56,23 @@ def run(args: argparse.Namespace) -> int:
         draft.subject = args.subject
     if args.in_reply_to:
         draft.in_reply_to = args.in_reply_to
+    original = None
+    if draft.in_reply_to:
+        draft.in_reply_to = compose.message_id(draft.in_reply_to)
+        original = _original(app, draft.in_reply_to)
+        if original is None:
+            print(f"pigeon: {sanitize_line(draft.in_reply_to)} is not in the search index (pigeon index builds it): "
+                  "if it was encrypted, add --encrypt", file=sys.stderr)
     draft.attachments = [Path(a).expanduser() for a in args.attach]
     draft.sign, draft.encrypt = args.sign, args.encrypt
+    if original is not None:
+        from pigeon.core.render import reply_should_encrypt
+
+        if reply_should_encrypt(original):
+            # a reply to encrypted mail is encrypted (DESIGN §6.6); nothing of the original is
+            # quoted here: the body is only what the user wrote
+            draft.encrypt = True
+            print("pigeon: the message you answer was encrypted: the reply will be encrypted", file=sys.stderr)
     if args.body_file:
         try:
             draft.body = Path(args.body_file).expanduser().read_text(encoding="utf-8")
@@ -69,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     elif not (args.mailto or args.to or args.cc or args.bcc or args.subject):
         draft = _edit(draft)
     at = actions.parse_when(args.at) if args.at else None
-    message = compose.new_message(app, account, draft)
+    message = compose.new_message(app, account, draft, original)
+    plan = _key_plan(app, account, message)
     op = actions.send(app, account, message, at=at, hold=0)  # the journal's send: pigeon sync delivers it too
     rcpts = ", ".join(draft.to + draft.cc + draft.bcc)
     line = f"queued in {account.folder('outbox')} of {account.name}: {draft.subject or '(no subject)'} to {rcpts}"
@@ -77,8 +93,45 @@ def run(args: argparse.Namespace) -> int:
         import time
 
         line += time.strftime(" (to be sent at %Y-%m-%d %H:%M:%S)", time.localtime(at))
+    for text in plan:
+        print(sanitize_line(text))
     print(sanitize_line(line + f" [#{op.id}]"))
     return 0
+
+
+def _original(app, ident: str):  # noqa: ANN001, ANN202 - App, EmailMessage | None
+    """The message answered, through the search index when there is one; else None."""
+    from pigeon.core import index, mime
+
+    try:
+        path = index.message_file(app, ident)
+    except Exception:  # noqa: BLE001 - a damaged index must not stop writing a reply
+        return None
+    return mime.parse_file(path) if path is not None else None
+
+
+def _key_plan(app, account, message) -> list[str]:  # noqa: ANN001 - App, AccountConfig, EmailMessage
+    """The key lines to show; ``PigeonError`` naming the recipient when a key is missing or
+    expired, so that a message asked to be signed or encrypted is never queued to go plain."""
+    from email.utils import getaddresses, parseaddr
+
+    from pigeon.core import compose
+    from pigeon.core.errors import PigeonError
+
+    sign = str(message.get("X-Pigeon-Sign", "")).lower() == "yes"
+    encrypt = str(message.get("X-Pigeon-Encrypt", "")).lower() == "yes"
+    if not (sign or encrypt):
+        return []
+    sender = parseaddr(str(message.get("From", "")))[1] or account.address
+    rcpts = list(dict.fromkeys(a for _, a in getaddresses([str(message.get(h, "")) for h in ("To", "Cc", "Bcc")]) if a))
+    pgp = account.extra.get("pgp") if isinstance(account.extra.get("pgp"), dict) else {}
+    lines, problems = compose.key_plan(app, sender, rcpts, sign=sign, encrypt=encrypt, configured_key=str(pgp.get("key", "") or ""))
+    refused = [p for p in problems if not p.startswith("cannot sign")]
+    if refused:
+        raise PigeonError("not queued: " + "; ".join(refused) + " (pigeon keys ADDRESS shows what is known)")
+    # a signing problem is the sender's own to fix (another plugin may even sign): queued, and
+    # pigeon send keeps it in the Outbox rather than send it unsigned
+    return lines + [f"warning: {p}; pigeon send keeps it until it can be signed" for p in problems]
 
 
 def _edit(draft):  # noqa: ANN001, ANN202 - compose.Draft

@@ -61,8 +61,9 @@ class Draft:
     encrypt: bool = False
 
 
-def new_message(app: Any, account: Any, draft: Draft) -> EmailMessage:
-    """The message for ``draft`` from ``account``, ready for the Outbox."""
+def new_message(app: Any, account: Any, draft: Draft, original: Any = None) -> EmailMessage:
+    """The message for ``draft`` from ``account``, ready for the Outbox; ``original`` is the
+    message it answers, when known (plugins see it in ``pigeon_compose_defaults``)."""
     msg = EmailMessage(policy=policy.default)
     msg["From"] = formataddr((check_header("From", account.real_name), account.address)) if account.real_name else account.address
     for name, values in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
@@ -89,8 +90,63 @@ def new_message(app: Any, account: Any, draft: Draft) -> EmailMessage:
     for path in draft.attachments:
         attach(msg, path)
     if app is not None:
-        app.pm.hook.pigeon_compose_defaults(draft=msg, account=account, kind="reply" if draft.in_reply_to else "new", original=None)
+        app.pm.hook.pigeon_compose_defaults(draft=msg, account=account, kind="reply" if draft.in_reply_to else "new", original=original)
     return msg
+
+
+def message_id(ident: str) -> str:
+    """``<id@host>`` for ``id@host``, ``<id@host>`` or ``id:id@host`` (a search result's name)."""
+    ident = ident.strip()
+    if ident.startswith("id:"):
+        ident = ident[3:]
+    return ident if ident.startswith("<") else f"<{ident}>"
+
+
+# --------------------------------------------------------------------------- key choice
+
+
+def key_plan(app: Any, sender: str, recipients: list[str], *, sign: bool, encrypt: bool,
+             configured_key: str = "") -> tuple[list[str], list[str]]:
+    """Which key signs and which key each recipient is encrypted to, as lines to show the user,
+    and the problems (a missing or expired key, named with its address) that forbid sending.
+
+    Asked through ``pigeon_lookup_keys`` (local knowledge only): the core knows nothing of gpg.
+    """
+    lines: list[str] = []
+    problems: list[str] = []
+    if not (sign or encrypt):
+        return lines, problems
+    wanted = ([sender] if sign else []) + (recipients if encrypt else [])
+    answers = app.pm.hook.pigeon_lookup_keys(addresses=[a.lower() for a in dict.fromkeys(wanted)], network=False)
+    infos = [i for answer in answers or [] for i in answer or []]
+    if not answers:
+        return lines, ["no crypto plugin can sign or encrypt (is the pgp plugin disabled?)"]
+
+    def show(info: Any) -> str:
+        uid = info.uids[0] if info.uids else "(no user ID)"
+        return f"{uid} {info.fingerprint}" + (f" ({info.source})" if info.source and info.source != "keyring" else "")
+
+    if sign:
+        mine = [i for i in infos if i.address == sender.lower() and i.secret]
+        if configured_key:
+            mine = [i for i in mine if configured_key.upper().replace(" ", "") in i.fingerprint.upper()] or mine
+        good = [i for i in mine if i.usable]
+        if good:
+            lines.append(f"sign as {sender}: {show(good[0])}")
+        elif mine:
+            problems.append(f"cannot sign as {sender}: your key {mine[0].fingerprint} is {mine[0].reason}")
+        else:
+            problems.append(f"cannot sign as {sender}: no secret key for it in your keyring")
+    if encrypt:
+        for addr in recipients:
+            known = [i for i in infos if i.address == addr.lower()]
+            chosen = next((i for i in known if i.chosen), None)
+            if chosen is not None:
+                lines.append(f"encrypt to {addr}: {show(chosen)}")
+                continue
+            why = "; ".join(f"{i.fingerprint} {i.reason}" if i.fingerprint else i.reason for i in known) or "no key known"
+            problems.append(f"cannot encrypt to {addr}: {why}")
+    return lines, problems
 
 
 def attach(msg: EmailMessage, path: Path) -> None:

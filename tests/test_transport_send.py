@@ -118,7 +118,15 @@ def test_before_send_veto_and_protect_outgoing(config_dir, tmp_path, smtp_inbox)
 def test_encrypt_that_cannot_be_done_is_not_sent_in_plaintext(config_dir, tmp_path, smtp_inbox) -> None:
     server, user = smtp_inbox
     write_config(config_dir, tmp_path, server, user)
-    run_pigeon("compose", "--to", "bob@example.org", "--subject", "Please encrypt", "--encrypt", input=b"x\n")
+    r = run_pigeon("compose", "--to", "bob@example.org", "--subject", "Please encrypt", "--encrypt", input=b"x\n")
+    assert r.returncode == 1 and b"not queued: cannot encrypt to bob@example.org" in r.stderr  # refused up front
+    # the Outbox is the second line: a message queued another way (the client) is not sent plain either
+    from pigeon.core import compose, outbox
+    from pigeon.core.app import App
+
+    app = App.create(config_dir)
+    acct = app.account(None)
+    outbox.queue(app, acct, compose.new_message(app, acct, compose.Draft(to=["bob@example.org"], subject="Please encrypt", body="x", encrypt=True)))
     r = run_pigeon("send", env={"PIGEON_DISABLE_PLUGINS": "pgp"})  # nobody answers the hook
     assert r.returncode == 1 and b"no plugin protects outgoing mail" in r.stderr
     r = run_pigeon("send")  # the PGP plugin refuses: no key for bob

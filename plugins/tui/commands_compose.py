@@ -142,6 +142,23 @@ def _send(ctx: CommandContext, at: float | None = None) -> None:
 
 
 @command("compose")
+def show_keys(ctx: CommandContext) -> None:
+    """Show which key signs this draft and which key each recipient's copy is encrypted to
+    (user ID and fingerprint), or whose key is missing (then C-c C-c refuses to send)."""
+    from pigeon.plugins.tui.compose import key_choice, text_to_message
+
+    ui = ui_of(ctx)
+    buf = ui.call(_compose_buf, ctx)
+    msg = text_to_message(ui.call(lambda: buf.text))
+    lines, problems = key_choice(ctx.app, ctx.app.account(buf.account), msg)
+    if not (lines or problems):
+        ui.call(ui.message, "neither signed nor encrypted (add X-Pigeon-Sign: yes or X-Pigeon-Encrypt: yes)")
+        return
+    text = "\n".join([*lines, *(f"REFUSED: {p}" for p in problems)]) + "\n"
+    ui.call(ui.show_text, "*Keys*", text)
+
+
+@command("compose")
 def save_draft(ctx: CommandContext) -> None:
     """Save the message to the Drafts folder."""
     from pigeon.plugins.tui.compose import save_draft as store_draft

@@ -193,6 +193,21 @@ def recipients(msg: EmailMessage) -> list[str]:
     return [a for _, a in email.utils.getaddresses(values) if a]
 
 
+def key_choice(app: Any, account: Any, msg: EmailMessage) -> tuple[list[str], list[str]]:
+    """Which key signs the draft and which key each recipient's copy is encrypted to (user ID
+    and fingerprint, from ``pigeon_lookup_keys``), and the problems that forbid sending it:
+    ``([], [])`` when the draft asks for neither (``X-Pigeon-Sign``/``X-Pigeon-Encrypt``)."""
+    from pigeon.core.compose import key_plan
+
+    sign = str(msg.get("X-Pigeon-Sign", "")).strip().lower() == "yes"
+    encrypt = str(msg.get("X-Pigeon-Encrypt", "")).strip().lower() == "yes"
+    sender = email.utils.parseaddr(str(msg.get("From", "")))[1] or account.address
+    pgp = account.extra.get("pgp") if isinstance(getattr(account, "extra", None), dict) and isinstance(account.extra.get("pgp"), dict) else {}
+    lines, problems = key_plan(app, sender, list(dict.fromkeys(recipients(msg))), sign=sign, encrypt=encrypt,
+                               configured_key=str(pgp.get("key", "") or ""))
+    return [sanitize_line(x) for x in lines], [sanitize_line(x) for x in problems]
+
+
 def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None = None,
                   attachments: list[Path] | None = None, hold: float | None = None) -> str:
     """Send through the journal: held in the Outbox for ``send.undo_seconds`` (``undo-send``
@@ -204,12 +219,17 @@ def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None
 
     if not recipients(msg):
         raise CommandError("no recipient: fill in To:")
+    lines, problems = key_choice(app, account, msg)
+    if problems:
+        # never queued to go out plain: the user sees whose key is missing and decides
+        raise CommandError("not sent: " + "; ".join(problems) + " (remove X-Pigeon-Encrypt: to send it unencrypted)")
     op = actions.send(app, account, msg, at=at, hold=hold, extra={"attachments": [str(p) for p in attachments or []]})
     if at is not None:
         return time.strftime("to be sent at %Y-%m-%d %H:%M (M-x pending; undo-send takes it back)", time.localtime(at))
+    keys = f" ({len(lines)} key(s): M-x show-keys before sending lists them)" if lines else ""
     if op.due and op.due > time.time() + 0.5:
-        return f"queued: sending in {op.due - time.time():.0f} s (M-x undo-send takes it back)"
-    return "queued in the outbox"
+        return f"queued: sending in {op.due - time.time():.0f} s (M-x undo-send takes it back){keys}"
+    return f"queued in the outbox{keys}"
 
 
 def save_draft(app: Any, account: Any, msg: EmailMessage, previous: Path | None) -> Path:

@@ -29,7 +29,7 @@ from prompt_toolkit.layout import (
 from prompt_toolkit.layout.containers import Container
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl, UIContent, UIControl
 from prompt_toolkit.layout.menus import CompletionsMenu
-from prompt_toolkit.layout.processors import BeforeInput
+from prompt_toolkit.layout.processors import BeforeInput, ConditionalProcessor, PasswordProcessor
 from prompt_toolkit.styles import Style
 
 STYLE = Style.from_dict(
@@ -259,7 +259,12 @@ def build_application(tui: Any, input: Any = None, output: Any = None) -> Applic
         on_text_changed=lambda _: _isearch_changed(tui),
     )
     tui.mb_window = Window(
-        BufferControl(buffer=tui.mb, input_processors=[BeforeInput(lambda: [("class:mb-prompt", tui.mb_prompt)])]),
+        BufferControl(buffer=tui.mb, input_processors=[
+            # ask_secret: the passphrase is drawn as stars (prompt_toolkit's is_password); first,
+            # so that the prompt itself stays readable
+            ConditionalProcessor(PasswordProcessor(), filter=Condition(lambda: tui.mb_kind == "secret")),
+            BeforeInput(lambda: [("class:mb-prompt", tui.mb_prompt)]),
+        ]),
         height=1,
     )
     tui.windows = Windows(tui)

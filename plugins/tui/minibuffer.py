@@ -33,12 +33,28 @@ class MinibufferMixin:
         self.call(self._open_minibuffer, question, default, kind, fut)
         return fut.result()
 
+    def ask_secret(self, question: str) -> str | None:
+        """Read a passphrase (gpg's loopback pinentry, through the PGP plugin): the input is
+        drawn as ``*``, never kept in history, the kill ring or a log, and the minibuffer is
+        emptied as soon as it closes. C-g (or a prompt from the UI thread, which cannot wait)
+        gives None: gpg then reports the missing passphrase as its error."""
+        if self.on_loop():
+            return None
+        fut: concurrent.futures.Future[str] = concurrent.futures.Future()
+        self.call(self._open_minibuffer, question, "", "secret", fut)
+        try:
+            return fut.result()
+        except Quit:
+            return None
+
     def _open_minibuffer(self, prompt: str, default: str, kind: str, fut: Any) -> None:
         from pigeon.plugins.tui.completion import completer_for
         from prompt_toolkit.document import Document
 
         self.mb_prompt = prompt
         self.mb_kind = kind
+        if kind == "secret":  # C-k/C-w while typing a passphrase must not leave it in the kill ring
+            self._saved_clipboard = self.application.clipboard.get_data()
         self.mb_future = fut
         self.mb_completer = completer_for(self, kind)
         self.mb.reset(Document(default, len(default)))
@@ -94,6 +110,14 @@ class MinibufferMixin:
         self.message("Quit")
 
     def _close_minibuffer(self) -> None:
+        if self.mb_kind == "secret":
+            from prompt_toolkit.document import Document
+
+            self.mb.reset(Document("", 0))  # the passphrase does not linger in the buffer, its undo
+            saved = getattr(self, "_saved_clipboard", None)  # stack or the kill ring
+            if saved is not None:
+                self.application.clipboard.set_data(saved)
+            self._saved_clipboard = None
         self.mb_active = False
         self.mb_future = None
         self.mb_kind = ""

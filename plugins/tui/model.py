@@ -444,7 +444,11 @@ class ComposeBuffer(Buffer):
 
     def modeline_info(self) -> str:
         att = f"  {len(self.attachments)} attachment(s)" if self.attachments else ""
-        return f"{self.compose_kind}{att}{'  sent' if self.sent else ''}"
+        head = self.text.partition("\n\n")[0].lower()
+        # what the draft asks for, visible at all times (C-c C-p lists the keys)
+        crypto = "".join(f"  {word}" for word, name in (("encrypted", "x-pigeon-encrypt: yes"), ("signed", "x-pigeon-sign: yes"))
+                         if name in head)
+        return f"{self.compose_kind}{crypto}{att}{'  sent' if self.sent else ''}"
 
 
 # --------------------------------------------------------------------------- windows

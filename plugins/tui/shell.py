@@ -192,6 +192,11 @@ def answer_in_shell(ctx: CommandContext, message: str, kind: str) -> None:
         editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
         subprocess.run([*editor, str(draft)], check=False)
         text = draft.read_text(encoding="utf-8")
+    from pigeon.plugins.tui.compose import key_choice
+
+    lines, problems = key_choice(ctx.app, acct, text_to_message(text))
+    for line in [*lines, *(f"REFUSED: {p}" for p in problems)]:
+        ctx.print(line)  # the keys it will be signed with / encrypted to, before "Send it?"
     if ctx.ask("Send it? (yes or no) ").strip().lower() not in ("yes", "y"):
         ctx.print("not sent")
         return
