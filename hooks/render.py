@@ -6,10 +6,13 @@ from everything bound for the terminal; no plugin can skip that.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookspec
 from pigeon.hooks.types import Attachment, Banner, RenderContext, Rendered
+
+if TYPE_CHECKING:  # the email package costs ~7 ms to import: annotations only
+    from email.message import EmailMessage
 
 
 @hookspec(firstresult=True)

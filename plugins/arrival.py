@@ -8,12 +8,14 @@ for ``pigeon why`` and ``pigeon undo``.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry
+
+if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
+    from email.message import EmailMessage
 
 #: The App for hooks that receive none (``pigeon.core.app.RunningApp``); ``rules`` uses it too.
 current_app = RunningApp()

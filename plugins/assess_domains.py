@@ -62,7 +62,37 @@ def _psl():  # noqa: ANN202 - PublicSuffixList or None
         from publicsuffixlist import PublicSuffixList
     except ImportError:  # pragma: no cover - the dependency is declared
         return None
-    return PublicSuffixList(accept_unknown=False)
+    return _quick_psl(PublicSuffixList) or PublicSuffixList(accept_unknown=False)
+
+
+def _quick_psl(cls):  # noqa: ANN001, ANN202 - PublicSuffixList or None
+    """The list as ``PublicSuffixList(accept_unknown=False)`` builds it, in ~15 ms instead of ~27.
+
+    The library's parser calls a few functions per line of its ~10,000 rules and runs every rule
+    through the IDNA codec; only the ~450 non-ASCII rules change under it (an ASCII rule is its
+    own encoding). ``pigeon show`` pays this on every message with a link. Relies on the
+    parser's two attributes; anything unexpected returns None and the library parses.
+    """
+    try:
+        from publicsuffixlist import PSLFILE
+
+        with open(PSLFILE, "rb") as fh:
+            text = fh.read().decode("utf-8", "surrogateescape")
+        lines = (line.lower().split(" ")[0].rstrip() for line in text.splitlines())
+        rules = {s for s in lines if s and not s.startswith("//")}
+        maxlabel = max(s.count(".") + 1 for s in rules)
+        rules |= {("!" if s[0] == "!" else "") + s.lstrip("!").encode("idna").decode("ascii")
+                  for s in rules if not s.isascii()}
+        psl = cls(source=[], accept_unknown=False)
+        if not isinstance(getattr(psl, "_publicsuffix", None), frozenset) or not isinstance(getattr(psl, "_maxlabel", None), int):
+            return None
+        psl._publicsuffix = frozenset(rules)
+        psl._maxlabel = maxlabel
+        if psl.privatesuffix("www.example.co.uk") != "example.co.uk":
+            return None
+        return psl
+    except Exception:  # noqa: BLE001 - a changed library: let it parse its own list
+        return None
 
 
 def has_known_suffix(host: str) -> bool:

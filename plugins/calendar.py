@@ -17,8 +17,7 @@ A calendar that cannot be read is left to the core, which shows its raw text.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import (
@@ -28,6 +27,9 @@ from pigeon.hooks.types import (
     Rendered,
     SettingsRegistry,
 )
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar")
 MAX_EVENTS = 10

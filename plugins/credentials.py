@@ -23,9 +23,7 @@ Errors are ``PigeonError`` lines that name the account and never contain a secre
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +79,8 @@ def run_password_command(account: AccountConfig, *, refresh: bool = False) -> st
     if not refresh and key in _passwords:
         return _passwords[key]
     what = f"account {account.name}: password_command ({argv[0] if argv else '?'})"
+    import subprocess  # here, not at the top: every command imports this plugin
+
     try:
         proc = subprocess.run(list(argv), capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
     except FileNotFoundError:
@@ -144,6 +144,8 @@ def load_refresh_token(account: AccountConfig) -> str | None:
             return token
     path = _token_file(account)
     if path.exists():
+        import json
+
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -166,6 +168,8 @@ def save_refresh_token(account: AccountConfig, token: str) -> str:
     path = _token_file(account)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    import json
+
     with os.fdopen(fd, "w") as f:
         json.dump({"refresh_token": token}, f)
     os.replace(tmp, path)

@@ -9,16 +9,19 @@ the identity's signature after the ``-- `` separator (RFC 3676 §4.3), once.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import getaddresses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
+
+if TYPE_CHECKING:  # the email package costs ~7 ms: imported by the hooks that get a message
+    from email.message import EmailMessage
 
 SEPARATOR = "-- \n"
 
 
 def _current_from(draft: EmailMessage) -> str:
+    from email.utils import getaddresses
+
     try:
         values = [str(v) for v in draft.get_all("From", [])]
     except Exception:
@@ -30,6 +33,8 @@ def _current_from(draft: EmailMessage) -> str:
 def _text_part(draft: EmailMessage) -> EmailMessage | None:
     if not draft.is_multipart():
         return draft if draft.get_content_type() == "text/plain" else None
+    from email.message import EmailMessage  # a draft is one: the package is loaded by now
+
     body = draft.get_body(("plain",))
     return body if isinstance(body, EmailMessage) else None
 

@@ -6,8 +6,6 @@ Quiet hours (``notify.quiet_hours = "22:00-07:00"``) hold back all but critical 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import time
 from datetime import datetime
@@ -60,6 +58,9 @@ def _desktop(note: Notification, title: str, body: str) -> bool:
         return False
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False
+    import shutil
+    import subprocess  # here, not at the top: every command imports this plugin
+
     exe = shutil.which("notify-send")
     if exe is None:
         return False

@@ -18,10 +18,6 @@ in memory. Nothing here prints or logs a token, a code or the PKCE verifier.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -121,6 +117,7 @@ def endpoint(account: AccountConfig, conf: dict[str, Any], key: str) -> str:
 
 def post_form(url: str, form: dict[str, str], account: str, what: str) -> tuple[int, dict[str, Any]]:
     """POST ``form``; returns ``(status, JSON object)``. OAuth2 errors come back as 400 with JSON."""
+    import json
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -208,6 +205,10 @@ def device_grant(account: AccountConfig, say: Callable[[str], None], *, timeout:
 
 def pkce_pair() -> tuple[str, str]:
     """``(code_verifier, S256 code_challenge)`` per RFC 7636."""
+    import base64
+    import hashlib  # ~2 ms: imported when signing in, not by every command
+    import secrets
+
     verifier = secrets.token_urlsafe(64)  # 86 unreserved characters (43..128 allowed)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
     return verifier, challenge
@@ -216,6 +217,7 @@ def pkce_pair() -> tuple[str, str]:
 def browser_grant(account: AccountConfig, say: Callable[[str], None], *, open_browser: bool = True,
                   timeout: float = 300.0) -> dict[str, Any]:
     """Authorization code with PKCE S256 and a one-shot loopback redirect; the token response."""
+    import secrets
     import urllib.parse
 
     conf = settings(account)
@@ -288,6 +290,7 @@ class _Listener:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                import secrets
                 import urllib.parse
 
                 parts = urllib.parse.urlsplit(self.path)

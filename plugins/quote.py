@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookimpl
+
+if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
+    from email.message import EmailMessage
 
 
 @hookimpl(trylast=True)

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import re
 import textwrap
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import RenderContext, Rendered, SettingsRegistry
+
+if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
+    from email.message import EmailMessage
 
 SIGNATURE_MARK = "── signature ──"
 _QUOTE = re.compile(r"^((?:>[ \t]?)+)")

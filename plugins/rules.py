@@ -7,13 +7,14 @@ message; the matching rules (up to one that says ``stop``) become one verdict.
 
 from __future__ import annotations
 
-import hashlib
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import MessageRef, SettingsRegistry, Verdict
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 _state: dict[str, Any] = {"rules": []}
 
@@ -44,6 +45,8 @@ def message_id_of(message: EmailMessage, ref: MessageRef) -> str:
         mid = ""
     if mid:
         return mid
+    import hashlib
+
     try:
         return "notmuch-sha1-" + hashlib.sha1(Path(ref.path).read_bytes(), usedforsecurity=False).hexdigest()
     except OSError:

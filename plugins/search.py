@@ -12,17 +12,18 @@ only (one directory walk, plus what changed).
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
 
-log = logging.getLogger(__name__)
+# logging and the email package are imported where used: every command imports this plugin
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
 current_app = RunningApp()
 #: Seconds a changed folder settles before its account is compared with the index (a sync or
 #: another program writing many files costs one update, not one per file).
@@ -82,7 +83,9 @@ def _apply(what: str, fn: Any) -> None:
         with index:
             fn(index)
     except Exception:  # the mail is safe in the Maildir; the next update catches up
-        log.warning("search index: %s failed", what, exc_info=True)
+        import logging
+
+        logging.getLogger(__name__).warning("search index: %s failed", what, exc_info=True)
 
 
 @hookimpl

@@ -10,11 +10,8 @@ from the user's judgement (and move the message to Junk or back to the inbox). S
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import (
@@ -24,6 +21,9 @@ from pigeon.hooks.types import (
     SettingsRegistry,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 SOURCE = "spam"
 DB_FILE = "spam.sqlite"
@@ -82,6 +82,8 @@ def external_engine() -> str | None:
     if engine in ("spamc", "rspamc"):
         return engine
     if engine == "auto":
+        import shutil
+
         for name in ("spamc", "rspamc"):
             if shutil.which(name):
                 return name
@@ -95,6 +97,8 @@ def external_score(engine: str, data: bytes, timeout: float = 30) -> float | Non
     the probability is the spam threshold of pigeon, so the Junk decision stays theirs.
     """
     cmd = [engine, "-c"] if engine == "spamc" else [engine, "symbols"]
+    import subprocess
+
     try:
         res = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):

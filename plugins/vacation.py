@@ -10,16 +10,17 @@ Outbox folder, from where the sending machinery sends it; ``pigeon undo`` withdr
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from datetime import date, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import MessageRef, SettingsRegistry
+
+# sqlite3 and the email package are imported where used: every command imports this plugin
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 SOURCE = "vacation"
 DB_FILE = "vacation.sqlite"
@@ -112,6 +113,8 @@ class Limiter:
     """When each sender was last answered."""
 
     def __init__(self, path: Path) -> None:
+        import sqlite3
+
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.db = sqlite3.connect(str(path), timeout=10)
         self.db.execute("CREATE TABLE IF NOT EXISTS replied (sender TEXT PRIMARY KEY, at REAL NOT NULL)")
@@ -129,6 +132,9 @@ class Limiter:
 
 
 def build_reply(msg: EmailMessage, account: Any, config: Any, to: str) -> EmailMessage:
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
     subject = _header(msg, "subject") or "your message"
     reply = EmailMessage()
     reply["From"] = f"{account.real_name} <{account.address}>" if account.real_name else account.address

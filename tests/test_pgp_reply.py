@@ -5,6 +5,7 @@ send."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fixtures.gpg import GpgWorld
@@ -82,11 +83,10 @@ def test_compose_sign_encrypt_shows_keys_and_refuses_an_expired_one(
     out = res.stdout.decode()
     assert f"sign as alice@example.org: Alice Lovelace <alice@example.org> {gpg_world.fpr['alice']}" in out
     assert f"encrypt to manager@work.example: The Manager <manager@work.example> {gpg_world.fpr['manager']}" in out
-    fpr = make_key(gnupghome, "Old <old@example.com>", expire="seconds=1")
-    gpg(gnupghome, "--quick-lsign-key", fpr, check=False)
-    import time
-
-    time.sleep(1.5)
+    # made three days ago with a one-day life: expired now
+    when = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time.time() - 3 * 86400))
+    fpr = make_key(gnupghome, "Old <old@example.com>", expire="1d", created=when)
+    gpg(gnupghome, "--faked-system-time", f"{when}!", "--quick-lsign-key", fpr, check=False)
     res = run_pigeon("compose", "--encrypt", "--to", "old@example.com", "--subject", "s", input=b"b\n")
     assert res.returncode != 0 and b"cannot encrypt to old@example.com" in res.stderr
     assert b"expired" in res.stderr

@@ -9,8 +9,7 @@ keep it from being fooled (SECURITY.md §2–§4) live in :mod:`.gpg` (status li
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
 from pigeon.hooks.types import (
@@ -26,6 +25,9 @@ from pigeon.hooks.types import (
     SignatureStatus,
 )
 from pigeon.plugins.pgp import runtime
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 
 @hookimpl

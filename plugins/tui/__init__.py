@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from importlib import resources
 from typing import Any
 
 from pigeon.hooks import hookimpl
@@ -17,6 +16,8 @@ from pigeon.hooks.types import CommandRegistrar, KeymapRegistrar
 
 def default_keymap() -> dict[str, dict[str, str]]:
     """The default bindings: mode -> Emacs key sequence -> command name."""
+    from importlib import resources  # ~1 ms with tempfile and zipfile: only when keys are wanted
+
     text = resources.files(__name__).joinpath("default_keys.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
@@ -62,9 +63,10 @@ def pigeon_prompt_session(app: Any, ctx: Any) -> int | None:
 
 
 def _each_client(fn: Any) -> None:
-    from pigeon.plugins.tui.ui import RUNNING
-
-    for ui in list(RUNNING):
+    ui_module = sys.modules.get("pigeon.plugins.tui.ui")
+    if ui_module is None:
+        return  # no client has run in this process: spare ``pigeon sync`` prompt_toolkit's ~40 ms
+    for ui in list(ui_module.RUNNING):
         ui.post(fn, ui)
 
 
