@@ -66,23 +66,29 @@ class TerminalProgress:
             self.stream.flush()
 
 
+def server_accounts(app: Any, names: list[str], verb: str) -> list[Any]:
+    """The named accounts, or every account with an IMAP or POP3 server (``sync``, ``watch``)."""
+    from pigeon.core.errors import PigeonError
+
+    accounts = app.config.accounts
+    if names:
+        missing = [a for a in names if a not in accounts]
+        if missing:
+            raise PigeonError(f"no account named {missing[0]!r} in config.toml")
+        return [accounts[a] for a in names]
+    chosen = [a for a in accounts.values() if a.imap is not None or a.pop3 is not None]
+    if not chosen:
+        raise PigeonError(f"no account with an IMAP or POP3 server to {verb} (see [accounts.NAME] imap = {{...}} in config.toml)")
+    return chosen
+
+
 def run(args: argparse.Namespace) -> int:
     from pigeon.core.cli import make_app
-    from pigeon.core.errors import PigeonError
     from pigeon.core.sanitize import sanitize_line
     from pigeon.core.sync import SyncOptions, summary, sync_account
 
     app = make_app(args)
-    accounts = app.config.accounts
-    if args.accounts:
-        missing = [a for a in args.accounts if a not in accounts]
-        if missing:
-            raise PigeonError(f"no account named {missing[0]!r} in config.toml")
-        chosen = [accounts[a] for a in args.accounts]
-    else:
-        chosen = [a for a in accounts.values() if a.imap is not None or a.pop3 is not None]
-    if not chosen:
-        raise PigeonError("no account with an IMAP or POP3 server to sync (see [accounts.NAME] imap = {...} in config.toml)")
+    chosen = server_accounts(app, args.accounts, "sync")
     settings = app.config
     options = SyncOptions(
         folders=args.folder or None,

@@ -22,20 +22,11 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from pigeon.core.cli import make_app
-    from pigeon.core.errors import PigeonError
+    from pigeon.core.cli_sync import server_accounts
     from pigeon.core.sync_watch import WatchService
 
     app = make_app(args)
-    accounts = app.config.accounts
-    if args.accounts:
-        missing = [a for a in args.accounts if a not in accounts]
-        if missing:
-            raise PigeonError(f"no account named {missing[0]!r} in config.toml")
-        chosen = [accounts[a] for a in args.accounts]
-    else:
-        chosen = [a for a in accounts.values() if a.imap is not None or a.pop3 is not None]
-    if not chosen:
-        raise PigeonError("no account with an IMAP or POP3 server to watch")
+    chosen = server_accounts(app, args.accounts, "watch")
 
     logdir = app.state_dir / "logs"
     logdir.mkdir(parents=True, exist_ok=True, mode=0o700)

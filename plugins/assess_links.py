@@ -94,18 +94,9 @@ def parse_html(html: str) -> HtmlFacts:
 
 def part_text(part: EmailMessage) -> str:
     """The decoded text of a leaf part, whatever its declared charset; never raises."""
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
-    if not isinstance(payload, bytes):
-        raw = part.get_payload()
-        return raw if isinstance(raw, str) else ""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
+    from pigeon.core.mime import part_text as decoded  # the core's charset aliases and fallbacks
+
+    return decoded(part)
 
 
 def is_attachment(part: EmailMessage) -> bool:

@@ -91,18 +91,9 @@ def _header_value(msg: EmailMessage, name: str) -> list[str]:
 
 
 def _part_text(part: EmailMessage) -> str:
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
-    if not isinstance(payload, bytes):
-        raw = part.get_payload()
-        return raw if isinstance(raw, str) else ""
-    charset = part.get_content_charset() or "latin-1"
-    try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("latin-1", errors="replace")
+    from pigeon.core.mime import part_text  # the core's charset aliases and fallbacks
+
+    return part_text(part)
 
 
 def tokenize(msg: EmailMessage) -> set[str]:
