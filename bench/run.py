@@ -133,7 +133,7 @@ class Bench:
         self.env = server_env()
         t0 = time.monotonic()
         out = sh([sys.executable, os.path.join(BENCH, "gen_corpus.py"), "--maildir", self.env["MAILBENCH_MAILDIR"],
-                  "-n", str(n), "--seed", str(self.a.seed), "--owner", "vmail"])
+                  "-n", str(n), "--seed", str(self.a.seed), "--owner", "vmail"] + (["--small"] if self.a.small else []))
         gen_s = time.monotonic() - t0
         # first access: Dovecot builds dovecot-uidlist and indexes before any peer is timed
         t0 = time.monotonic()
@@ -143,7 +143,7 @@ class Bench:
         count, nbytes = (int(x) for x in out.split())
         folders = {l.split()[0]: int(l.split()[1].split("=")[1]) for l in status.splitlines()}
         self.results.setdefault(str(n), {})["corpus"] = {
-            "messages": count, "bytes_lf": nbytes, "per_folder": folders, "seed": self.a.seed,
+            "messages": count, "bytes_lf": nbytes, "per_folder": folders, "seed": self.a.seed, "small": self.a.small,
             "generate_s": round(gen_s, 1), "dovecot_first_index_s": round(warm_s, 2)}
         self.log(f"  corpus: {count} msgs, {nbytes / 1e6:.1f} MB, {folders}, dovecot first index {warm_s:.1f}s")
 
@@ -417,6 +417,7 @@ def main():
     ap.add_argument("--work", default="/tmp/mailbench-work", help="local maildirs and peer state")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
     ap.add_argument("--keep", action="store_true", help="keep local maildirs after each N")
+    ap.add_argument("--small", action="store_true", help="corpus of short text/plain messages (gen_corpus.py --small)")
     ap.add_argument("--report", action="store_true", help="print summary tables from OUT/results.json and exit")
     ap.add_argument("--trace", action="store_true", help="instead: trace the IMAP commands of each peer (first size only)")
     a = ap.parse_args()

@@ -4,6 +4,8 @@
     python3 bench/sync_bench.py                       # N = 1,000 and 10,000 (several minutes)
     python3 bench/sync_bench.py --sizes 1000 --peers pigeon,mbsync --inc-rounds 1
     python3 bench/sync_bench.py --report              # tables again from bench/results/
+    python3 bench/sync_bench.py --sizes 100000 --small --peers pigeon,mbsync --inc-rounds 0 --full-runs 1
+                                                      # 100,000 short messages: initial + no-change
 
 Builds on the shared harness (``run.py``, ``server.sh``, ``gen_corpus.py``, ``imaptool.py``,
 ``adapters/``, copied from ../shared/bench): a private Dovecot on 127.0.0.1 (ports from
@@ -11,7 +13,10 @@ Builds on the shared harness (``run.py``, ``server.sh``, ``gen_corpus.py``, ``im
 corpus over five folders, and per N: initial sync into an empty Maildir, no-change re-sync,
 and rounds of {100 new, 100 flag changes, 50 expunged on the server; incremental sync}. Every
 client's Maildir is verified against the server after its initial sync and after each round
-(counts, Message-IDs, flags, sizes). Times are medians of wall-clock time of the whole command.
+(counts, Message-IDs, flags, sizes). Times are medians of wall-clock time of the whole command;
+each cell also gives the command's peak memory (max RSS, from ``/usr/bin/time -v``), and a
+line per N states pigeon's largest. ``--small`` makes every message a short text/plain one
+(the many-messages case: cost per folder, not per message).
 
 Before running, pigeon's modules are byte-compiled (an installed pigeon has its ``.pyc``
 files; a source tree under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile on every run).
@@ -52,6 +57,12 @@ def median_wall(runs: list[dict]) -> float | None:
     return statistics.median(vals) if vals else None
 
 
+def max_rss(runs: list[dict]) -> float | None:
+    """The largest max RSS (MB) over the runs: peak memory, not a typical one."""
+    vals = [r["rss_mb"] for r in runs if "rss_mb" in r and not r.get("rc")]
+    return max(vals) if vals else None
+
+
 def fmt(v: float | None) -> str:
     if v is None:
         return "–"
@@ -65,7 +76,9 @@ def ratio_table(results: dict) -> str:
         if n == "machine" or "ops" not in res:
             continue
         c = res.get("corpus", {})
-        out.append(f"\n### N = {int(n):,} ({c.get('messages')} messages, {c.get('bytes_lf', 0) / 1e6:.1f} MB)\n")
+        kind = ", short messages" if c.get("small") else ""
+        out.append(f"\n### N = {int(n):,} ({c.get('messages')} messages, {c.get('bytes_lf', 0) / 1e6:.1f} MB{kind})\n")
+        out.append("Median wall time of the whole command (peak max RSS over the runs).\n")
         peers = [p for p in ("pigeon", "mbsync", "offlineimap", "upper-bound") if any(p in res["ops"].get(o, {}) for o in OPS)]
         others = [p for p in peers if p != "pigeon"]
         out.append("| operation | " + " | ".join(peers) + " | " + " | ".join(f"pigeon ÷ {p}" for p in others) + " |")
@@ -77,7 +90,11 @@ def ratio_table(results: dict) -> str:
             for p in others:
                 a, b = walls.get("pigeon"), walls.get(p)
                 ratios.append(f"{a / b:.2f}×" if a and b else "–")
-            out.append(f"| {op} | " + " | ".join(fmt(walls[p]) for p in peers) + " | " + " | ".join(ratios) + " |")
+            cells = []
+            for p in peers:
+                rss = max_rss(per.get(p, []))
+                cells.append(fmt(walls[p]) + (f" ({rss:.0f} MB)" if rss is not None and walls[p] is not None else ""))
+            out.append(f"| {op} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
         checks = []
         per = res["ops"]
         for op, (peer, limit) in TARGETS.items():
@@ -87,6 +104,10 @@ def ratio_table(results: dict) -> str:
         nc = median_wall(per.get("re-sync", {}).get("pigeon", []))
         if nc is not None:
             checks.append(f"no-change re-sync < 0.25 s: {'yes' if nc < 0.25 else 'NO'} ({nc:.3f} s)")
+        peak = [max_rss(per.get(op, {}).get("pigeon", [])) for op in OPS]
+        peak = [x for x in peak if x is not None]
+        if peak:
+            checks.append(f"pigeon peak memory {max(peak):.0f} MB")
         if checks:
             out.append("\ntargets: " + "; ".join(checks))
         ver = res.get("verify", {})
@@ -107,6 +128,8 @@ def main() -> int:
     ap.add_argument("--inc-rounds", type=int, default=3)
     ap.add_argument("--work", default="/var/tmp/pigeon-syncbench/work", help="local Maildirs and client state")
     ap.add_argument("--out", default=str(BENCH / "results" / "sync"))
+    ap.add_argument("--small", action="store_true", help="short text/plain messages (e.g. N = 100,000)")
+    ap.add_argument("--keep", action="store_true", help="keep the local Maildirs and state (for profiling)")
     ap.add_argument("--report", action="store_true", help="only print the tables of the last run")
     a = ap.parse_args()
     out = Path(a.out)
@@ -120,6 +143,7 @@ def main() -> int:
                "--runs", str(a.runs), "--inc-rounds", str(a.inc_rounds), "--work", a.work, "--out", str(out)]
         if a.full_runs:
             cmd += ["--full-runs", str(a.full_runs)]
+        cmd += ["--small"] * a.small + ["--keep"] * a.keep
         print("+", " ".join(cmd), flush=True)
         rc = subprocess.run(cmd, env=env).returncode
         subprocess.run([str(BENCH / "server.sh"), "stop"], env=env, check=False)

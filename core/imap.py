@@ -63,7 +63,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
+# isort: off
+import pigeon.core.imap_import  # noqa: F401 - before imapclient: skips its metadata lookup
 import imapclient
+# isort: on
 from imapclient.response_parser import parse_fetch_response
 from pigeon.core.imap_conn import GuardedIMAP4, OAuthMechanism, sasl_plain
 from pigeon.core.imap_types import (  # noqa: F401 - re-exported: the session API's values
@@ -185,9 +188,17 @@ class ImapSession:
         except imaplib.IMAP4.error as exc:
             raise ProtocolError(f"{where(self.server)}: {self._text(exc)}") from None
         try:
+            caps = None
             if self.imap.state == "NONAUTH":
+                self.imap.untagged_responses.pop("CAPABILITY", None)
                 self._authenticate()
-            self.imap.refresh_capabilities()
+                # The server usually says its post-login capabilities with the login's answer
+                # (over the same encrypted connection): use them instead of asking again.
+                caps = self.imap.untagged_responses.pop("CAPABILITY", None)
+            if caps and isinstance(caps[-1], bytes) and caps[-1].strip():
+                self.imap.capabilities = tuple(caps[-1].decode("ascii", "replace").upper().split())
+            else:
+                self.imap.refresh_capabilities()
         except BaseException:
             self._drop()
             raise
@@ -204,11 +215,17 @@ class ImapSession:
             self.select(folder)
         return self
 
-    def logout(self) -> None:
+    def logout(self, *, wait: bool = True) -> None:
+        """LOGOUT and close. ``wait=False`` sends LOGOUT and closes without waiting for the
+        server's goodbye (a command-line run that is done with the connection)."""
         if self._client is None:
             return
         try:
-            self._client.logout()
+            if wait:
+                self._client.logout()
+            else:
+                imap = self._client._imap
+                imap.send(imap._new_tag() + b" LOGOUT\r\n")
         except Exception:
             pass
         self._drop()
@@ -243,7 +260,10 @@ class ImapSession:
                     self.mechanism = "PLAIN"
                     secret = sasl_plain(user, creds.secret)
                     self.trace.add_secret(secret)
-                    self.client.sasl_login("PLAIN", lambda _c: secret)
+                    if "SASL-IR" in caps:
+                        self._plain_initial_response(secret)  # RFC 4959: one round trip
+                    else:
+                        self.client.sasl_login("PLAIN", lambda _c: secret)
                 elif "LOGINDISABLED" not in caps:
                     self.mechanism = "LOGIN"
                     self.client.login(user, creds.secret)
@@ -273,6 +293,19 @@ class ImapSession:
             self.trace.add_secret(creds.secret)
             if creds.kind != "oauth2":
                 raise AuthError(f"{srv}: token refresh did not give an OAuth2 token")
+
+    def _plain_initial_response(self, secret: bytes) -> None:
+        """AUTHENTICATE PLAIN with the credentials in the command (SASL-IR)."""
+        import base64
+
+        encoded = base64.b64encode(secret).decode("ascii")
+        self.trace.add_secret(encoded)
+        imap = self.imap
+        typ, dat = imap._simple_command("AUTHENTICATE", "PLAIN", encoded)
+        if typ != "OK":
+            text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
+            raise imapclient.exceptions.LoginError(text.decode("utf-8", "replace"))
+        imap.state = "AUTH"
 
     def _oauth_mechanism(self, caps: frozenset[str]) -> str:
         want = {"oauthbearer": ["OAUTHBEARER"], "xoauth2": ["XOAUTH2"], "oauth2": ["OAUTHBEARER", "XOAUTH2"]}[self.server.auth]

@@ -32,7 +32,7 @@ from pigeon.core.sync_state import FolderState, SyncState
 from pigeon.hooks.types import SyncReport
 
 if TYPE_CHECKING:
-    from pigeon.core.sync_plan import FolderInput, Plan
+    from pigeon.core.sync_types import FolderInput, Plan
 
 # The planner, the local scanner and the executor are imported only when a folder changed:
 # a sync with nothing to do must start quickly.
@@ -131,13 +131,30 @@ class SyncEngine:
         self.on_arrived = on_arrived
         self.result = Result(SyncReport(account))
         self.prefetched: dict[tuple[str, int], bytes] = {}  # (folder, uid) -> body fetched early
+        self._pool: Any = None
+        self.unstamped: list[tuple[str, Path]] = []  # executed folders whose stamp is still to take
+
+    def pool(self) -> Any:
+        """The sync's file-writing threads (started on first use, stopped when the run ends)."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=max(1, self.opt.writers), thread_name_prefix="pigeon-sync-fs")
+        return self._pool
 
     # ------------------------------------------------------------------ the pass
 
     def run(self) -> Result:
+        try:
+            return self._run()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _run(self) -> Result:
         res = self.result
-        self.remote.enable()
-        infos = self.remote.list_folders()
+        infos = self.remote.enable_and_list()
         pairs = self._folders(infos)
         self.folder_remote_names = {ln: info.name for ln, info in pairs.items()}
         states = self.state.folders()
@@ -169,7 +186,7 @@ class SyncEngine:
             res.notes += [f"{w.name}: {n}" for n in w.notes]
         if self.opt.dry_run:
             return res
-        from pigeon.core.sync_exec import execute
+        from pigeon.core.sync_exec import execute, stamp_folders
 
         for w in works:
             try:
@@ -177,6 +194,7 @@ class SyncEngine:
             except Exception as exc:  # noqa: BLE001
                 self._fail(w.name, exc)
         self.remote.unselect()
+        stamp_folders(self)
         return res
 
     def _fail(self, folder: str, exc: BaseException) -> None:
@@ -251,7 +269,7 @@ class SyncEngine:
         match on). A few new messages are fetched whole right away: the body is needed anyway
         when it is a plain new message, and this saves a SELECT and a FETCH per folder later."""
         from pigeon.core import sync_local
-        from pigeon.core.sync_plan import RemoteMsg
+        from pigeon.core.sync_types import RemoteMsg
 
         new = [u for u in view.changed if u not in known]
         if not new:
@@ -278,7 +296,8 @@ class SyncEngine:
         st = info.status
         fdir = self.store.folder_path(ln)
         stamp = sync_local.stamp(fdir)
-        local_changed = fs is None or stamp is None or stamp != fs.local_stamp
+        local_changed = (fs is None or stamp is None or stamp != fs.local_stamp
+                         or not sync_local.stamp_settled(fs.local_stamp, fs.synced))
         remote_changed = (
             fs is None
             or not st
@@ -489,7 +508,10 @@ def _close(session: Any) -> None:
         fn = getattr(session, name, None)
         if callable(fn):
             try:
-                fn()
+                try:
+                    fn(wait=False)  # the sync is done: no need to wait for the server's goodbye
+                except TypeError:
+                    fn()
             except Exception:  # noqa: BLE001, S110 - closing a dead session is best effort
                 pass
             return

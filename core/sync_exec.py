@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pigeon.core import sync_local
-from pigeon.core.sync_plan import LETTERS, FolderPlan, LocalMsg, Plan, synced_letters, to_imap
+from pigeon.core.sync_flags import LETTERS, synced_letters, to_imap
 from pigeon.core.sync_state import MessageState
+from pigeon.core.sync_types import FolderPlan, LocalMsg, Plan
 
 if TYPE_CHECKING:
     from pigeon.core.sync import SyncEngine, Work
@@ -104,18 +105,18 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def _in_parallel(fn, items: list, workers: int) -> None:  # noqa: ANN001
-    """Run ``fn`` over ``items`` on a few threads: unlink and rename wait on the disk (a file
-    system mounted with ``discard`` trims on every unlink), not on the CPU."""
-    if len(items) < 8 or workers <= 1:
+def _in_parallel(engine: SyncEngine, fn, items: list, *, threshold: int = 64) -> None:  # noqa: ANN001
+    """Run ``fn`` over ``items``, on the engine's few threads when there are at least
+    ``threshold``. An unlink right after the downloads' fsyncs waits for a journal commit
+    (milliseconds each, one after the other; on a file system mounted with ``discard`` it
+    also trims): in parallel they share commits. A rename costs tens of microseconds: a few
+    hundred are done here faster than handed to threads."""
+    if len(items) < threshold or engine.opt.writers <= 1:
         for x in items:
             fn(x)
         return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pigeon-sync-fs") as pool:
-        for _ in pool.map(fn, items):
-            pass
+    for _ in engine.pool().map(fn, items):
+        pass
 
 
 def _set_local_flags(fdir: Path, m: LocalMsg, flags: str) -> str | None:
@@ -169,7 +170,7 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     def rename(x) -> None:  # noqa: ANN001
         renamed[x.uid] = _set_local_flags(fdir, x.local, x.local_flags)
 
-    _in_parallel(rename, [x for x in fp.pairs if x.local_flags is not None], engine.opt.writers)
+    _in_parallel(engine, rename, [x for x in fp.pairs if x.local_flags is not None], threshold=256)
     rows: list[MessageState] = []
     for x in fp.pairs:
         if x.local_flags is not None and renamed.get(x.uid) is None:
@@ -254,7 +255,7 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
         rep.deleted_remote += len(uids)
     if fp.delete_local:
         paths = [p for p in (_path(fdir, d.local) for d in fp.delete_local) if p is not None]
-        _in_parallel(_unlink, paths, engine.opt.writers)
+        _in_parallel(engine, _unlink, paths, threshold=2)  # unlinks wait on the journal: in parallel
         with st.transaction():
             st.remove_many(w.name, [d.uid for d in fp.delete_local])
         rep.deleted_local += len(fp.delete_local)
@@ -340,15 +341,16 @@ def _downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
     early = [(u, engine.prefetched.pop((w.name, u))) for u in sorted(by_uid) if (w.name, u) in engine.prefetched]
     got = {u for u, _ in early}
     batches = _batches([u for u in sorted(by_uid) if u not in got], sizes, opt.batch_messages, opt.batch_bytes)
-    from concurrent.futures import ThreadPoolExecutor
-
     # File creation and fsync wait on the disk, not the CPU: several in flight let the file
     # system commit them together (ext4 groups concurrent fsyncs into one journal commit).
-    with ThreadPoolExecutor(max_workers=opt.writers, thread_name_prefix="pigeon-sync-write") as pool:
-        if early:
-            _write_batch(engine, w, fp, fdir, early, by_uid, uploads, stores, arrivals, pool)
-        for fetched in _fetcher(engine, batches):
-            _write_batch(engine, w, fp, fdir, fetched, by_uid, uploads, stores, arrivals, pool)
+    # One pool for the whole sync: starting threads per folder costs more than a small
+    # folder's writes.
+    pool = engine.pool() if opt.writers > 1 else None
+    if early:
+        _write_batch(engine, w, fp, fdir, early, by_uid, uploads, stores, arrivals, pool)
+        early = []
+    for fetched in _fetcher(engine, batches):
+        _write_batch(engine, w, fp, fdir, fetched, by_uid, uploads, stores, arrivals, pool)
     grouped: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for uid, flags in stores:
         grouped[tuple(flags)].append(uid)
@@ -382,17 +384,22 @@ def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetche
                 stores.append((uid, to_imap(flags)))
             rows.append(MessageState(uid, up.local.key, flags, rm.keywords | up.keywords, len(body), dg, sync_local.message_id(data)))
             continue
-        fut = pool.submit(deliver, fdir, data, rm.flags, uid, fsync=opt.fsync)
-        pending.append((fut, MessageState(uid, "", rm.flags, rm.keywords, len(body), dg, sync_local.message_id(data))))
+        row = MessageState(uid, "", rm.flags, rm.keywords, len(body), dg, sync_local.message_id(data))
+        if pool is None or len(fetched) < 4:
+            pending.append((deliver(fdir, data, rm.flags, uid, fsync=opt.fsync), row))
+        else:
+            pending.append((pool.submit(deliver, fdir, data, rm.flags, uid, fsync=opt.fsync), row))
+    subdirs: set[str] = set()
     for fut, row in pending:
-        key, subdir = fut.result()  # a failed write raises here, before anything is recorded
+        key, subdir = fut if isinstance(fut, tuple) else fut.result()  # a failed write raises here, before anything is recorded
+        subdirs.add(subdir)
         rows.append(row.with_(key=key))
         rep.downloaded += 1
         if arrivals is not None:
             arrivals.append((w.name, fdir / subdir / (key if subdir == "new" else f"{key}:2,{row.flags}")))
     if opt.fsync:
-        _fsync_dir(fdir / "cur")
-        _fsync_dir(fdir / "new")
+        for subdir in sorted(subdirs):  # only the directories that got new names
+            _fsync_dir(fdir / subdir)
     with st.transaction():  # the files are durable: now the state may say so
         st.put_many(w.name, rows)
     engine.progress.advance(w.name, len(rows), got_bytes)
@@ -460,19 +467,53 @@ def _settle(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, touched_rem
     if not ok:
         modseq = w.fs.highestmodseq if w.fs else None
         uidnext = None
-    # The local stamp: taken before listing, kept only if the listing is exactly the state.
-    stamp = sync_local.stamp(fdir)
-    names = sync_local.scan_names(fdir)
-    want = st.key_flags(w.name)
-    # Quick check first: every file has exactly the name pigeon gives it, and nothing else is
-    # there; else compare (unique name, synced flags) pairs, which allows letters we do not sync.
-    same = len(names) == len(want) and all(
-        f"{k}:2,{f}" in names or (not f and k in names) for k, f in want
-    )
-    if not same:
-        have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
-        if have != want:
-            stamp = None
+    # The local stamp comes later (``stamp_folders``), once for every folder of the sync;
+    # until then the folder counts as changed locally, which is always safe.
     with st.transaction():
         st.update_folder(w.name, remote=w.remote_name, uidvalidity=w.uidvalidity, highestmodseq=modseq,
-                         uidnext=uidnext, local_stamp=stamp, synced=None)
+                         uidnext=uidnext, local_stamp=None, synced=None)
+    engine.unstamped.append((w.name, fdir))
+
+
+#: The longest pause ``stamp_folders`` makes so that its stamps are settled at once.
+STAMP_WAIT_MAX = 0.02
+
+
+def stamp_folders(engine: SyncEngine) -> None:
+    """Record the local stamp of every folder the sync executed, where the listing agrees
+    with the state (a tool that changed the folder meanwhile leaves it unstamped, so the
+    next sync lists it). The stamp goes with the time its listing began; a stamp whose
+    newest change lies within a clock tick of that time cannot vouch for the listing
+    (``sync_local.stamp_settled``). The folders were changed just now, so this waits once,
+    a few milliseconds, until the tick has passed: then the next sync can skip them."""
+    import time
+
+    todo, engine.unstamped = engine.unstamped, []
+    if not todo:
+        return
+    newest = 0
+    for _name, fdir in todo:
+        s = sync_local.stamp(fdir)
+        if s:
+            newest = max(newest, *(int(x) for x in s.split(":")))
+    wait = (newest + sync_local.FINE_GRANULARITY_NS) / 1e9 - time.time()
+    if 0 < wait <= STAMP_WAIT_MAX:
+        time.sleep(wait + 0.001)
+    st = engine.state
+    for name, fdir in todo:
+        listed_at = time.time()
+        stamp = sync_local.stamp(fdir)  # taken before listing: a later change makes it stale
+        names = sync_local.scan_names(fdir)
+        want = st.key_flags(name)
+        # Quick check first: every file has exactly the name pigeon gives it, and nothing else
+        # is there; else compare (unique name, synced flags) pairs, which allows letters we do
+        # not sync.
+        same = len(names) == len(want) and all(
+            f"{k}:2,{f}" in names or (not f and k in names) for k, f in want
+        )
+        if not same:
+            have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
+            if have != want:
+                continue
+        with st.transaction():
+            st.update_folder(name, local_stamp=stamp, synced=listed_at)

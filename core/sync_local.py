@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pigeon.core.sync_plan import LocalMsg
+    from pigeon.core.sync_types import LocalMsg
 
 _UID_RE = re.compile(r",U=(\d+)")
 _MSGID_RE = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
@@ -31,7 +31,7 @@ def split_name(name: str) -> tuple[str, str]:
 
 def scan(folder_dir: Path) -> list[LocalMsg]:
     """Every message file in ``cur/`` and ``new/``: names only, no stat per file."""
-    from pigeon.core.sync_plan import LocalMsg
+    from pigeon.core.sync_types import LocalMsg
 
     out: list[LocalMsg] = []
     for sub in ("new", "cur"):
@@ -70,6 +70,31 @@ def stamp(folder_dir: Path) -> str | None:
     except FileNotFoundError:
         return None
     return f"{a}:{b}"
+
+
+#: How far apart two changes of a directory must be for its mtime to tell them apart: file
+#: systems with nanosecond timestamps take them from the kernel's coarse clock, which
+#: advances once per tick (1/HZ: at most 10 ms, HZ being at least 100), plus a margin; others
+#: (and FAT, 2 s) by whole seconds.
+FINE_GRANULARITY_NS = 11_000_000
+COARSE_GRANULARITY_NS = 2_000_000_000
+
+
+def stamp_settled(stamp: str | None, listed_at: float | None) -> bool:
+    """Whether ``stamp`` (recorded with a listing that began at ``listed_at``, a ``time.time()``)
+    can vouch for that listing: its newest mtime must lie more than a clock tick before the
+    listing began. Otherwise a file added or renamed just after the listing, in the same tick
+    as an earlier change, would leave the directory's mtime as recorded and go unseen (notmuch
+    guards its directory mtimes the same way). An unsettled stamp means: list again."""
+    if not stamp or listed_at is None:
+        return False
+    try:
+        times = [int(x) for x in stamp.split(":")]
+    except ValueError:
+        return False
+    coarse = all(t % 1_000_000_000 == 0 for t in times)
+    margin = COARSE_GRANULARITY_NS if coarse else FINE_GRANULARITY_NS
+    return max(times) + margin < int(listed_at * 1_000_000_000)
 
 
 def normalise(data: bytes) -> bytes:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pigeon.core.sync_plan import RemoteMsg
+    from pigeon.core.sync_types import RemoteMsg
 
 _STATUS_ITEMS = ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ", "MESSAGES")
 _UID_IN_FETCH = re.compile(rb"\bUID (\d+)")
@@ -145,6 +145,31 @@ class Remote:
 
     # ------------------------------------------------------------------ folders
 
+    def enable_and_list(self) -> dict[str, FolderInfo]:
+        """:meth:`enable` and :meth:`list_folders` in one round trip (both commands sent before
+        either answer is read) where the server offers QRESYNC, ENABLE and LIST-STATUS."""
+        if not (self.has("QRESYNC") and self.has("ENABLE") and self.has("LIST-STATUS")):
+            self.enable()
+            return self.list_folders()
+        imap = self.imap
+        imap.untagged_responses.clear()
+        if hasattr(imap, "_untagged_count"):
+            imap._untagged_count = 0
+        t_enable = imap._command("ENABLE", "QRESYNC", "CONDSTORE")
+        t_list = imap._command("LIST", '""', '"*"', "RETURN", "(STATUS (" + " ".join(_STATUS_ITEMS) + "))")
+        typ_e, dat_e = imap._command_complete("ENABLE", t_enable)
+        typ_l, dat_l = imap._command_complete("LIST", t_list)
+        untagged = dict(imap.untagged_responses)
+        imap.untagged_responses.clear()
+        for typ, dat, what in ((typ_e, dat_e, "ENABLE"), (typ_l, dat_l, "LIST")):
+            if typ != "OK":
+                text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
+                raise RemoteError(f"{what} failed: {text.decode('utf-8', 'replace')[:200]}")
+        enabled = {e.upper() for line in untagged.get("ENABLED", []) if isinstance(line, bytes) for e in line.split()}
+        self.qresync = b"QRESYNC" in enabled
+        self.condstore = self.qresync or b"CONDSTORE" in enabled or self.has("CONDSTORE")
+        return self._folders_from(untagged)
+
     def list_folders(self) -> dict[str, FolderInfo]:
         """Every folder, with its status where the server can say it in the same round trip."""
         want_status = self.has("LIST-STATUS")
@@ -153,6 +178,10 @@ class Remote:
         if want_status:
             args += [b"RETURN", b"(STATUS (" + " ".join(items).encode() + b"))"]
         _, untagged = self._run(b"LIST", args)
+        return self._folders_from(untagged)
+
+    @staticmethod
+    def _folders_from(untagged: dict[str, list]) -> dict[str, FolderInfo]:
         from imapclient.response_parser import parse_response
 
         out: dict[str, FolderInfo] = {}
@@ -239,7 +268,8 @@ class Remote:
         if not lines:
             return {}
         from imapclient.response_parser import parse_fetch_response
-        from pigeon.core.sync_plan import RemoteMsg, from_imap
+        from pigeon.core.sync_flags import from_imap
+        from pigeon.core.sync_types import RemoteMsg
 
         out: dict[int, RemoteMsg] = {}
         for _seq, d in parse_fetch_response(lines, False, False).items():
@@ -264,8 +294,9 @@ class Remote:
             args.append(f"(CHANGEDSINCE {changedsince}{' VANISHED' if vanished else ''})".encode())
         _, untagged = self._run(b"FETCH", args, uid=True)
         from imapclient.response_parser import parse_fetch_response
+        from pigeon.core.sync_flags import from_imap
         from pigeon.core.sync_local import message_id
-        from pigeon.core.sync_plan import RemoteMsg, from_imap
+        from pigeon.core.sync_types import RemoteMsg
 
         out: dict[int, RemoteMsg] = {}
         lines = untagged.get("FETCH", [])
@@ -323,7 +354,7 @@ class Remote:
         fetch now and a body fetch later."""
         if not uids:
             return []
-        from pigeon.core.sync_plan import from_imap
+        from pigeon.core.sync_flags import from_imap
 
         _, untagged = self._run(b"FETCH", [uid_set(uids).encode(), b"(UID FLAGS RFC822.SIZE BODY.PEEK[])"], uid=True)
         out = []

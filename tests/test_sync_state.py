@@ -88,3 +88,28 @@ os.kill(os.getpid(), 9)
     st = SyncState(path)
     assert {m.key for m in st.messages("F").values()} == {"committed"}
     assert os.path.exists(path)
+
+
+def test_a_stamp_vouches_only_for_changes_clearly_before_the_listing(tmp_path: Path) -> None:
+    """A directory change in the same clock tick as the listing could leave the mtime as
+    recorded: such a stamp is not trusted, and the folder is listed again."""
+    import time
+
+    from pigeon.core.sync_local import stamp, stamp_settled
+
+    folder = tmp_path / "INBOX"
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    (folder / "cur" / "1.a:2,S").write_bytes(b"x")
+    now = time.time()
+    s = stamp(folder)
+    assert s is not None
+    assert not stamp_settled(s, now)  # changed just now: a same-tick change could hide
+    assert stamp_settled(s, now + 1.0)  # the listing began well after the last change
+    assert not stamp_settled(None, now + 1.0) and not stamp_settled(s, None)
+    # whole-second mtimes (a coarse file system): two seconds of margin
+    os.utime(folder / "cur", (int(now) - 1, int(now) - 1))
+    os.utime(folder / "new", (int(now) - 1, int(now) - 1))
+    coarse = stamp(folder)
+    assert not stamp_settled(coarse, int(now) + 0.5)
+    assert stamp_settled(coarse, int(now) + 1.5)
