@@ -54,8 +54,9 @@ class TerminalProgress:
         self.last = now
         from pigeon.core.sanitize import sanitize_line
 
+        total_mb = f"/{self.total[1] / 1e6:.1f}" if self.total[1] else ""  # unknown for a streamed folder
         text = (f"{self.account} {self.name}: {self.done[0]}/{self.total[0]} messages, "
-                f"{self.done[1] / 1e6:.1f}/{self.total[1] / 1e6:.1f} MB")
+                f"{self.done[1] / 1e6:.1f}{total_mb} MB")
         self.stream.write("\r\x1b[K" + sanitize_line(text)[:200])
         self.stream.flush()
         self.shown = True

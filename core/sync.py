@@ -81,6 +81,7 @@ class Work:
     new_folder: bool = False
     notes: list[str] = field(default_factory=list)
     partial: bool = False  # only the server changed; ``fi.known`` holds just the touched UIDs
+    stream: bool = False  # a first download into an empty folder: planned chunk by chunk (sync_exec)
 
 
 @dataclass
@@ -323,6 +324,12 @@ class SyncEngine:
             return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, False, notes, partial=True)
         known = self.state.messages(ln) if fs else {}
         local = sync_local.scan(fdir)
+        if fs is None and not local and not self.has_state and not self.opt.dry_run and sel.exists > STREAM_MESSAGES:
+            # The account's first sync, into an empty local folder: every message is a plain
+            # download, with nothing to pair or match. Its metadata is fetched with the bodies,
+            # a chunk at a time (``sync_exec``), so memory does not grow with the folder.
+            fi = FolderInput(ln, {}, local, RemoteView(sel.uidvalidity, {}, complete=True))
+            return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, True, notes, stream=True)
         if fs is None or reset or not known:
             # Message-IDs let a message moved here on the server be matched with the file it
             # was elsewhere; an account's very first sync has nothing to match them with.
@@ -350,6 +357,7 @@ class SyncEngine:
         return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, fs is None, notes)
 
 
+STREAM_MESSAGES = 2000  # a first download of a larger folder is planned this many at a time
 PREFETCH_MESSAGES = 200  # new messages of a folder fetched whole while gathering ...
 PREFETCH_BYTES = 8 * 1024 * 1024  # ... within this many bytes for the whole sync
 

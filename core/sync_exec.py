@@ -144,12 +144,14 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     touched_remote = bool(fp.upload or fp.delete_remote or moves_out or moves_in
                           or any(x.store_add or x.store_remove for x in fp.pairs))
     later = [d for d in fp.download if (w.name, d.remote.uid) not in engine.prefetched]
-    need_select = bool(later or touched_remote)
+    need_select = bool(later or touched_remote or w.stream)
     if need_select:
         sel = r.select(w.remote_name)
         if sel.uidvalidity != w.uidvalidity:
             raise RuntimeError("UIDVALIDITY changed during the sync; run it again")
 
+    if w.stream:
+        _stream_downloads(engine, w, fdir)
     _downloads(engine, w, fp, fdir)
     _uploads(engine, w, fp, fdir)
 
@@ -328,14 +330,32 @@ def _fetcher(engine: SyncEngine, batches: list[list[int]]) -> Iterator[list[tupl
         t.join()
 
 
-def _downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
+def _stream_downloads(engine: SyncEngine, w: Work, fdir: Path) -> None:
+    """Download a whole folder into an empty local one (``Work.stream``): the UIDs, then the
+    flags and sizes and the bodies of ``STREAM_MESSAGES`` of them at a time, each chunk
+    written and committed before the next is asked for. Memory holds one chunk's metadata
+    and two batches of bodies, whatever the folder's size."""
+    from pigeon.core.sync import STREAM_MESSAGES
+    from pigeon.core.sync_types import Download
+
+    r = engine.remote
+    uids = sorted(r.all_uids())
+    engine.progress.folder(w.name, len(uids), 0)
+    for i in range(0, len(uids), STREAM_MESSAGES):
+        meta = r.fetch_meta(uids[i : i + STREAM_MESSAGES])[0]
+        chunk = FolderPlan(w.name, download=[Download(w.name, meta[u]) for u in sorted(meta)])
+        _downloads(engine, w, chunk, fdir, announce=False)
+
+
+def _downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, *, announce: bool = True) -> None:
     if not fp.download:
         return
     opt = engine.opt
     uploads = {u.local.digest: u for u in fp.upload if u.local.digest}
     by_uid = {d.remote.uid: d.remote for d in fp.download}
     sizes = {u: m.size or 0 for u, m in by_uid.items()}
-    engine.progress.folder(w.name, len(by_uid), sum(sizes.values()))
+    if announce:
+        engine.progress.folder(w.name, len(by_uid), sum(sizes.values()))
     arrivals = engine.result.arrived if (w.fs is not None or opt.events_on_first_sync) else None
     stores: list[tuple[int, list[str]]] = []
     early = [(u, engine.prefetched.pop((w.name, u))) for u in sorted(by_uid) if (w.name, u) in engine.prefetched]

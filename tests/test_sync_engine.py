@@ -41,6 +41,24 @@ def test_initial_sync_then_nothing_to_do(box) -> None:  # noqa: ANN001
     assert_agree(user, root, state)
 
 
+def test_first_sync_of_a_large_folder_goes_chunk_by_chunk(box, monkeypatch) -> None:  # noqa: ANN001
+    """The account's first sync streams a big folder (metadata and bodies a chunk at a time,
+    so memory stays flat); the result is the same Maildir and state as the planned way."""
+    import pigeon.core.sync as sync_mod
+
+    user, root, state = box
+    monkeypatch.setattr(sync_mod, "STREAM_MESSAGES", 4)  # "large" = more than 4 messages here
+    seed(user, "INBOX", 11, flags=("\\Seen",))
+    seed(user, "Archive", 3, start=100, flags=("\\Flagged", "$Label1"))  # small: planned as usual
+    res = sync(user, root, state)
+    assert not res.failed and res.report.downloaded == 14
+    assert_agree(user, root, state)
+    user.append(message(50), "INBOX")
+    again = sync(user, root, state)
+    assert again.report.downloaded == 1 and not again.failed
+    assert_agree(user, root, state)
+
+
 def test_local_changes_go_up(box) -> None:  # noqa: ANN001
     user, root, state = box
     seed(user, "INBOX", 6)
