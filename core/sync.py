@@ -134,6 +134,7 @@ class SyncEngine:
         self.prefetched: dict[tuple[str, int], bytes] = {}  # (folder, uid) -> body fetched early
         self._pool: Any = None
         self.unstamped: list[tuple[str, Path]] = []  # executed folders whose stamp is still to take
+        self.preselected: dict[str, Any] = {}  # local name -> Selected, from sync_prefetch
 
     def pool(self) -> Any:
         """The sync's file-writing threads (started on first use, stopped when the run ends)."""
@@ -160,12 +161,15 @@ class SyncEngine:
         self.folder_remote_names = {ln: info.name for ln, info in pairs.items()}
         states = self.state.folders()
         self.has_state = bool(states)
+        from pigeon.core.sync_gather import gather, prefetch
+
+        self.preselected = prefetch(self, pairs, states)
         works: list[Work] = []
         for ln in sorted(pairs):
             if not self._wanted(ln, pairs[ln].name):
                 continue
             try:
-                w = self._gather(ln, pairs[ln], states.get(ln))
+                w = gather(self, ln, pairs[ln], states.get(ln))
             except Exception as exc:  # noqa: BLE001 - one folder failing must not stop the rest
                 self._fail(ln, exc)
                 continue
@@ -262,108 +266,6 @@ class SyncEngine:
             if not self.opt.dry_run:
                 self.store.create_folder(ln)
         return pairs
-
-    # ------------------------------------------------------------------ gathering
-
-    def _describe_new(self, ln: str, view: Any, known: dict) -> None:
-        """Size and Message-ID of the server's new messages (what move detection and pairing
-        match on). A few new messages are fetched whole right away: the body is needed anyway
-        when it is a plain new message, and this saves a SELECT and a FETCH per folder later."""
-        from pigeon.core import sync_local
-        from pigeon.core.sync_types import RemoteMsg
-
-        new = [u for u in view.changed if u not in known]
-        if not new:
-            return
-        left = _prefetch_budget(self)
-        if len(new) <= PREFETCH_MESSAGES and left > 0 and not self.opt.dry_run:
-            for uid, letters, kws, size, body in self.remote.fetch_new(new):
-                view.changed[uid] = RemoteMsg(uid, letters, kws, size, sync_local.message_id(body))
-                self.prefetched[(ln, uid)] = body
-                left -= len(body)
-            self._prefetch_left = left
-            new = [u for u in new if (ln, u) not in self.prefetched]
-            if not new:
-                return
-        meta = self.remote.fetch_meta(new, ids=True)[0]
-        for u in new:
-            if u in meta:
-                view.changed[u] = meta[u]
-
-    def _gather(self, ln: str, info: FolderInfo, fs: FolderState | None) -> Work | None:
-        from pigeon.core import sync_local
-
-        r = self.remote
-        st = info.status
-        fdir = self.store.folder_path(ln)
-        stamp = sync_local.stamp(fdir)
-        local_changed = (fs is None or stamp is None or stamp != fs.local_stamp
-                         or not sync_local.stamp_settled(fs.local_stamp, fs.synced))
-        remote_changed = (
-            fs is None
-            or not st
-            or not r.condstore
-            or "HIGHESTMODSEQ" not in st
-            or (fs.uidvalidity, fs.highestmodseq, fs.uidnext) != (st.get("UIDVALIDITY"), st.get("HIGHESTMODSEQ"), st.get("UIDNEXT"))
-        )
-        if not (local_changed or remote_changed):
-            return None
-        from pigeon.core.sync_plan import FolderInput, RemoteView, rebase, unpaired_local
-
-        sel = r.select(info.name, known=(fs.uidvalidity, fs.highestmodseq) if fs and fs.highestmodseq else None, readonly=True)
-        notes: list[str] = []
-        reset = fs is not None and fs.uidvalidity is not None and sel.uidvalidity != fs.uidvalidity
-        if fs is not None and not reset and not local_changed and sel.qresync:
-            # Only the server changed, and it named what changed: look at just those messages.
-            # The local folder is exactly as last agreed (its stamp says so), so it needs no
-            # listing; files are found by name when an action touches them.
-            view = RemoteView(sel.uidvalidity, dict(sel.changed), set(sel.vanished))
-            known = self.state.messages_for(ln, set(view.changed) | view.vanished)
-            self._describe_new(ln, view, known)
-            fi = FolderInput(ln, known, None, view, total=self.state.count(ln))
-            return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, False, notes, partial=True)
-        known = self.state.messages(ln) if fs else {}
-        local = sync_local.scan(fdir)
-        if fs is None and not local and not self.has_state and not self.opt.dry_run and sel.exists > STREAM_MESSAGES:
-            # The account's first sync, into an empty local folder: every message is a plain
-            # download, with nothing to pair or match. Its metadata is fetched with the bodies,
-            # a chunk at a time (``sync_exec``), so memory does not grow with the folder.
-            fi = FolderInput(ln, {}, local, RemoteView(sel.uidvalidity, {}, complete=True))
-            return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, True, notes, stream=True)
-        if fs is None or reset or not known:
-            # Message-IDs let a message moved here on the server be matched with the file it
-            # was elsewhere; an account's very first sync has nothing to match them with.
-            ids = bool(local) or reset or self.has_state
-            changed = r.fetch_meta("1:*", ids=ids)[0] if sel.exists else {}
-            view = RemoteView(sel.uidvalidity, changed, complete=True)
-            if reset:
-                known = rebase(known, changed)
-                notes.append(f"UIDVALIDITY changed ({fs.uidvalidity} -> {sel.uidvalidity}): {len(known)} messages matched by content")
-        elif sel.qresync:
-            view = RemoteView(sel.uidvalidity, dict(sel.changed), set(sel.vanished))
-        elif r.condstore and fs.highestmodseq:
-            changed = r.fetch_meta("1:*", sizes=False, changedsince=fs.highestmodseq)[0]
-            vanished = set(known) - r.all_uids()
-            view = RemoteView(sel.uidvalidity, changed, vanished)
-        else:
-            view = RemoteView(sel.uidvalidity, r.fetch_meta("1:*", sizes=False)[0], complete=True)
-        if known and not reset:
-            self._describe_new(ln, view, known)
-        fi = FolderInput(ln, known, local, view)
-        loose = unpaired_local(fi)
-        if loose:
-            facts = {m.key: sync_local.with_facts(m, fdir) for m in loose}
-            fi.local = [facts.get(m.key, m) for m in local]
-        return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, fs is None, notes)
-
-
-STREAM_MESSAGES = 2000  # a first download of a larger folder is planned this many at a time
-PREFETCH_MESSAGES = 200  # new messages of a folder fetched whole while gathering ...
-PREFETCH_BYTES = 8 * 1024 * 1024  # ... within this many bytes for the whole sync
-
-
-def _prefetch_budget(engine: SyncEngine) -> int:
-    return getattr(engine, "_prefetch_left", PREFETCH_BYTES)
 
 
 def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, progress: Progress | None = None,

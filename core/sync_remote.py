@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from pigeon.core import sync_answers as answers
+from pigeon.core.sync_answers import FolderInfo, Selected, parse_uid_set, uid_set  # noqa: F401 - the engine's names
 
 if TYPE_CHECKING:
     from pigeon.core.sync_types import RemoteMsg
 
 _STATUS_ITEMS = ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ", "MESSAGES")
-_UID_IN_FETCH = re.compile(rb"\bUID (\d+)")
-_FLAGS_IN_FETCH = re.compile(rb"\bFLAGS \(([^)]*)\)")
-_SIZE_IN_FETCH = re.compile(rb"\bRFC822\.SIZE (\d+)")
-_BODY_LITERAL = re.compile(rb"BODY\[\] \{\d+\}$")
 _CODE_RE = re.compile(rb"\[(APPENDUID|COPYUID) ([^\]]*)\]", re.I)
 
 
@@ -30,77 +28,11 @@ class RemoteError(Exception):
     """A command the server refused, with its answer (one line)."""
 
 
-@dataclass
-class FolderInfo:
-    name: str  # decoded (UTF-8) server name
-    delimiter: str | None
-    flags: frozenset[str]
-    status: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def selectable(self) -> bool:
-        return not ({"\\noselect", "\\nonexistent"} & self.flags)
-
-
-@dataclass
-class Selected:
-    """What SELECT said, plus (with QRESYNC) the changes since the given modseq."""
-
-    uidvalidity: int
-    uidnext: int | None
-    highestmodseq: int | None
-    exists: int
-    changed: dict[int, RemoteMsg] = field(default_factory=dict)
-    vanished: set[int] = field(default_factory=set)
-    qresync: bool = False
-    permanent: tuple[str, ...] = ()  # PERMANENTFLAGS; "\\*" there: new keywords may be stored
-
-
-def uid_set(uids: Iterable[int]) -> str:
-    """Compact IMAP sequence set: 1:3,7,9:10."""
-    out: list[str] = []
-    start = prev = None
-    for u in sorted(set(uids)):
-        if prev is not None and u == prev + 1:
-            prev = u
-            continue
-        if start is not None:
-            out.append(f"{start}:{prev}" if start != prev else str(start))
-        start = prev = u
-    if start is not None:
-        out.append(f"{start}:{prev}" if start != prev else str(start))
-    return ",".join(out)
-
-
-def parse_uid_set(text: str | bytes) -> list[int]:
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    out: list[int] = []
-    for part in text.strip().split(","):
-        if not part:
-            continue
-        if ":" in part:
-            a, b = part.split(":", 1)
-            lo, hi = sorted((int(a), int(b)))
-            out.extend(range(lo, hi + 1))
-        else:
-            out.append(int(part))
-    return out
-
-
 def _quote(name: str) -> bytes:
     from imapclient.imap_utf7 import encode
 
     raw = encode(name)
     return b'"' + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
-
-
-def _decode_name(raw: bytes | str) -> str:
-    from imapclient.imap_utf7 import decode
-
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8", "surrogateescape")
-    return decode(raw)
 
 
 class Remote:
@@ -145,6 +77,41 @@ class Remote:
 
     # ------------------------------------------------------------------ folders
 
+    def pipeline(self, commands: list[tuple[str, list[bytes]]]) -> list[tuple[str, bytes, dict[str, list]]]:
+        """Send every command before reading any answer; return (status, text, untagged
+        responses) per command, in order. IMAP answers in order and ends each answer with its
+        tagged line, so what arrives between two tagged lines belongs to the second command.
+        A command's name may be ``UID FETCH``. Commands after a SELECT/EXAMINE run in that
+        folder (the caller sets ``selected``). A refused command does not raise here."""
+        import imaplib
+
+        imap = self.imap
+        imap.untagged_responses.clear()
+        if hasattr(imap, "_untagged_count"):
+            imap._untagged_count = 0
+        sent = []
+        for name, args in commands:
+            words = name.split()
+            if words[0] in ("SELECT", "EXAMINE"):
+                imap.state = "AUTH"
+            tag = imap._command(*words, *args)
+            if words[0] in ("SELECT", "EXAMINE"):
+                imap.state = "SELECTED"  # for the commands that follow it
+            sent.append((words[0], tag))
+        out = []
+        for name, tag in sent:
+            try:
+                typ, dat = imap._command_complete(name, tag)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error as exc:  # BAD: the stream is still in step
+                typ, dat = "BAD", [str(exc).encode()]
+            untagged = dict(imap.untagged_responses)
+            imap.untagged_responses.clear()
+            text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
+            out.append((typ, text, untagged))
+        return out
+
     def enable_and_list(self) -> dict[str, FolderInfo]:
         """:meth:`enable` and :meth:`list_folders` in one round trip (both commands sent before
         either answer is read) where the server offers QRESYNC, ENABLE and LIST-STATUS."""
@@ -168,7 +135,7 @@ class Remote:
         enabled = {e.upper() for line in untagged.get("ENABLED", []) if isinstance(line, bytes) for e in line.split()}
         self.qresync = b"QRESYNC" in enabled
         self.condstore = self.qresync or b"CONDSTORE" in enabled or self.has("CONDSTORE")
-        return self._folders_from(untagged)
+        return answers.folders_from(untagged)
 
     def list_folders(self) -> dict[str, FolderInfo]:
         """Every folder, with its status where the server can say it in the same round trip."""
@@ -178,34 +145,7 @@ class Remote:
         if want_status:
             args += [b"RETURN", b"(STATUS (" + " ".join(items).encode() + b"))"]
         _, untagged = self._run(b"LIST", args)
-        return self._folders_from(untagged)
-
-    @staticmethod
-    def _folders_from(untagged: dict[str, list]) -> dict[str, FolderInfo]:
-        from imapclient.response_parser import parse_response
-
-        out: dict[str, FolderInfo] = {}
-        for line in untagged.get("LIST", []):
-            raw = line if isinstance(line, bytes) else b"".join(p for p in line if isinstance(p, bytes))
-            flags, delim, name = parse_response([raw])
-            if isinstance(name, int):
-                name = str(name).encode()
-            dname = _decode_name(name)
-            out[dname] = FolderInfo(
-                dname,
-                delim.decode() if isinstance(delim, bytes) else None,
-                frozenset(f.decode().lower() for f in flags),
-            )
-        for line in untagged.get("STATUS", []):
-            raw = line if isinstance(line, bytes) else b"".join(p for p in line if isinstance(p, bytes))
-            name, values = parse_response([raw])
-            if isinstance(name, int):
-                name = str(name).encode()
-            dname = _decode_name(name)
-            if dname in out:
-                it = iter(values)
-                out[dname].status = {k.decode().upper(): int(v) for k, v in zip(it, it, strict=False)}
-        return out
+        return answers.folders_from(untagged)
 
     def status(self, name: str) -> dict[str, int]:
         items = [i for i in _STATUS_ITEMS if i != "HIGHESTMODSEQ" or self.condstore]
@@ -227,58 +167,22 @@ class Remote:
     def select(self, name: str, *, known: tuple[int, int] | None = None, readonly: bool = False) -> Selected:
         """SELECT (or EXAMINE) ``name``; with QRESYNC and ``known=(uidvalidity, modseq)`` the
         answer carries every change since: FETCH for changed/new UIDs, VANISHED for expunged."""
+        args, use_q = self.examine_args(name, known)
+        _, untagged = self._run(b"EXAMINE" if readonly else b"SELECT", args)
+        self.imap.state = "SELECTED"
+        self.selected = name
+        return answers.selected_from(untagged, use_q)
+
+    def examine_args(self, name: str, known: tuple[int, int] | None) -> tuple[list[bytes], bool]:
+        """The arguments of ``EXAMINE name`` (with QRESYNC when ``known`` allows), and whether
+        QRESYNC is used."""
         args = [_quote(name)]
         use_q = bool(known and self.qresync and known[0] and known[1])
         if use_q:
             args.append(f"(QRESYNC ({known[0]} {known[1]}))".encode())
         elif self.condstore:
             args.append(b"(CONDSTORE)")
-        text, untagged = self._run(b"EXAMINE" if readonly else b"SELECT", args)
-        self.imap.state = "SELECTED"
-        self.selected = name
-        codes: dict[str, int] = {}
-        for line in untagged.get("OK", []):
-            m = re.match(rb"\[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]", line if isinstance(line, bytes) else b"")
-            if m:
-                codes[m.group(1).decode()] = int(m.group(2))
-        if b"NOMODSEQ" in b" ".join(x for x in untagged.get("OK", []) if isinstance(x, bytes)):
-            codes.pop("HIGHESTMODSEQ", None)
-        exists = int(untagged.get("EXISTS", [b"0"])[-1])
-        sel = Selected(codes.get("UIDVALIDITY", 0), codes.get("UIDNEXT"), codes.get("HIGHESTMODSEQ"), exists, qresync=use_q)
-        for line in untagged.get("OK", []):
-            m = re.match(rb"\[PERMANENTFLAGS \(([^)]*)\)\]", line if isinstance(line, bytes) else b"")
-            if m:
-                sel.permanent = tuple(m.group(1).decode("utf-8", "replace").split())
-        if use_q:
-            sel.vanished = self._vanished(untagged)
-            sel.changed = self._fetch_flags_from(untagged.get("FETCH", []))
-        return sel
-
-    @staticmethod
-    def _vanished(untagged: dict[str, list]) -> set[int]:
-        out: set[int] = set()
-        for line in untagged.get("VANISHED", []):
-            text = line.decode() if isinstance(line, bytes) else str(line)
-            text = text.replace("(EARLIER)", "").strip()
-            out.update(parse_uid_set(text))
-        return out
-
-    @staticmethod
-    def _fetch_flags_from(lines: list) -> dict[int, RemoteMsg]:
-        if not lines:
-            return {}
-        from imapclient.response_parser import parse_fetch_response
-        from pigeon.core.sync_flags import from_imap
-        from pigeon.core.sync_types import RemoteMsg
-
-        out: dict[int, RemoteMsg] = {}
-        for _seq, d in parse_fetch_response(lines, False, False).items():
-            uid = d.get(b"UID")
-            if uid is None or b"FLAGS" not in d:
-                continue
-            letters, kws = from_imap(d[b"FLAGS"])
-            out[uid] = RemoteMsg(uid, letters, kws, d.get(b"RFC822.SIZE"))
-        return out
+        return args, use_q
 
     # ------------------------------------------------------------------ reading
 
@@ -293,25 +197,7 @@ class Remote:
         if changedsince is not None:
             args.append(f"(CHANGEDSINCE {changedsince}{' VANISHED' if vanished else ''})".encode())
         _, untagged = self._run(b"FETCH", args, uid=True)
-        from imapclient.response_parser import parse_fetch_response
-        from pigeon.core.sync_flags import from_imap
-        from pigeon.core.sync_local import message_id
-        from pigeon.core.sync_types import RemoteMsg
-
-        out: dict[int, RemoteMsg] = {}
-        lines = untagged.get("FETCH", [])
-        if lines:
-            for _seq, d in parse_fetch_response(lines, False, False).items():
-                uid = d.get(b"UID")
-                if uid is None or b"FLAGS" not in d:
-                    continue
-                letters, kws = from_imap(d[b"FLAGS"])
-                mid = None
-                if ids:
-                    hdr = next((v for k, v in d.items() if k.startswith(b"BODY[HEADER")), b"") or b""
-                    mid = message_id(hdr if isinstance(hdr, bytes) else b"")
-                out[uid] = RemoteMsg(uid, letters, kws, d.get(b"RFC822.SIZE"), mid)
-        return out, self._vanished(untagged) if vanished else set()
+        return answers.meta_from(untagged, ids), answers.vanished_from(untagged) if vanished else set()
 
     def all_uids(self) -> set[int]:
         """Every UID in the selected folder (ESEARCH answers with ranges where offered)."""
@@ -334,19 +220,7 @@ class Remote:
         if not uids:
             return []
         _, untagged = self._run(b"FETCH", [uid_set(uids).encode(), b"(UID BODY.PEEK[])"], uid=True)
-        lines = untagged.get("FETCH", [])
-        out: list[tuple[int, bytes]] = []
-        for i, item in enumerate(lines):
-            if not isinstance(item, tuple) or len(item) != 2:
-                continue
-            head, body = item
-            m = _UID_IN_FETCH.search(head)
-            if m is None and i + 1 < len(lines) and isinstance(lines[i + 1], bytes):
-                m = _UID_IN_FETCH.search(lines[i + 1])
-            if m is None or not _BODY_LITERAL.search(head):
-                return self._fetch_bodies_slow(lines)
-            out.append((int(m.group(1)), body))
-        return out
+        return answers.bodies_from(untagged)
 
     def fetch_new(self, uids: list[int]) -> list[tuple[int, str, frozenset[str], int, bytes]]:
         """UID FETCH (UID FLAGS RFC822.SIZE BODY.PEEK[]) of a few new messages at once:
@@ -363,24 +237,13 @@ class Remote:
             if not isinstance(item, tuple) or len(item) != 2:
                 continue
             head, body = item
-            m_uid = _UID_IN_FETCH.search(head)
-            m_flags = _FLAGS_IN_FETCH.search(head)
-            m_size = _SIZE_IN_FETCH.search(head)
-            if not (m_uid and m_flags and _BODY_LITERAL.search(head)):
+            m_uid = answers.UID_IN_FETCH.search(head)
+            m_flags = answers.FLAGS_IN_FETCH.search(head)
+            m_size = answers.SIZE_IN_FETCH.search(head)
+            if not (m_uid and m_flags and answers.BODY_LITERAL.search(head)):
                 continue  # unusual layout: these messages are fetched again the general way
             letters, kws = from_imap(m_flags.group(1).split())
             out.append((int(m_uid.group(1)), letters, kws, int(m_size.group(1)) if m_size else len(body), body))
-        return out
-
-    @staticmethod
-    def _fetch_bodies_slow(lines: list) -> list[tuple[int, bytes]]:
-        from imapclient.response_parser import parse_fetch_response
-
-        out = []
-        for _seq, d in parse_fetch_response(lines, False, False).items():
-            uid, body = d.get(b"UID"), d.get(b"BODY[]")
-            if uid is not None and body is not None:
-                out.append((uid, body))
         return out
 
     # ------------------------------------------------------------------ writing

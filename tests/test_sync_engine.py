@@ -44,7 +44,7 @@ def test_initial_sync_then_nothing_to_do(box) -> None:  # noqa: ANN001
 def test_first_sync_of_a_large_folder_goes_chunk_by_chunk(box, monkeypatch) -> None:  # noqa: ANN001
     """The account's first sync streams a big folder (metadata and bodies a chunk at a time,
     so memory stays flat); the result is the same Maildir and state as the planned way."""
-    import pigeon.core.sync as sync_mod
+    import pigeon.core.sync_gather as sync_mod
 
     user, root, state = box
     monkeypatch.setattr(sync_mod, "STREAM_MESSAGES", 4)  # "large" = more than 4 messages here
@@ -105,6 +105,39 @@ def test_server_changes_come_down(box) -> None:  # noqa: ANN001
     moved_after = find_local(root, "Archive", b"Hello 3.")
     assert moved_after.stat().st_ino == os.stat(moved_after).st_ino
     assert not moved_before.exists()
+
+
+def test_server_changes_in_many_folders_come_down_together(box, monkeypatch) -> None:  # noqa: ANN001
+    """Several folders changed on the server (the pipelined gathering: every folder's EXAMINE
+    and FETCH sent at once), with a prefetch budget too small for every new body, a message
+    moved between two of them, and a local change alongside: all agree after one sync."""
+    import pigeon.core.sync_gather as gather_mod
+
+    user, root, state = box
+    monkeypatch.setattr(gather_mod, "PREFETCH_BYTES", 600)  # some new bodies wait for the executor
+    folders = ("INBOX", "Archive", "lists/dev")
+    uids = {f: seed(user, f, 4, start=10 * i, flags=("\\Seen",)) for i, f in enumerate(folders)}
+    sync(user, root, state)
+    c = user.imap()
+    for f in folders:
+        c.select_folder(f)
+        c.add_flags([uids[f][0]], ["\\Flagged", "todo"])
+        c.delete_messages([uids[f][1]])
+        c.expunge()
+    c.select_folder("Archive")
+    c.move([uids["Archive"][2]], "lists/dev")  # vanished here, new there: a move
+    c.logout()
+    for i, f in enumerate(folders):
+        for j in range(3):
+            user.append(message(100 + 10 * i + j, size=200 * j), f)
+    set_local_flags(find_local(root, "INBOX", b"Hello 3."), "RS")  # a local change too
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    r = res.report
+    assert (r.downloaded, r.flags_down, r.deleted_local, r.moved, r.flags_up) == (9, 3, 3, 1, 1)
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report == type(r)("t") and not again.failed
 
 
 def test_deleted_here_but_changed_there_is_kept(box) -> None:  # noqa: ANN001
