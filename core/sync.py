@@ -134,7 +134,8 @@ class SyncEngine:
         self.prefetched: dict[tuple[str, int], bytes] = {}  # (folder, uid) -> body fetched early
         self._pool: Any = None
         self.unstamped: list[tuple[str, Path]] = []  # executed folders whose stamp is still to take
-        self.preselected: dict[str, Any] = {}  # local name -> Selected, from sync_prefetch
+        self.preselected: dict[str, Any] = {}  # local name -> Selected, from sync_gather.prefetch
+        self.early_writes: dict[tuple[str, int], Any] = {}  # (folder, uid) -> (future, state row)
 
     def pool(self) -> Any:
         """The sync's file-writing threads (started on first use, stopped when the run ends)."""
@@ -192,7 +193,9 @@ class SyncEngine:
         if self.opt.dry_run:
             return res
         from pigeon.core.sync_exec import execute, stamp_folders
+        from pigeon.core.sync_files import write_early
 
+        write_early(self, works, p)
         for w in works:
             try:
                 execute(self, w, p)

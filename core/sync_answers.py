@@ -144,9 +144,43 @@ def vanished_from(untagged: dict[str, list]) -> set[int]:
     return out
 
 
+_SIMPLE_FETCH = re.compile(rb"\d+ \(([^\"{}]*)\)")  # no literal, no quoted string
+_FLAGS_ITEM = re.compile(rb"\bFLAGS \(([^)]*)\)")
+_UID_ITEM = re.compile(rb"\bUID (\d+)")
+
+
+def _flags_fast(lines: list) -> dict[int, RemoteMsg] | None:
+    """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` lines read with two regular expressions
+    (the general parser tokenises every byte: the bulk of reading a QRESYNC answer). None
+    when a line is anything else: the caller then uses the general parser."""
+    from pigeon.core.sync_flags import from_imap
+    from pigeon.core.sync_types import RemoteMsg
+
+    out: dict[int, RemoteMsg] = {}
+    for line in lines:
+        m = _SIMPLE_FETCH.fullmatch(line) if isinstance(line, bytes) else None
+        if m is None:
+            return None
+        items = m.group(1)
+        f = _FLAGS_ITEM.search(items)
+        if f is None:
+            return None
+        u = _UID_ITEM.search(items[: f.start()] + items[f.end() :])  # never a keyword named UID
+        if u is None:
+            return None
+        letters, kws = from_imap(f.group(1).split())
+        uid = int(u.group(1))
+        out[uid] = RemoteMsg(uid, letters, kws)
+    return out
+
+
 def flags_from(lines: list) -> dict[int, RemoteMsg]:
+    """FETCH answers carrying UID and FLAGS (a QRESYNC answer's changes) as RemoteMsg by UID."""
     if not lines:
         return {}
+    fast = _flags_fast(lines)
+    if fast is not None:
+        return fast
     from imapclient.response_parser import parse_fetch_response
     from pigeon.core.sync_flags import from_imap
     from pigeon.core.sync_types import RemoteMsg

@@ -41,7 +41,8 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     moves_in = [m for m in p.moves_local if m.dest == w.name]
     touched_remote = bool(fp.upload or fp.delete_remote or moves_out or moves_in
                           or any(x.store_add or x.store_remove for x in fp.pairs))
-    later = [d for d in fp.download if (w.name, d.remote.uid) not in engine.prefetched]
+    early = engine.prefetched.keys() | engine.early_writes.keys()  # fetched while gathering
+    later = [d for d in fp.download if (w.name, d.remote.uid) not in early]
     need_select = bool(later or touched_remote or w.stream)
     if need_select:
         sel = r.select(w.remote_name)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pigeon.core import sync_local
 from pigeon.core.sync_flags import LETTERS, synced_letters, to_imap
 from pigeon.core.sync_state import MessageState
-from pigeon.core.sync_types import FolderPlan, LocalMsg
+from pigeon.core.sync_types import FolderPlan, LocalMsg, Plan
 
 if TYPE_CHECKING:
     from pigeon.core.sync import SyncEngine, Work
@@ -223,8 +223,11 @@ def downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, *, announ
         engine.progress.folder(w.name, len(by_uid), sum(sizes.values()))
     arrivals = engine.result.arrived if (w.fs is not None or opt.events_on_first_sync) else None
     stores: list[tuple[int, list[str]]] = []
+    started = [engine.early_writes.pop((w.name, u)) for u in sorted(by_uid) if (w.name, u) in engine.early_writes]
+    if started:
+        _record(engine, w, fdir, started, [], arrivals, sum(row.size or 0 for _f, row in started))
     early = [(u, engine.prefetched.pop((w.name, u))) for u in sorted(by_uid) if (w.name, u) in engine.prefetched]
-    got = {u for u, _ in early}
+    got = {u for u, _ in early} | {row.uid for _f, row in started}
     batches = _batches([u for u in sorted(by_uid) if u not in got], sizes, opt.batch_messages, opt.batch_bytes)
     # File creation and fsync wait on the disk, not the CPU: several in flight let the file
     # system commit them together (ext4 groups concurrent fsyncs into one journal commit).
@@ -246,8 +249,6 @@ def downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, *, announ
 def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetched: list[tuple[int, bytes]],
                  by_uid: dict, uploads: dict, stores: list, arrivals: list | None, pool) -> None:  # noqa: ANN001
     opt = engine.opt
-    st = engine.state
-    rep = engine.result.report
     rows: list[MessageState] = []
     pending = []
     got_bytes = 0
@@ -274,6 +275,16 @@ def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetche
             pending.append((deliver(fdir, data, rm.flags, uid, fsync=opt.fsync), row))
         else:
             pending.append((pool.submit(deliver, fdir, data, rm.flags, uid, fsync=opt.fsync), row))
+    _record(engine, w, fdir, pending, rows, arrivals, got_bytes)
+
+
+def _record(engine: SyncEngine, w: Work, fdir: Path, pending: list, rows: list[MessageState],
+            arrivals: list | None, got_bytes: int) -> None:
+    """Wait for the files being written, fsync the directories that got new names, and only
+    then commit their state rows (with ``rows``, the batch's pairings)."""
+    opt = engine.opt
+    st = engine.state
+    rep = engine.result.report
     subdirs: set[str] = set()
     for fut, row in pending:
         key, subdir = fut if isinstance(fut, tuple) else fut.result()  # a failed write raises here, before anything is recorded
@@ -288,3 +299,32 @@ def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetche
     with st.transaction():  # the files are durable: now the state may say so
         st.put_many(w.name, rows)
     engine.progress.advance(w.name, len(rows), got_bytes)
+
+
+def write_early(engine: SyncEngine, works: list[Work], plan: Plan) -> None:
+    """Start writing the new messages fetched while gathering, of every folder at once, before
+    the folders are executed one by one: the disk's fsync waits of all folders overlap
+    instead of adding up. Each folder's ``downloads`` then waits for its files and commits
+    their state, as always after the files are durable. A body that may pair with a local
+    file (same digest as one of the folder's uploads) is left to ``downloads``."""
+    if engine.opt.writers <= 1 or not engine.prefetched:
+        return
+    pool = engine.pool()
+    for w in works:
+        fp = plan.folders.get(w.name)
+        if fp is None or not fp.download:
+            continue
+        fdir = engine.store.folder_path(w.name)
+        uploads = {u.local.digest for u in fp.upload if u.local.digest}
+        for d in fp.download:
+            body = engine.prefetched.get((w.name, d.remote.uid))
+            if body is None:
+                continue
+            data = sync_local.normalise(body)
+            dg = sync_local.digest(data)
+            if dg in uploads:
+                continue
+            del engine.prefetched[(w.name, d.remote.uid)]
+            rm = d.remote
+            row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body), dg, sync_local.message_id(data))
+            engine.early_writes[(w.name, rm.uid)] = (pool.submit(deliver, fdir, data, rm.flags, rm.uid, fsync=engine.opt.fsync), row)
