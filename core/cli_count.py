@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
+TYPE_CHECKING = False  # typing costs ~2 ms to import; annotations are strings here
+if TYPE_CHECKING:
+    import argparse
+
+#: the command line as :mod:`pigeon.core.cli_fast` reads it: same as ``add_arguments``
+FAST_OPTIONS = {"--output": ("output", frozenset(("messages", "threads", "files"))),
+                "--threads": ("output", ("const", "threads"))}
+FAST_DEFAULTS = {"output": "messages"}
+FAST_POSITIONAL = "query"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
