@@ -7,14 +7,13 @@ traceback.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from collections.abc import Sequence
 
 TYPE_CHECKING = False  # typing costs ~2 ms to import; annotations are strings here
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
 #: subcommand -> (module, one-line help). Modules are imported only when their command runs.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -48,6 +47,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
 
 
+def _module(name: str):  # noqa: ANN202 - a module
+    """``importlib.import_module`` without importing importlib (and warnings) for it."""
+    __import__(name)
+    return sys.modules[name]
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -69,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command in SUBCOMMANDS:
             from pigeon.core.cli_fast import parse
 
-            args = parse(argv, command, importlib.import_module(SUBCOMMANDS[command][0]))
+            args = parse(argv, command, _module(SUBCOMMANDS[command][0]))
         if args is None:
             from pigeon.core.cli_parser import build_parser
 

@@ -12,13 +12,21 @@ tests/test_cli_fast.py holds both parsers to the same namespace on every line th
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+
+class Namespace:
+    """argparse's Namespace without argparse (``types`` is also a module more to import)."""
+
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"Namespace({self.__dict__!r})"
 
 #: the options every command takes (see ``_common`` in :mod:`pigeon.core.cli_parser`)
 COMMON = {"--config-dir": ("config_dir", str), "--debug": ("debug", "flag")}
 
 
-def parse(argv: list[str], command: str, module: object) -> SimpleNamespace | None:
+def parse(argv: list[str], command: str, module: object) -> Namespace | None:
     """The namespace argparse would give for ``argv`` (which holds ``command``), or None."""
     options = getattr(module, "FAST_OPTIONS", None)
     if options is None:
@@ -76,4 +84,4 @@ def parse(argv: list[str], command: str, module: object) -> SimpleNamespace | No
         return None
     values[module.FAST_POSITIONAL] = words  # type: ignore[attr-defined]
     values["_module"] = module
-    return SimpleNamespace(**values)
+    return Namespace(**values)

@@ -14,16 +14,16 @@ lines and reply trees: :mod:`threads`.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
 
+from pigeon.core import sqlite as sqlite3
 from pigeon.core.index_db import FLAG_TAGS, IndexDB, db_path, maildir_flags
 from pigeon.core.query import compile_query
 
 # typing costs ~2 ms to import and annotations are strings here: keep it for checkers
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
     from typing import Any
 
