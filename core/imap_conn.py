@@ -33,12 +33,10 @@ from pigeon.core.transport import (
     ProtocolError,
     ProtocolTrace,
     SecurityError,
-    certificate_error,
-    check_pin,
     has_buffered,
-    make_context,
     open_socket,
     where,
+    wrap_tls,
 )
 from pigeon.hooks.types import ServerConfig
 
@@ -217,15 +215,7 @@ class GuardedIMAP4(imaplib.IMAP4):
             raise SecurityError(f"{srv}: server refused STARTTLS ({status.decode('ascii', 'replace')}); refusing to continue in plaintext")
         if has_buffered(self.file, self.sock):
             raise SecurityError(f"{srv}: server sent data after agreeing to STARTTLS (response injection); refusing to continue")
-        ctx = make_context(self.server)
-        try:
-            tls = ctx.wrap_socket(self.sock, server_hostname=self.server.host)
-        except ssl.SSLCertVerificationError as exc:
-            raise certificate_error(self.server, exc) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise SecurityError(f"{srv}: TLS handshake after STARTTLS failed: {exc}") from None
-        check_pin(tls, self.server)
-        tls.settimeout(self.server.timeout)
+        tls = wrap_tls(self.sock, self.server, after="STARTTLS")
         self.sock = tls
         self.tls_socket = tls
         self.file = tls.makefile("rb")

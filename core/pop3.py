@@ -39,12 +39,11 @@ from pigeon.core.transport import (
     SecurityError,
     TLSInfo,
     TransportError,
-    certificate_error,
-    check_pin,
     has_buffered,
-    make_context,
     open_socket,
+    quietly,
     where,
+    wrap_tls,
 )
 from pigeon.hooks.types import Credentials, ServerConfig
 
@@ -202,14 +201,7 @@ class Pop3Session:
             raise SecurityError(f"{srv}: server refused STLS; refusing to continue in plaintext")
         if has_buffered(pop.file, pop.sock):
             raise SecurityError(f"{srv}: server sent data after agreeing to STLS (response injection); refusing to continue")
-        try:
-            tls = make_context(self.server).wrap_socket(pop.sock, server_hostname=self.server.host)
-        except ssl.SSLCertVerificationError as exc:
-            raise certificate_error(self.server, exc) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise SecurityError(f"{srv}: TLS handshake after STLS failed: {exc}") from None
-        check_pin(tls, self.server)
-        tls.settimeout(self.server.timeout)
+        tls = wrap_tls(pop.sock, self.server, after="STLS")
         pop.sock = tls
         pop.tls_socket = tls
         pop.file = tls.makefile("rb")
@@ -354,20 +346,14 @@ class Pop3Session:
         return self._run("STAT", lambda: self.pop.stat())
 
     def quit(self) -> None:
-        if self.pop is None:
-            return
-        try:
-            self.pop.quit()
-        except Exception:
-            pass
+        """QUIT (the server commits deletions only then), then close; never raises."""
+        if self.pop is not None:
+            quietly(self.pop.quit)
         self._drop()
 
     def _drop(self) -> None:
         if self.pop is not None:
-            try:
-                self.pop.close()
-            except Exception:
-                pass
+            quietly(self.pop.close)
         self.pop = None
 
 

@@ -39,12 +39,11 @@ from pigeon.core.transport import (
     SecurityError,
     TLSInfo,
     TransportError,
-    certificate_error,
-    check_pin,
     has_buffered,
-    make_context,
     open_socket,
+    quietly,
     where,
+    wrap_tls,
 )
 from pigeon.hooks.types import Credentials, ServerConfig
 
@@ -224,14 +223,7 @@ class SmtpSession:
             raise SecurityError(f"{srv}: server refused STARTTLS ({code}); refusing to continue in plaintext")
         if smtp.file is not None and has_buffered(smtp.file, smtp.sock):
             raise SecurityError(f"{srv}: server sent data after agreeing to STARTTLS (response injection); refusing to continue")
-        try:
-            tls = make_context(self.server).wrap_socket(smtp.sock, server_hostname=self.server.host)
-        except ssl.SSLCertVerificationError as exc:
-            raise certificate_error(self.server, exc) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise SecurityError(f"{srv}: TLS handshake after STARTTLS failed: {exc}") from None
-        check_pin(tls, self.server)
-        tls.settimeout(self.server.timeout)
+        tls = wrap_tls(smtp.sock, self.server, after="STARTTLS")
         smtp.sock = tls
         smtp.tls_socket = tls
         smtp.file = None
@@ -357,18 +349,12 @@ class SmtpSession:
         return {a: f"{c} {self._text(m)}" for a, (c, m) in refused.items()}
 
     def quit(self) -> None:
-        if self.smtp is None:
-            return
-        try:
-            self.smtp.quit()
-        except Exception:
-            pass
+        """QUIT, then close; never raises."""
+        if self.smtp is not None:
+            quietly(self.smtp.quit)
         self._drop()
 
     def _drop(self) -> None:
         if self.smtp is not None:
-            try:
-                self.smtp.close()
-            except Exception:
-                pass
+            quietly(self.smtp.close)
         self.smtp = None
