@@ -34,7 +34,8 @@ from pigeon.core.transport import (
     ProtocolTrace,
     SecurityError,
     has_buffered,
-    open_socket,
+    lost,
+    open_for,
     where,
     wrap_tls,
 )
@@ -71,11 +72,7 @@ class GuardedIMAP4(imaplib.IMAP4):
         pass
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        sock = open_socket(self.server)
-        if isinstance(sock, ssl.SSLSocket):
-            self.encrypted = True
-            self.tls_socket = sock
-        return sock
+        return open_for(self)
 
     def open(self, host: str = "", port: int = 0, timeout: float | None = None) -> None:
         self.host, self.port = host, port
@@ -119,9 +116,7 @@ class GuardedIMAP4(imaplib.IMAP4):
             raise self._lost(exc) from None
 
     def _lost(self, exc: BaseException) -> ConnectionLost:
-        if isinstance(exc, TimeoutError | socket.timeout):
-            return ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s")
-        return ConnectionLost(f"{where(self.server)}: connection lost: {exc}")
+        return lost(self.server, exc)
 
     def _append_untagged(self, typ: str, dat: Any) -> None:
         self._untagged_count += 1

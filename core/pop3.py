@@ -40,7 +40,8 @@ from pigeon.core.transport import (
     TLSInfo,
     TransportError,
     has_buffered,
-    open_socket,
+    lost,
+    open_for,
     quietly,
     where,
     wrap_tls,
@@ -62,11 +63,7 @@ class _GuardedPOP3(poplib.POP3):
         super().__init__(server.host, server.port, timeout=server.timeout)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
-        sock = open_socket(self.server)
-        if isinstance(sock, ssl.SSLSocket):
-            self.encrypted = True
-            self.tls_socket = sock
-        return sock
+        return open_for(self)
 
     def _putline(self, line: bytes) -> None:
         if self.trace.enabled:
@@ -83,16 +80,14 @@ class _GuardedPOP3(poplib.POP3):
             self._in_auth = True
         try:
             self.sock.sendall(line + b"\r\n")
-        except (TimeoutError, OSError) as exc:
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+        except OSError as exc:
+            raise lost(self.server, exc) from None
 
     def _getline(self) -> tuple[bytes, int]:
         try:
             line = self.file.readline(MAX_LINE + 1)
-        except TimeoutError:
-            raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
         except OSError as exc:
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+            raise lost(self.server, exc) from None
         if len(line) > MAX_LINE:
             raise ProtocolError(f"{where(self.server)}: server sent a line longer than {MAX_LINE - 2} bytes")
         if not line:
@@ -112,10 +107,8 @@ class _GuardedPOP3(poplib.POP3):
         """A message line: same cap as any line would refuse long MIME lines, so allow 64 KiB."""
         try:
             line = self.file.readline(65536 + 1)
-        except TimeoutError:
-            raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
         except OSError as exc:
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+            raise lost(self.server, exc) from None
         if len(line) > 65536:
             raise ProtocolError(f"{where(self.server)}: server sent a message line longer than 65536 bytes")
         if not line:

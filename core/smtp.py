@@ -40,7 +40,8 @@ from pigeon.core.transport import (
     TLSInfo,
     TransportError,
     has_buffered,
-    open_socket,
+    lost,
+    open_for,
     quietly,
     where,
     wrap_tls,
@@ -68,11 +69,7 @@ class _GuardedSMTP(smtplib.SMTP):
         super().__init__(local_hostname="localhost", timeout=server.timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float | None) -> socket.socket:
-        sock = open_socket(self.server)
-        if isinstance(sock, ssl.SSLSocket):
-            self.encrypted = True
-            self.tls_socket = sock
-        return sock
+        return open_for(self)
 
     def send(self, s: str | bytes) -> None:
         data = s.encode(self.command_encoding) if isinstance(s, str) else s
@@ -92,9 +89,9 @@ class _GuardedSMTP(smtplib.SMTP):
             raise smtplib.SMTPServerDisconnected("not connected")
         try:
             self.sock.sendall(data)
-        except (TimeoutError, OSError) as exc:
+        except OSError as exc:
             self.close()
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+            raise lost(self.server, exc) from None
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None:
@@ -104,12 +101,9 @@ class _GuardedSMTP(smtplib.SMTP):
         while True:
             try:
                 line = self.file.readline(MAX_LINE + 1)
-            except TimeoutError:
-                self.close()
-                raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
             except OSError as exc:
                 self.close()
-                raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+                raise lost(self.server, exc) from None
             if not line:
                 self.close()
                 raise ConnectionLost(f"{where(self.server)}: connection closed by the server")

@@ -184,6 +184,23 @@ def open_socket(server: ServerConfig) -> socket.socket:
     return sock
 
 
+def open_for(conn: Any) -> socket.socket:
+    """``open_socket`` for a protocol object (``conn.server``): when TLS is implicit, marks it
+    ``encrypted`` and keeps ``tls_socket``, as its STARTTLS path does."""
+    sock = open_socket(conn.server)
+    if isinstance(sock, ssl.SSLSocket):
+        conn.encrypted = True
+        conn.tls_socket = sock
+    return sock
+
+
+def lost(server: ServerConfig, exc: BaseException) -> ConnectionLost:
+    """A socket timeout or error while talking to ``server``, in the user's words."""
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return ConnectionLost(f"{where(server)}: no answer within {server.timeout:g}s")
+    return ConnectionLost(f"{where(server)}: connection lost: {exc}")
+
+
 @dataclass
 class TLSInfo:
     """What ``pigeon doctor --connect`` reports about a TLS session."""
