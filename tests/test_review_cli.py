@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from fixtures.dovecot import free_ports
 from helpers import REPO, run_pigeon
 
@@ -67,3 +69,22 @@ def test_show_an_unknown_id_speaks_of_the_index(config_dir: Path) -> None:
     p = run_pigeon("show", "id:nope@example.org")
     assert p.returncode == 1
     assert p.stderr.decode() == "pigeon: no message id:nope@example.org in the index (pigeon index brings it up to date)\n"
+
+
+@pytest.mark.dovecot
+def test_sync_and_index_write_durations_alike(mail_user, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """``pigeon sync`` said "in 0.84s" and ``pigeon index`` "in 0.36 s": one style."""
+    from sync_support import message
+
+    (config_dir / "config.toml").write_text(
+        f'[accounts.work]\naddress = "{mail_user.name}@example.org"\nmaildir = "{tmp_path / "Mail"}"\n'
+        f'{mail_user.toml("imap", "tls")}\npassword_command = ["printf", "%s", "{mail_user.password}"]\n'
+    )
+    mail_user.append(message(1), "INBOX")
+    lines = []
+    for command in ("sync", "index"):
+        p = run_pigeon(command)
+        assert p.returncode == 0, p.stderr.decode()
+        lines.append(p.stdout.decode().splitlines()[-1])
+    assert lines[0].startswith("1 down, 0 up") and lines[1].startswith("1 added")
+    assert all(re.search(r" in \d+\.\d\ds$", line) for line in lines), lines
