@@ -88,3 +88,26 @@ def test_sync_and_index_write_durations_alike(mail_user, config_dir: Path, tmp_p
         lines.append(p.stdout.decode().splitlines()[-1])
     assert lines[0].startswith("1 down, 0 up") and lines[1].startswith("1 added")
     assert all(re.search(r" in \d+\.\d\ds$", line) for line in lines), lines
+
+
+def test_help_lists_each_command_once_and_every_command_explains_itself() -> None:
+    from pigeon.core.cli import SUBCOMMANDS
+
+    top = run_pigeon("--help", env={"COLUMNS": "100"})
+    assert top.returncode == 0
+    text = top.stdout.decode()
+    for name, (_module, summary) in SUBCOMMANDS.items():
+        assert text.count(f"\n  {name} ") == 1, name  # listed once, on one line with its summary
+        assert summary in text
+    assert "pigeon COMMAND --help" in text
+    for name in SUBCOMMANDS:
+        p = run_pigeon(name, "--help", env={"COLUMNS": "100"})
+        out = p.stdout.decode()
+        assert p.returncode == 0 and out.startswith(f"usage: pigeon {name} "), (name, p.stderr)
+        description = out.split("\n\n")[1]
+        assert description.startswith(f"pigeon {name}: ") and description.endswith(".") and "``" not in description, description
+        assert "DESIGN.md" not in out, name  # users do not have the design notes
+        lines = out.partition("\noptions:\n")[2].splitlines() + [""]
+        # an option with its help neither beside it nor on the next line says nothing
+        bare = [a for a, b in zip(lines, lines[1:], strict=False) if a.startswith("  -") and "  " not in a.strip() and not b.startswith("      ")]
+        assert not bare, (name, bare)
