@@ -14,7 +14,7 @@ FAST_POSITIONAL = "query"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", nargs="*", help="the query; '*' or nothing for everything")
+    parser.add_argument("query", nargs="*", metavar="QUERY", help="the query; '*' or nothing for everything")
     parser.add_argument("--output", choices=("messages", "threads", "files"), default="messages",
                         help="what to count (default messages)")
     parser.add_argument("--threads", action="store_const", const="threads", dest="output", help="count threads")

@@ -48,23 +48,30 @@ def _common(parser: argparse.ArgumentParser, *, sub: bool = False) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)", **default)
 
 
+def _description(doc: str) -> str:
+    """A command's description for --help: its module docstring's first paragraph, as prose
+    (the docstrings' ``literal`` markup is for readers of the code)."""
+    return " ".join(doc.strip().split("\n\n")[0].split()).replace("``", "")
+
+
 def build_parser(command: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pigeon",
         description=DESCRIPTION,
-        epilog="commands:\n" + "\n".join(f"  {n:<10} {h}" for n, (_, h) in SUBCOMMANDS.items()),
+        epilog="commands (pigeon COMMAND --help for its options):\n" + "\n".join(f"  {n:<10} {h}" for n, (_, h) in SUBCOMMANDS.items()),
         formatter_class=_RawDescriptionFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     _common(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # The commands are listed once, in the epilog, one line each (no help= here: argparse
+    # would list them a second time, wrapped).
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="one of the commands below; without one, the full-screen client")
     for name, (modname, help_) in SUBCOMMANDS.items():
         if name != command:
-            sub.add_parser(name, help=help_, add_help=False, formatter_class=_HelpFormatter)
+            sub.add_parser(name, add_help=False, formatter_class=_HelpFormatter)
             continue
         module = importlib.import_module(modname)
-        p = sub.add_parser(name, help=help_, description=(module.__doc__ or help_).strip().splitlines()[0],
-                           formatter_class=_HelpFormatter)
+        p = sub.add_parser(name, description=_description(module.__doc__ or help_), formatter_class=_HelpFormatter)
         _common(p, sub=True)
         module.add_arguments(p)
         p.set_defaults(_module=module)

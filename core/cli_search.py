@@ -17,7 +17,7 @@ FAST_POSITIONAL = "query"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", nargs="*", help="the query (see DESIGN.md §5); '*' for everything")
+    parser.add_argument("query", nargs="*", metavar="QUERY", help="the query (its syntax: docs/search.md); '*' for everything")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.add_argument("--threads", action="store_true", help="list threads instead of messages")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="at most N results")

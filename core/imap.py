@@ -94,6 +94,7 @@ from pigeon.core.transport import (
     TLSInfo,
     TransportError,
     has_buffered,
+    quietly,
     where,
 )
 from pigeon.hooks.types import Credentials, ServerConfig
@@ -205,20 +206,14 @@ class ImapSession:
         return self
 
     def logout(self) -> None:
-        if self._client is None:
-            return
-        try:
-            self._client.logout()
-        except Exception:
-            pass
+        """LOGOUT, then close; never raises."""
+        if self._client is not None:
+            quietly(self._client.logout)
         self._drop()
 
     def _drop(self) -> None:
         if self._client is not None:
-            try:
-                self._client._imap.shutdown()
-            except Exception:
-                pass
+            quietly(self._client._imap.shutdown)
         self._client = None
 
     def tls_info(self) -> TLSInfo | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import REPO, run_pigeon
-from sync_support import assert_agree, message, put_local, session
+from sync_support import assert_agree, message, put_local, session, sync
 
 pytestmark = pytest.mark.dovecot
 
@@ -77,6 +77,24 @@ def test_sync_killed_at_random_points_then_completes(mail_user, config_dir, isol
     # and a further sync has nothing left to do
     p = run_pigeon("sync")
     assert p.stdout.decode().startswith("0 down, 0 up")
+
+
+@pytest.mark.parametrize("made", [("cur",), ("cur", "new"), ("new",)])
+def test_folder_made_half_way_by_a_killed_sync_still_syncs(mail_user, tmp_path, made: tuple[str, ...]) -> None:  # noqa: ANN001
+    """A sync killed inside ``create_folder`` leaves cur/ (and maybe new/) without tmp/: the
+    folder counts as a Maildir from then on, so the next sync must make what is missing rather
+    than fail on that folder every time (the failure seen when a sync was killed at random)."""
+    maildir = tmp_path / "Mail"
+    for i in range(3):
+        mail_user.append(message(i), "Archive", ("\\Seen",) if i % 2 else ())
+    for sub in made:
+        (maildir / "Archive" / sub).mkdir(parents=True)
+    state = tmp_path / "state.sqlite"
+    res = sync(mail_user, maildir, state)
+    assert not res.failed, res.failed
+    assert res.report.downloaded == 3
+    server = assert_agree(mail_user, maildir, state)
+    assert len(server["Archive"]) == 3
 
 
 class CuttingProxy:
