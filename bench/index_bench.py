@@ -11,7 +11,9 @@ same to every peer, then times, as whole commands (process start included):
   ``mu index``), then a no-change re-index;
 * five queries: a sender, a subject word, a date range, a body word, a thread listing.
 
-Each figure is the median wall time of ``--runs`` runs, peers interleaved. Prints a table with
+pigeon is the ``pigeon`` next to the Python running this script: measure an installed one
+(``pip install .`` with a recent pip, whose launcher does not import ``re``). Each figure is the
+median wall time of ``--runs`` runs, peers interleaved. Prints a table with
 the ratio of each peer's time to pigeon's (above 1: pigeon is faster). Not part of the test run.
 """
 

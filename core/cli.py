@@ -7,11 +7,13 @@ traceback.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # typing costs ~2 ms to import; annotations are strings here
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 #: subcommand -> (module, one-line help). Modules are imported only when their command runs.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -45,61 +47,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 DESCRIPTION = "pigeon: a terminal mail client in the spirit of Emacs."
 
 
-def _columns() -> int:
-    """``shutil.get_terminal_size().columns``, without importing shutil (with bz2, lzma...)."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter; its width found without shutil, which argparse imports for it on
-    every ``add_argument`` (~1.5 ms), help or not."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
-
-
-class _RawDescriptionFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
-
-
-def _common(parser: argparse.ArgumentParser, *, sub: bool = False) -> None:
-    # In a subcommand's parser the defaults are suppressed: otherwise its None would replace a
-    # value given before the subcommand name (``pigeon --config-dir X show ...``).
-    default: dict[str, object] = {"default": argparse.SUPPRESS} if sub else {}
-    parser.add_argument("--config-dir", metavar="DIR", help="configuration directory (default: $PIGEON_CONFIG_DIR or $XDG_CONFIG_HOME/pigeon)", **default)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and protocol traces (secrets redacted)", **default)
-
-
-def build_parser(command: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pigeon",
-        description=DESCRIPTION,
-        epilog="commands:\n" + "\n".join(f"  {n:<10} {h}" for n, (_, h) in SUBCOMMANDS.items()),
-        formatter_class=_RawDescriptionFormatter,
-    )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    _common(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (modname, help_) in SUBCOMMANDS.items():
-        if name != command:
-            sub.add_parser(name, help=help_, add_help=False, formatter_class=_HelpFormatter)
-            continue
-        module = importlib.import_module(modname)
-        p = sub.add_parser(name, help=help_, description=(module.__doc__ or help_).strip().splitlines()[0],
-                           formatter_class=_HelpFormatter)
-        _common(p, sub=True)
-        module.add_arguments(p)
-        p.set_defaults(_module=module)
-    return parser
+def _module(name: str):  # noqa: ANN202 - a module
+    """``importlib.import_module`` without importing importlib (and warnings) for it."""
+    __import__(name)
+    return sys.modules[name]
 
 
 def _version() -> str:
@@ -119,8 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = next((a for a in argv if a in SUBCOMMANDS), command)
     debug = "--debug" in argv or bool(os.environ.get("PIGEON_DEBUG"))
     try:
-        parser = build_parser(command if command in SUBCOMMANDS else None)
-        args = parser.parse_args(argv)
+        args = None
+        if command in SUBCOMMANDS:
+            from pigeon.core.cli_fast import parse
+
+            args = parse(argv, command, _module(SUBCOMMANDS[command][0]))
+        if args is None:
+            from pigeon.core.cli_parser import build_parser
+
+            args = build_parser(command if command in SUBCOMMANDS else None).parse_args(argv)
         if args.version:
             print(f"pigeon {_version()}")
             return 0

@@ -18,15 +18,15 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("mailto", nargs="?", help="a mailto: URL to start from")
-    parser.add_argument("--account", help="the sending account (default: the default account)")
+    parser.add_argument("mailto", nargs="?", metavar="MAILTO", help="a mailto: URL to start from")
+    parser.add_argument("--account", metavar="NAME", help="the sending account (default: the default account)")
     parser.add_argument("--to", action="append", default=[], metavar="ADDR", help="a recipient (repeatable)")
-    parser.add_argument("--cc", action="append", default=[], metavar="ADDR")
-    parser.add_argument("--bcc", action="append", default=[], metavar="ADDR")
-    parser.add_argument("--subject", default=None)
+    parser.add_argument("--cc", action="append", default=[], metavar="ADDR", help="a copy recipient (repeatable)")
+    parser.add_argument("--bcc", action="append", default=[], metavar="ADDR", help="a blind copy recipient, not shown to the others (repeatable)")
+    parser.add_argument("--subject", default=None, metavar="TEXT", help="the subject line")
     parser.add_argument("--attach", action="append", default=[], metavar="FILE", help="attach a file (repeatable)")
     parser.add_argument("--body-file", metavar="FILE", help="the body text (default: stdin when it is not a terminal)")
-    parser.add_argument("--in-reply-to", metavar="MSGID")
+    parser.add_argument("--in-reply-to", metavar="MSGID", help="the Message-ID this answers (threads the reply)")
     parser.add_argument("--sign", action="store_true", help="ask the PGP plugin to sign it when sent")
     parser.add_argument("--encrypt", action="store_true", help="ask the PGP plugin to encrypt it when sent")
     parser.add_argument("--at", metavar="TIME", help='send later: "YYYY-MM-DD HH:MM" (local time), ISO 8601, or +10m; '

@@ -25,9 +25,11 @@ def run(args: argparse.Namespace) -> int:
     config_dir = paths.config_dir(getattr(args, "config_dir", None))
     problems: list[doctor.Problem] = []
     raw: dict = {}
+    unreadable = False
     try:
         raw, _text = read_raw(config_dir)
     except ConfigError as exc:
+        unreadable = True
         problems.append(doctor.Problem("severe", "config-error", str(config_dir / CONFIG_FILE), str(exc)))
     configured_state = raw.get("state_dir") if isinstance(raw.get("state_dir"), str) else None
     state_dir = paths.state_dir(configured_state or None)
@@ -46,11 +48,13 @@ def run(args: argparse.Namespace) -> int:
         problems += doctor.check_plugins(app.pm)
         problems += doctor.check_keys(app)
     problems += doctor.check_files(config_dir, raw, state_dir)
-    problems += doctor.check_accounts(raw, config_dir / CONFIG_FILE)
+    if not unreadable:  # a file that does not parse has accounts we cannot see, not none
+        problems += doctor.check_accounts(raw, config_dir / CONFIG_FILE)
     problems = doctor.sort_problems(problems)
     if getattr(args, "connect", False):
         if app is None:
-            problems.append(doctor.Problem("severe", "connect-skipped", str(config_dir / CONFIG_FILE), "cannot connect: the configuration is invalid"))
+            # the cause is reported above, once; this only says what was not done
+            problems.append(doctor.Problem("info", "connect-skipped", str(config_dir / CONFIG_FILE), "servers not contacted: fix the configuration first"))
         else:
             from pigeon.core.doctor_connect import check_all
             from pigeon.core.transport import ProtocolTrace
@@ -66,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
             print(sanitize_line(p.line()))
     severe = sum(1 for p in problems if p.severity == "severe")
     config_errors = [p for p in problems if p.code == "config-error"]
-    if config_errors:
-        # like every command: the one-line cause of a bad config.toml on stderr
+    if config_errors and args.json:
+        # like every command: the one-line cause of a bad config.toml on stderr (the listing
+        # above already names it when it is not JSON)
         print(f"pigeon: {sanitize_line(config_errors[0].message)}", file=sys.stderr)
         return 1
     if severe:

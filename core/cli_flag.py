@@ -18,7 +18,9 @@ FLAG_LETTERS = {"seen": "S", "flagged": "F", "answered": "R", "replied": "R", "d
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    _tag_arguments(parser)  # the same +X -Y words, hidden from argparse
+    # the same +X -Y words as pigeon tag, hidden from argparse
+    _tag_arguments(parser, metavar="+FLAG|-FLAG ... [--] MESSAGE",
+                   help="flag changes (seen, flagged, answered, draft, passed, trashed; or S F R D P T), then the messages")
 
 
 def run(args: argparse.Namespace) -> int:

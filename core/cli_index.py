@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         if progress:
             sys.stderr.write("\r\x1b[K")
         if not args.quiet:
-            print(f"{report.line()} in {time.monotonic() - t0:.2f} s")
+            print(f"{report.line()} in {time.monotonic() - t0:.2f}s")
         for error in report.errors[:20]:
             from pigeon.core.sanitize import sanitize_line
 

@@ -13,8 +13,8 @@ from pigeon.core.invite import ANSWERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="the message holding the invitation: a file, or - for standard input")
-    parser.add_argument("answer", choices=ANSWERS, help="accept, tentative or decline")
+    parser.add_argument("target", metavar="TARGET", help="the message holding the invitation: a file, or - for standard input")
+    parser.add_argument("answer", choices=ANSWERS, metavar="ANSWER", help="accept, tentative or decline")
     parser.add_argument("--account", metavar="NAME", help="the answering account (default: the default account)")
     parser.add_argument("--print", action="store_true", help="print the reply instead of queueing it")
 

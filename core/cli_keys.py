@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("address", nargs="*", help="e-mail addresses (default: every key in your keyring)")
+    parser.add_argument("address", nargs="*", metavar="ADDRESS", help="e-mail addresses (default: every key in your keyring)")
     parser.add_argument("--json", action="store_true", help="one JSON list of keys")
     parser.add_argument("--wkd", action="store_true", help="also look the address up in its Web Key Directory (HTTPS)")
 

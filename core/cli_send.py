@@ -17,7 +17,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("account", nargs="?", help="only this account")
+    parser.add_argument("account", nargs="?", metavar="ACCOUNT", help="only this account")
     parser.add_argument("--list", action="store_true", help="list the queue instead of sending")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--recall", nargs="?", type=int, const=0, default=None, metavar="ID",

@@ -22,9 +22,9 @@ DEFAULT_MAX_WIDTH = 100  # prose is hard to read wider than this, whatever the t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="a message file, an id from pigeon search, or - for standard input")
+    parser.add_argument("target", metavar="TARGET", help="a message file, an id from pigeon search, or - for standard input")
     parser.add_argument("--raw", action="store_true", help="print the message source (control characters neutralised)")
-    parser.add_argument("--width", type=int, default=0, help="wrap at this width (default: the terminal's, at most 100)")
+    parser.add_argument("--width", type=int, default=0, metavar="N", help="wrap at this width (default: the terminal's, at most 100)")
     parser.add_argument("--json", action="store_true", help="print the rendered message(s) as JSON (a list)")
     parser.add_argument(
         "--mbox",

@@ -8,9 +8,9 @@ from typing import Any
 _MARK = "\x00"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("words", nargs="*", metavar="+TAG|-TAG ... [--] QUERY",
-                        help="tag changes, then the query (use -- before a query that starts with -)")
+def add_arguments(parser: argparse.ArgumentParser, *, metavar: str = "+TAG|-TAG ... [--] QUERY",
+                  help: str = "tag changes, then the query (use -- before a query that starts with -)") -> None:
+    parser.add_argument("words", nargs="*", metavar=metavar, help=help)
     original = parser.parse_known_args
 
     # argparse would read "-inbox" as an unknown option: hide the tag words from it.

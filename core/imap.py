@@ -97,6 +97,7 @@ from pigeon.core.transport import (
     TLSInfo,
     TransportError,
     has_buffered,
+    quietly,
     where,
 )
 from pigeon.hooks.types import Credentials, ServerConfig
@@ -216,26 +217,19 @@ class ImapSession:
         return self
 
     def logout(self, *, wait: bool = True) -> None:
-        """LOGOUT and close. ``wait=False`` sends LOGOUT and closes without waiting for the
-        server's goodbye (a command-line run that is done with the connection)."""
-        if self._client is None:
-            return
-        try:
+        """LOGOUT, then close; never raises. ``wait=False`` sends LOGOUT and closes without
+        waiting for the server's goodbye (a command-line run that is done with the connection)."""
+        if self._client is not None:
             if wait:
-                self._client.logout()
+                quietly(self._client.logout)
             else:
                 imap = self._client._imap
-                imap.send(imap._new_tag() + b" LOGOUT\r\n")
-        except Exception:
-            pass
+                quietly(lambda: imap.send(imap._new_tag() + b" LOGOUT\r\n"))
         self._drop()
 
     def _drop(self) -> None:
         if self._client is not None:
-            try:
-                self._client._imap.shutdown()
-            except Exception:
-                pass
+            quietly(self._client._imap.shutdown)
         self._client = None
 
     def tls_info(self) -> TLSInfo | None:

@@ -33,12 +33,11 @@ from pigeon.core.transport import (
     ProtocolError,
     ProtocolTrace,
     SecurityError,
-    certificate_error,
-    check_pin,
     has_buffered,
-    make_context,
-    open_socket,
+    lost,
+    open_for,
     where,
+    wrap_tls,
 )
 from pigeon.hooks.types import ServerConfig
 
@@ -73,11 +72,7 @@ class GuardedIMAP4(imaplib.IMAP4):
         pass
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        sock = open_socket(self.server)
-        if isinstance(sock, ssl.SSLSocket):
-            self.encrypted = True
-            self.tls_socket = sock
-        return sock
+        return open_for(self)
 
     def open(self, host: str = "", port: int = 0, timeout: float | None = None) -> None:
         self.host, self.port = host, port
@@ -121,9 +116,7 @@ class GuardedIMAP4(imaplib.IMAP4):
             raise self._lost(exc) from None
 
     def _lost(self, exc: BaseException) -> ConnectionLost:
-        if isinstance(exc, TimeoutError | socket.timeout):
-            return ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s")
-        return ConnectionLost(f"{where(self.server)}: connection lost: {exc}")
+        return lost(self.server, exc)
 
     def _append_untagged(self, typ: str, dat: Any) -> None:
         self._untagged_count += 1
@@ -223,15 +216,7 @@ class GuardedIMAP4(imaplib.IMAP4):
             raise SecurityError(f"{srv}: server refused STARTTLS ({status.decode('ascii', 'replace')}); refusing to continue in plaintext")
         if has_buffered(self.file, self.sock):
             raise SecurityError(f"{srv}: server sent data after agreeing to STARTTLS (response injection); refusing to continue")
-        ctx = make_context(self.server)
-        try:
-            tls = ctx.wrap_socket(self.sock, server_hostname=self.server.host)
-        except ssl.SSLCertVerificationError as exc:
-            raise certificate_error(self.server, exc) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise SecurityError(f"{srv}: TLS handshake after STARTTLS failed: {exc}") from None
-        check_pin(tls, self.server)
-        tls.settimeout(self.server.timeout)
+        tls = wrap_tls(self.sock, self.server, after="STARTTLS")
         self.sock = tls
         self.tls_socket = tls
         self.file = tls.makefile("rb")

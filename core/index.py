@@ -14,16 +14,16 @@ lines and reply trees: :mod:`threads`.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
 
+from pigeon.core import sqlite as sqlite3
 from pigeon.core.index_db import FLAG_TAGS, IndexDB, db_path, maildir_flags
 from pigeon.core.query import compile_query
 
 # typing costs ~2 ms to import and annotations are strings here: keep it for checkers
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
     from typing import Any
 
@@ -353,10 +353,23 @@ class Index:
                         f"SELECT m.id FROM messages m WHERE m.thread IN ({marks})"
                         f" AND (m.date {op} ? OR (m.date = ? AND m.id {op} ?)) AND ({cond})",
                         [*chunk, last[0], last[0], last[1], *params]))
-        from pigeon.core.threads import summarize
+        from pigeon.core.threads import summarize_rows
 
-        by_thread = self._thread_messages(threads, matched)
-        return [summarize(thread_hex(t), by_thread.get(t, []), oldest_first=sort != "newest") for t in threads]
+        by_thread: dict[int, list[tuple]] = {}
+        for chunk in _chunks(threads):
+            marks = ",".join("?" * len(chunk))
+            # only what the line shows (no reply ids: no tree is built here)
+            for docid, thread, msgid, date, subject, sender, nfiles, tags in self.db.conn.execute(
+                    "SELECT m.id, m.thread, m.msgid, m.date, d.subject, d.sender,"
+                    " (SELECT count(*) FROM files f WHERE f.docid=m.id),"
+                    " (SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.docid=m.id)"
+                    " FROM messages m JOIN details d ON d.id=m.id"
+                    f" WHERE m.thread IN ({marks}) ORDER BY m.date, m.id", chunk):
+                by_thread.setdefault(thread, []).append((msgid, date, subject, sender, nfiles,
+                                                         tags.split("\x1f") if tags else (),
+                                                         matched is None or docid in matched))
+        oldest_first = sort != "newest"
+        return [summarize_rows(thread_hex(t), by_thread.get(t, []), oldest_first) for t in threads]
 
     def thread_tree(self, thread: str | int) -> list[ThreadMessage]:
         """The reply tree of a thread (top-level messages, replies attached)."""

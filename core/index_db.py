@@ -19,12 +19,13 @@ Readers: :mod:`pigeon.core.query`.
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Iterable
+
+from pigeon.core import sqlite as sqlite3
 
 # typing costs ~2 ms to import and annotations are strings here: keep it for checkers
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 SCHEMA_VERSION = "2"

@@ -39,12 +39,12 @@ from pigeon.core.transport import (
     SecurityError,
     TLSInfo,
     TransportError,
-    certificate_error,
-    check_pin,
     has_buffered,
-    make_context,
-    open_socket,
+    lost,
+    open_for,
+    quietly,
     where,
+    wrap_tls,
 )
 from pigeon.hooks.types import Credentials, ServerConfig
 
@@ -63,11 +63,7 @@ class _GuardedPOP3(poplib.POP3):
         super().__init__(server.host, server.port, timeout=server.timeout)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
-        sock = open_socket(self.server)
-        if isinstance(sock, ssl.SSLSocket):
-            self.encrypted = True
-            self.tls_socket = sock
-        return sock
+        return open_for(self)
 
     def _putline(self, line: bytes) -> None:
         if self.trace.enabled:
@@ -84,16 +80,14 @@ class _GuardedPOP3(poplib.POP3):
             self._in_auth = True
         try:
             self.sock.sendall(line + b"\r\n")
-        except (TimeoutError, OSError) as exc:
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+        except OSError as exc:
+            raise lost(self.server, exc) from None
 
     def _getline(self) -> tuple[bytes, int]:
         try:
             line = self.file.readline(MAX_LINE + 1)
-        except TimeoutError:
-            raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
         except OSError as exc:
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+            raise lost(self.server, exc) from None
         if len(line) > MAX_LINE:
             raise ProtocolError(f"{where(self.server)}: server sent a line longer than {MAX_LINE - 2} bytes")
         if not line:
@@ -113,10 +107,8 @@ class _GuardedPOP3(poplib.POP3):
         """A message line: same cap as any line would refuse long MIME lines, so allow 64 KiB."""
         try:
             line = self.file.readline(65536 + 1)
-        except TimeoutError:
-            raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
         except OSError as exc:
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+            raise lost(self.server, exc) from None
         if len(line) > 65536:
             raise ProtocolError(f"{where(self.server)}: server sent a message line longer than 65536 bytes")
         if not line:
@@ -202,14 +194,7 @@ class Pop3Session:
             raise SecurityError(f"{srv}: server refused STLS; refusing to continue in plaintext")
         if has_buffered(pop.file, pop.sock):
             raise SecurityError(f"{srv}: server sent data after agreeing to STLS (response injection); refusing to continue")
-        try:
-            tls = make_context(self.server).wrap_socket(pop.sock, server_hostname=self.server.host)
-        except ssl.SSLCertVerificationError as exc:
-            raise certificate_error(self.server, exc) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise SecurityError(f"{srv}: TLS handshake after STLS failed: {exc}") from None
-        check_pin(tls, self.server)
-        tls.settimeout(self.server.timeout)
+        tls = wrap_tls(pop.sock, self.server, after="STLS")
         pop.sock = tls
         pop.tls_socket = tls
         pop.file = tls.makefile("rb")
@@ -354,20 +339,14 @@ class Pop3Session:
         return self._run("STAT", lambda: self.pop.stat())
 
     def quit(self) -> None:
-        if self.pop is None:
-            return
-        try:
-            self.pop.quit()
-        except Exception:
-            pass
+        """QUIT (the server commits deletions only then), then close; never raises."""
+        if self.pop is not None:
+            quietly(self.pop.quit)
         self._drop()
 
     def _drop(self) -> None:
         if self.pop is not None:
-            try:
-                self.pop.close()
-            except Exception:
-                pass
+            quietly(self.pop.close)
         self.pop = None
 
 

@@ -15,7 +15,6 @@ naming the position (1-based column) in the query.
 
 from __future__ import annotations
 
-import re
 import time
 
 from pigeon.core.errors import PigeonError
@@ -85,7 +84,21 @@ class Node:
 
 # --------------------------------------------------------------------------- lexing
 
-_PREFIX_RE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):")
+# Plain loops, not regular expressions: ``re`` (with enum) costs ~4 ms of a ~20 ms search
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_PREFIX_CHARS = _ASCII_LETTERS | frozenset("0123456789_.-")
+
+
+def prefix_at(query: str, i: int) -> str | None:
+    """The ``name`` of a ``name:`` starting at ``i`` (an ASCII letter, then letters, digits,
+    ``_.-``, then the colon), else None."""
+    n = len(query)
+    if i >= n or query[i] not in _ASCII_LETTERS:
+        return None
+    j = i + 1
+    while j < n and query[j] in _PREFIX_CHARS:
+        j += 1
+    return query[i:j] if j < n and query[j] == ":" else None
 
 
 def tokenize(query: str) -> list[Token]:
@@ -110,10 +123,10 @@ def tokenize(query: str) -> list[Token]:
             tokens.append(Token("phrase", text, i, quoted=True))
             i = j
             continue
-        m = _PREFIX_RE.match(query, i)
-        if m and m.group(1).lower() not in OPERATORS:
-            prefix = m.group(1).lower()
-            j = m.end()
+        name = prefix_at(query, i)
+        if name is not None and name.lower() not in OPERATORS:
+            prefix = name.lower()
+            j = i + len(name) + 1
             if j < n and query[j] == '"':
                 text, k = _read_quoted(query, j)
                 tokens.append(Token("term", text, i, prefix=prefix, quoted=True))
@@ -136,7 +149,7 @@ def tokenize(query: str) -> list[Token]:
                 continue
             k = _word_end(query, j)
             if k == j:
-                raise QueryError(f"'{m.group(1)}:' needs a value", i, query)
+                raise QueryError(f"'{name}:' needs a value", i, query)
             tokens.append(Token("term", query[j:k], i, prefix=prefix))
             i = k
             continue
@@ -317,7 +330,7 @@ class Compiler:
     def address(self, field: str, node: Node) -> tuple[str, list[Any]] | None:
         """``from:alice@example.com``: a whole address is looked up exactly (an index seek)."""
         v = node.value.strip().strip("<>").lower()
-        if node.value.endswith("*") or not _ADDRESS_RE.match(v):
+        if node.value.endswith("*") or not is_address(v):
             return None
         return self.member("docid", "addresses", "addr=? AND field=?"), [v, field]
 
@@ -407,7 +420,12 @@ class Compiler:
         return self.fts(None, Node("term", value=f"{prefix}:{value}", quoted=True, pos=node.pos))
 
 
-_ADDRESS_RE = re.compile(r"^[^@\s\"]+@[^@\s\"]+\.[^@\s\"]+$")
+def is_address(text: str) -> bool:
+    """``local@domain.tld``: one ``@``, no space or quote, a dot inside the domain."""
+    local, at, domain = text.partition("@")
+    if not (local and at) or "@" in domain or '"' in text or any(ch.isspace() for ch in text):
+        return False
+    return "." in domain[1:-1]
 
 
 def _fts_string(text: str) -> str:
@@ -419,6 +437,8 @@ def _has_token(text: str) -> bool:
 
 
 def _glob_escape(text: str) -> str:
+    import re
+
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 

@@ -273,6 +273,10 @@ class _Walker:
             # a problem the plugin's summary already names is not said twice
             extra = [p for p in status.problems if p not in (status.summary or "")]
             problems = f"; {'; '.join(extra)}" if extra else ""
+            if not status.valid and status.missing_key:
+                # not checked at all: no forgery shown, and nothing verified either
+                self.banners.append(Banner("warning", f"{where}: unverified: no public key for {status.missing_key}{problems}", "core"))
+                continue
             if not status.valid:
                 severity, verdict = "danger", "BAD or unverifiable signature"
             elif status.signer_matches_from is False:

@@ -39,12 +39,12 @@ from pigeon.core.transport import (
     SecurityError,
     TLSInfo,
     TransportError,
-    certificate_error,
-    check_pin,
     has_buffered,
-    make_context,
-    open_socket,
+    lost,
+    open_for,
+    quietly,
     where,
+    wrap_tls,
 )
 from pigeon.hooks.types import Credentials, ServerConfig
 
@@ -69,11 +69,7 @@ class _GuardedSMTP(smtplib.SMTP):
         super().__init__(local_hostname="localhost", timeout=server.timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float | None) -> socket.socket:
-        sock = open_socket(self.server)
-        if isinstance(sock, ssl.SSLSocket):
-            self.encrypted = True
-            self.tls_socket = sock
-        return sock
+        return open_for(self)
 
     def send(self, s: str | bytes) -> None:
         data = s.encode(self.command_encoding) if isinstance(s, str) else s
@@ -93,9 +89,9 @@ class _GuardedSMTP(smtplib.SMTP):
             raise smtplib.SMTPServerDisconnected("not connected")
         try:
             self.sock.sendall(data)
-        except (TimeoutError, OSError) as exc:
+        except OSError as exc:
             self.close()
-            raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+            raise lost(self.server, exc) from None
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None:
@@ -105,12 +101,9 @@ class _GuardedSMTP(smtplib.SMTP):
         while True:
             try:
                 line = self.file.readline(MAX_LINE + 1)
-            except TimeoutError:
-                self.close()
-                raise ConnectionLost(f"{where(self.server)}: no answer within {self.server.timeout:g}s") from None
             except OSError as exc:
                 self.close()
-                raise ConnectionLost(f"{where(self.server)}: connection lost: {exc}") from None
+                raise lost(self.server, exc) from None
             if not line:
                 self.close()
                 raise ConnectionLost(f"{where(self.server)}: connection closed by the server")
@@ -224,14 +217,7 @@ class SmtpSession:
             raise SecurityError(f"{srv}: server refused STARTTLS ({code}); refusing to continue in plaintext")
         if smtp.file is not None and has_buffered(smtp.file, smtp.sock):
             raise SecurityError(f"{srv}: server sent data after agreeing to STARTTLS (response injection); refusing to continue")
-        try:
-            tls = make_context(self.server).wrap_socket(smtp.sock, server_hostname=self.server.host)
-        except ssl.SSLCertVerificationError as exc:
-            raise certificate_error(self.server, exc) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise SecurityError(f"{srv}: TLS handshake after STARTTLS failed: {exc}") from None
-        check_pin(tls, self.server)
-        tls.settimeout(self.server.timeout)
+        tls = wrap_tls(smtp.sock, self.server, after="STARTTLS")
         smtp.sock = tls
         smtp.tls_socket = tls
         smtp.file = None
@@ -357,18 +343,12 @@ class SmtpSession:
         return {a: f"{c} {self._text(m)}" for a, (c, m) in refused.items()}
 
     def quit(self) -> None:
-        if self.smtp is None:
-            return
-        try:
-            self.smtp.quit()
-        except Exception:
-            pass
+        """QUIT, then close; never raises."""
+        if self.smtp is not None:
+            quietly(self.smtp.quit)
         self._drop()
 
     def _drop(self) -> None:
         if self.smtp is not None:
-            try:
-                self.smtp.close()
-            except Exception:
-                pass
+            quietly(self.smtp.close)
         self.smtp = None

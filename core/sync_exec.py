@@ -36,7 +36,10 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     st = engine.state
     r = engine.remote
     rep = engine.result.report
-    fdir = engine.store.folder_path(w.name)
+    # A folder counts as a Maildir once it has cur/ or new/: one whose creation was cut short
+    # (a sync killed inside create_folder) or copied by a tool that drops empty directories
+    # may lack tmp/, where every download is written first. Make what is missing.
+    fdir = engine.store.create_folder(w.name)
     moves_out = [m for m in p.moves_remote if m.src == w.name]
     moves_in = [m for m in p.moves_local if m.dest == w.name]
     touched_remote = bool(fp.upload or fp.delete_remote or moves_out or moves_in

@@ -37,9 +37,11 @@ class ThreadSummary:
               "msgids")
     __slots__ = FIELDS
 
-    def __init__(self, **values: object) -> None:
-        for name in self.FIELDS:
-            setattr(self, name, values[name])
+    def __init__(self, *, thread: str, date: int, oldest: int, newest: int, matched: int, total: int, files: int,
+                 authors: str, subject: str, tags: list[str], msgids: list[str]) -> None:
+        self.thread, self.date, self.oldest, self.newest, self.matched = thread, date, oldest, newest, matched
+        self.total, self.files, self.authors, self.subject, self.tags, self.msgids = (
+            total, files, authors, subject, tags, msgids)
 
     def as_json(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -59,42 +61,43 @@ def strip_reply_prefix(subject: str) -> str:
     return subject
 
 
-def summarize(thread_hex: str, messages: list[ThreadMessage], oldest_first: bool) -> ThreadSummary:
+def summarize_rows(thread_hex: str, rows: list[tuple], oldest_first: bool) -> ThreadSummary:
     """notmuch's thread line: matched/total, authors (matched first, ``|`` then the others),
-    the subject of the newest (or oldest) matched message, every tag of the thread."""
-    matched = [m for m in messages if m.matched]
-    subject = messages[0].subject if messages else ""
+    the subject of the newest (or oldest) matched message, every tag of the thread.
+
+    ``rows`` are the thread's messages oldest first, as plain tuples (``pigeon search
+    --threads`` makes hundreds of these and must start fast): (msgid, date, subject, sender,
+    files, tags, matched).
+    """
+    matched = [r for r in rows if r[6]]
+    subject = rows[0][2] if rows else ""
     if matched:
-        pick = matched[0] if oldest_first else matched[-1]
-        cleaned = strip_reply_prefix(pick.subject)
+        cleaned = strip_reply_prefix((matched[0] if oldest_first else matched[-1])[2])
         if cleaned:
             subject = cleaned
-    authors_m: list[str] = []
-    authors_o: list[str] = []
-    names = [(author_of(m.sender), m.matched) for m in messages]
-    for a, is_matched in names:
-        if a and is_matched and a not in authors_m:
-            authors_m.append(a)
-    for a, _ in names:
-        if a and a not in authors_m and a not in authors_o:
-            authors_o.append(a)
+    # dicts as ordered sets: first appearance decides the place
+    authors_m = dict.fromkeys(a for r in matched if (a := author_of(r[3])))
+    authors_o = dict.fromkeys(a for r in rows if (a := author_of(r[3])) and a not in authors_m)
     authors = ", ".join(authors_m)
     if authors_o:
         authors = f"{authors}| {', '.join(authors_o)}" if authors else ", ".join(authors_o)
-    tags = sorted({t for m in messages for t in m.tags})
-    dates = [m.date for m in matched] or [m.date for m in messages] or [0]
+    tags: set[str] = set()
+    for r in rows:
+        tags.update(r[5])
+    dates = [r[1] for r in matched] or [r[1] for r in rows] or [0]
+    oldest, newest = min(dates), max(dates)
     return ThreadSummary(
         thread=thread_hex,
-        date=min(dates) if oldest_first else max(dates),
-        oldest=min(dates),
-        newest=max(dates),
+        date=oldest if oldest_first else newest,
+        oldest=oldest,
+        newest=newest,
         matched=len(matched),
-        total=len(messages),
-        files=sum(m.files for m in messages),
+        total=len(rows),
+        files=sum(r[4] for r in rows),
         authors=authors,
         subject=subject,
-        tags=tags,
-        msgids=[m.msgid for m in matched],
+        tags=sorted(tags),
+        msgids=[r[0] for r in matched],
     )
 
 

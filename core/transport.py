@@ -116,8 +116,9 @@ def certificate_error(server: ServerConfig, exc: ssl.SSLCertVerificationError) -
     return CertificateError(f"{where(server)}: TLS certificate refused: {text}{hint}", reason)
 
 
-def wrap_tls(sock: socket.socket, server: ServerConfig, ctx: ssl.SSLContext | None = None) -> ssl.SSLSocket:
-    """Handshake on ``sock``; certificate and pin checked; raises ``SecurityError``."""
+def wrap_tls(sock: socket.socket, server: ServerConfig, ctx: ssl.SSLContext | None = None, *, after: str = "") -> ssl.SSLSocket:
+    """Handshake on ``sock`` (implicit TLS, or ``after`` the server agreed to STARTTLS/STLS);
+    certificate and pin checked, read timeout kept; raises ``SecurityError``, never falls back."""
     ctx = ctx or make_context(server)
     try:
         tls = ctx.wrap_socket(sock, server_hostname=server.host)
@@ -126,9 +127,20 @@ def wrap_tls(sock: socket.socket, server: ServerConfig, ctx: ssl.SSLContext | No
         raise certificate_error(server, exc) from None
     except (ssl.SSLError, OSError) as exc:
         sock.close()
-        raise SecurityError(f"{where(server)}: TLS handshake failed: {exc}") from None
+        raise SecurityError(f"{where(server)}: TLS handshake{f' after {after}' if after else ''} failed: {exc}") from None
     check_pin(tls, server)
+    tls.settimeout(server.timeout)
     return tls
+
+
+def quietly(*steps: Callable[[], object]) -> None:
+    """Run each step, ignoring its failure: saying goodbye to (or closing) a connection that may
+    be dead already must not raise, and a goodbye that fails must not skip the close."""
+    for step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001, S110
+            pass
 
 
 def fingerprint_of(tls: ssl.SSLSocket | ssl.SSLObject) -> str:
@@ -170,6 +182,23 @@ def open_socket(server: ServerConfig) -> socket.socket:
     if server.security == "tls":
         return wrap_tls(sock, server)
     return sock
+
+
+def open_for(conn: Any) -> socket.socket:
+    """``open_socket`` for a protocol object (``conn.server``): when TLS is implicit, marks it
+    ``encrypted`` and keeps ``tls_socket``, as its STARTTLS path does."""
+    sock = open_socket(conn.server)
+    if isinstance(sock, ssl.SSLSocket):
+        conn.encrypted = True
+        conn.tls_socket = sock
+    return sock
+
+
+def lost(server: ServerConfig, exc: BaseException) -> ConnectionLost:
+    """A socket timeout or error while talking to ``server``, in the user's words."""
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return ConnectionLost(f"{where(server)}: no answer within {server.timeout:g}s")
+    return ConnectionLost(f"{where(server)}: connection lost: {exc}")
 
 
 @dataclass

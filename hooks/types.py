@@ -257,6 +257,10 @@ class SignatureStatus:
     covers_whole_message: bool = False
     problems: list[str] = field(default_factory=list)
     summary: str = ""
+    # The key id or fingerprint the signature names when no public key for it is at hand:
+    # the signature could not be checked (not valid, but not shown to be forged either).
+    # Empty otherwise. Never set together with ``valid``.
+    missing_key: str = ""
 
 
 @dataclass

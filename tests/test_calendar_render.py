@@ -10,7 +10,7 @@ import pytest
 from helpers import run_pigeon
 from pigeon.core import mime
 from pigeon.core.pluginmanager import make_plugin_manager
-from pigeon.core.render import render_message
+from pigeon.core.render import RenderedMessage, render_message
 from pigeon.hooks.types import RenderContext
 from pigeon.plugins import ical
 from pigeon.plugins.calendar import describe_rrule
@@ -38,32 +38,39 @@ def invitation(ics: str, *, method: str = "REQUEST", as_attachment: bool = False
     return mime.parse_bytes(msg.as_bytes())
 
 
+def rendered(pm, msg: EmailMessage, zone: str = "Europe/Paris", purpose: str = "view") -> RenderedMessage:
+    return render_message(pm, msg, RenderContext(width=100, purpose=purpose, settings={"calendar.timezone": zone}))
+
+
 def show(pm, msg: EmailMessage, zone: str = "Europe/Paris", purpose: str = "view") -> str:
-    ctx = RenderContext(width=100, purpose=purpose, settings={"calendar.timezone": zone})
-    return render_message(pm, msg, ctx).body
+    return rendered(pm, msg, zone, purpose).body
 
 
 def vcal(body: str, method: str = "REQUEST", extra: str = "") -> str:
     return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:{method}\r\n{extra}{body}END:VCALENDAR\r\n"
 
 
+def event(*lines: str) -> str:
+    """A VEVENT of these content lines (CRLF-terminated, as on the wire)."""
+    return "".join(f"{line}\r\n" for line in ("BEGIN:VEVENT", *lines, "END:VEVENT"))
+
+
 TZ_EVENT = vcal(
-    "BEGIN:VEVENT\r\n"
-    "UID:tz-1@example.org\r\n"
-    "SEQUENCE:2\r\n"
-    "DTSTAMP:20260101T120000Z\r\n"
-    "DTSTART;TZID=America/New_York:20260310T093000\r\n"
-    "DTEND;TZID=America/New_York:20260310T103000\r\n"
-    "SUMMARY:Planning\\, Q2\r\n"
-    "LOCATION:Room 4\\; second floor\r\n"
-    "ORGANIZER;CN=\"Org, The\":mailto:org@example.org\r\n"
-    "ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT:mailto:me@example.net\r\n"
-    "ATTENDEE;CN=Ann;PARTSTAT=ACCEPTED;ROLE=OPT-PARTICIPANT:mailto:ann@example.org\r\n"
-    "ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.org\r\n"
-    "DESCRIPTION:Line one\\nLine two with a very long text that was folded by the\r\n"
-    "  sender's client\r\n"
-    "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270301T000000Z\r\n"
-    "END:VEVENT\r\n"
+    event(
+        "UID:tz-1@example.org",
+        "SEQUENCE:2",
+        "DTSTAMP:20260101T120000Z",
+        "DTSTART;TZID=America/New_York:20260310T093000",
+        "DTEND;TZID=America/New_York:20260310T103000",
+        "SUMMARY:Planning\\, Q2",
+        "LOCATION:Room 4\\; second floor",
+        "ORGANIZER;CN=\"Org, The\":mailto:org@example.org",
+        "ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT:mailto:me@example.net",
+        "ATTENDEE;CN=Ann;PARTSTAT=ACCEPTED;ROLE=OPT-PARTICIPANT:mailto:ann@example.org",
+        "ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.org",
+        "DESCRIPTION:Line one\\nLine two with a very long text that was folded by the\r\n  sender's client",
+        "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270301T000000Z",
+    )
 )
 
 
@@ -113,11 +120,11 @@ def test_same_zone_shows_no_second_time(pm) -> None:
 
 def test_all_day_utc_floating_and_duration(pm) -> None:
     events = (
-        "BEGIN:VEVENT\r\nUID:a@x\r\nDTSTART;VALUE=DATE:20260704\r\nDTEND;VALUE=DATE:20260705\r\nSUMMARY:Holiday\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:b@x\r\nDTSTART;VALUE=DATE:20260801\r\nDTEND;VALUE=DATE:20260804\r\nSUMMARY:Trip\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:c@x\r\nDTSTART:20260105T230000Z\r\nDURATION:PT1H30M\r\nSUMMARY:Late call\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:d@x\r\nDTSTART:20260105T080000\r\nDTEND:20260105T090000\r\nSUMMARY:Floating\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:e@x\r\nDTSTART;TZID=Mars/Olympus:20260105T080000\r\nSUMMARY:Elsewhere\r\nEND:VEVENT\r\n"
+        event("UID:a@x", "DTSTART;VALUE=DATE:20260704", "DTEND;VALUE=DATE:20260705", "SUMMARY:Holiday")
+        + event("UID:b@x", "DTSTART;VALUE=DATE:20260801", "DTEND;VALUE=DATE:20260804", "SUMMARY:Trip")
+        + event("UID:c@x", "DTSTART:20260105T230000Z", "DURATION:PT1H30M", "SUMMARY:Late call")
+        + event("UID:d@x", "DTSTART:20260105T080000", "DTEND:20260105T090000", "SUMMARY:Floating")
+        + event("UID:e@x", "DTSTART;TZID=Mars/Olympus:20260105T080000", "SUMMARY:Elsewhere")
     )
     body = show(pm, invitation(vcal(events, "PUBLISH")), "Europe/Berlin")
     assert "When:       Sat 2026-07-04, all day" in body
@@ -130,8 +137,7 @@ def test_all_day_utc_floating_and_duration(pm) -> None:
 
 def test_cancel_and_reply(pm) -> None:
     cancel = vcal(
-        "BEGIN:VEVENT\r\nUID:tz-1@example.org\r\nSEQUENCE:3\r\nSTATUS:CANCELLED\r\nDTSTART:20260310T143000Z\r\n"
-        "SUMMARY:Planning\r\nORGANIZER:mailto:org@example.org\r\nEND:VEVENT\r\n",
+        event("UID:tz-1@example.org", "SEQUENCE:3", "STATUS:CANCELLED", "DTSTART:20260310T143000Z", "SUMMARY:Planning", "ORGANIZER:mailto:org@example.org"),
         "CANCEL",
     )
     body = show(pm, invitation(cancel, method="CANCEL"))
@@ -139,8 +145,7 @@ def test_cancel_and_reply(pm) -> None:
     assert "Status:     cancelled" in body
     assert "nothing to answer" in body and "pigeon invite" not in body
     reply = vcal(
-        "BEGIN:VEVENT\r\nUID:tz-1@example.org\r\nDTSTART:20260310T143000Z\r\nSUMMARY:Planning\r\n"
-        "ATTENDEE;CN=Ann;PARTSTAT=TENTATIVE:mailto:ann@example.org\r\nEND:VEVENT\r\n",
+        event("UID:tz-1@example.org", "DTSTART:20260310T143000Z", "SUMMARY:Planning", "ATTENDEE;CN=Ann;PARTSTAT=TENTATIVE:mailto:ann@example.org"),
         "REPLY",
     )
     body = show(pm, invitation(reply, method="REPLY"))
@@ -149,11 +154,11 @@ def test_cancel_and_reply(pm) -> None:
 
 
 def test_ics_attachment_shown_inline_once(pm) -> None:
-    ics = vcal("BEGIN:VEVENT\r\nUID:att@x\r\nDTSTART:20260105T100000Z\r\nSUMMARY:From the file\r\nEND:VEVENT\r\n")
-    rendered = render_message(pm, invitation(ics, as_attachment=True), RenderContext(settings={"calendar.timezone": "UTC"}))
-    assert "See the attached event." in rendered.body
-    assert "Invitation: From the file" in rendered.body
-    assert [a.name for a in rendered.attachments] == ["invite.ics"]
+    ics = vcal(event("UID:att@x", "DTSTART:20260105T100000Z", "SUMMARY:From the file"))
+    out = rendered(pm, invitation(ics, as_attachment=True), "UTC")
+    assert "See the attached event." in out.body
+    assert "Invitation: From the file" in out.body
+    assert [a.name for a in out.attachments] == ["invite.ics"]
     # the same event as an alternative and as an attachment (Google's way) is shown once
     msg = EmailMessage()
     msg.set_content("plain")
@@ -166,9 +171,9 @@ def test_ics_attachment_shown_inline_once(pm) -> None:
 
 def test_ics_attachment_without_event_stays_an_attachment(pm) -> None:
     todo = vcal("BEGIN:VTODO\r\nUID:t@x\r\nSUMMARY:Chores\r\nEND:VTODO\r\n", "PUBLISH")
-    rendered = render_message(pm, invitation(todo, as_attachment=True), RenderContext())
-    assert "Chores" not in rendered.body
-    assert len(rendered.attachments) == 1
+    out = render_message(pm, invitation(todo, as_attachment=True), RenderContext())
+    assert "Chores" not in out.body
+    assert len(out.attachments) == 1
 
 
 HOSTILE = [
@@ -277,24 +282,24 @@ CUSTOM_ZONE = (
     ],
 )
 def test_vtimezone_rules_of_the_calendar_itself(pm, local: str, utc: str) -> None:
-    ics = vcal(f"BEGIN:VEVENT\r\nUID:z@x\r\nDTSTART;TZID=My Office Time:{local}\r\nEND:VEVENT\r\n", extra=CUSTOM_ZONE)
+    ics = vcal(event("UID:z@x", f"DTSTART;TZID=My Office Time:{local}"), extra=CUSTOM_ZONE)
     body = show(pm, invitation(ics), "UTC")
     assert f" {utc} UTC" in body
     assert "12:00 My Office Time" in body
 
 
 def test_windows_zone_name_without_vtimezone(pm) -> None:
-    ics = vcal('BEGIN:VEVENT\r\nUID:w@x\r\nDTSTART;TZID="W. Europe Standard Time":20260115T120000\r\nEND:VEVENT\r\n')
+    ics = vcal(event("UID:w@x", 'DTSTART;TZID="W. Europe Standard Time":20260115T120000'))
     assert "When:       Thu 2026-01-15 11:00 UTC" in show(pm, invitation(ics), "UTC")
 
 
 def test_inline_application_ics_part(pm) -> None:
-    ics = vcal("BEGIN:VEVENT\r\nUID:inline@x\r\nDTSTART:20260105T100000Z\r\nSUMMARY:Inline ics\r\nEND:VEVENT\r\n")
+    ics = vcal(event("UID:inline@x", "DTSTART:20260105T100000Z", "SUMMARY:Inline ics"))
     msg = EmailMessage()
     msg.set_content("text first")
     msg.add_attachment(ics.encode(), maintype="application", subtype="ics", disposition="inline")
-    rendered = render_message(pm, mime.parse_bytes(msg.as_bytes()), RenderContext(settings={"calendar.timezone": "UTC"}))
-    assert "Invitation: Inline ics" in rendered.body and not rendered.attachments
+    out = rendered(pm, mime.parse_bytes(msg.as_bytes()), "UTC")
+    assert "Invitation: Inline ics" in out.body and not out.attachments
 
 
 def test_index_and_quote_text_of_an_invitation(pm) -> None:

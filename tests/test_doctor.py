@@ -177,3 +177,22 @@ def test_open_maildir_is_a_warning(cfg: Path, tmp_path: Path) -> None:
     write(cfg, GOOD.format(maildir=maildir))
     status, problems, _ = doctor()
     assert status == 0 and codes(problems) == {"perm-maildir": "warning"}
+
+
+def test_a_bad_config_is_reported_once_even_with_connect(cfg: Path) -> None:
+    write(cfg, '[accounts.a]\naddress = "a@example.org"\nimap = { host = "127.0.0.1" }\n')
+    res = run_pigeon("doctor", "--connect")
+    out, err = res.stdout.decode(), res.stderr.decode()
+    assert res.returncode == 1 and "Traceback" not in err
+    assert (out + err).count("accounts.a.maildir") == 1, out + err
+    assert out.splitlines()[0].startswith("severe   ") and "accounts.a.maildir: required" in out
+    assert "info     " in out and "servers not contacted: fix the configuration first" in out
+    assert err == "pigeon: doctor found 1 severe problem\n"
+
+
+def test_a_file_that_does_not_parse_is_not_called_empty(cfg: Path) -> None:
+    write(cfg, "[accounts.a\n")
+    res = run_pigeon("doctor", "--connect")
+    out = res.stdout.decode()
+    assert res.returncode == 1
+    assert out.count("TOML syntax error") == 1 and "no account is configured" not in out

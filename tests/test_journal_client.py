@@ -50,7 +50,7 @@ password_command = ["{sys.executable}", "-c", "print('{smtp_server.users[user.na
         await d.keys("compose\r", until=lambda: isinstance(d.tui.current, ComposeBuffer))
         d.tui.current.set_text("To: bob@example.org\nSubject: hasty\n\nI take that back.\n")
         await d.keys("\x03\x03")  # C-c C-c
-        assert "queued: sending in 30 s (M-x undo-send takes it back)" in d.tui.echo
+        assert "queued: sending in 30s (M-x undo-send takes it back)" in d.tui.echo
         assert len(store.list("Outbox")) == 1
         await d.keys("\x1bx")
         await d.keys("undo-send\r", until=lambda: isinstance(d.tui.current, ComposeBuffer))

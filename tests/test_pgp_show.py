@@ -212,4 +212,33 @@ def test_a_problem_the_summary_names_is_said_once(gnupghome: Path) -> None:
     assert res.returncode == 0, res.stderr
     top = res.stdout.decode().partition("─" * 78)[0].replace("\n    ", " ")
     [banner] = [line for line in top.splitlines() if "part 10:" in line]
-    assert banner.count("no public key for this signature") == 1, banner
+    assert banner.count("no public key") == 1, banner
+    assert banner.startswith("[warning] part 10: unverified: no public key for 299610A9203ECA25"), banner
+
+
+def signature_banners(top: str) -> list[str]:
+    return [line for line in top.splitlines() if "signature" in line or "unverified" in line]
+
+
+def test_a_key_we_do_not_have_is_unverified_not_bad(gnupghome: Path, other_home: Path, gpg_world: GpgWorld, tmp_path: Path) -> None:
+    """A missing public key is not a forgery: a warning naming the key, never danger, never good."""
+    fpr = gpg_world.fpr["manager"]
+    gpg(gnupghome, "--delete-keys", fpr)
+    signed = signed_entity(other_home, b"Content-Type: text/plain\n\nThe budget is approved.\n", "manager@work.example")
+    top, body = show(write(tmp_path, f"{HEADERS}MIME-Version: 1.0\n{signed}".encode()))
+    assert signature_banners(top) == [f"[warning] message: unverified: no public key for {fpr}"], top
+    assert "[danger]" not in top and "[ok]" not in top and "good signature" not in top.lower()
+    assert "The budget is approved." in body
+    # inline (cleartext) signatures say the same
+    text = gpg(other_home, "-u", "manager@work.example", "--clearsign", input=b"The budget is approved.\n").stdout.decode()
+    top, _ = show(write(tmp_path, f"{HEADERS}Content-Type: text/plain\n\n{text}".encode(), "inline.eml"))
+    assert signature_banners(top) == [f"[warning] inline-signed part 1: unverified: no public key for {fpr}"], top
+
+
+def test_tampered_content_with_a_known_key_stays_danger(gnupghome: Path, other_home: Path, tmp_path: Path) -> None:
+    signed = signed_entity(other_home, b"Content-Type: text/plain\n\nPay 100 EUR to Bob.\n", "manager@work.example")
+    forged = signed.replace("Pay 100 EUR", "Pay 900 EUR")
+    top, body = show(write(tmp_path, f"{HEADERS}MIME-Version: 1.0\n{forged}".encode()))
+    [banner] = signature_banners(top)
+    assert banner.startswith("[danger] message: BAD or unverifiable signature"), top
+    assert "unverified: no public key" not in top and "[ok]" not in top and "Pay 900 EUR" in body

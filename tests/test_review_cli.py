@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from fixtures.dovecot import free_ports
 from helpers import REPO, run_pigeon
 
@@ -67,3 +69,45 @@ def test_show_an_unknown_id_speaks_of_the_index(config_dir: Path) -> None:
     p = run_pigeon("show", "id:nope@example.org")
     assert p.returncode == 1
     assert p.stderr.decode() == "pigeon: no message id:nope@example.org in the index (pigeon index brings it up to date)\n"
+
+
+@pytest.mark.dovecot
+def test_sync_and_index_write_durations_alike(mail_user, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """``pigeon sync`` said "in 0.84s" and ``pigeon index`` "in 0.36 s": one style."""
+    from sync_support import message
+
+    (config_dir / "config.toml").write_text(
+        f'[accounts.work]\naddress = "{mail_user.name}@example.org"\nmaildir = "{tmp_path / "Mail"}"\n'
+        f'{mail_user.toml("imap", "tls")}\npassword_command = ["printf", "%s", "{mail_user.password}"]\n'
+    )
+    mail_user.append(message(1), "INBOX")
+    lines = []
+    for command in ("sync", "index"):
+        p = run_pigeon(command)
+        assert p.returncode == 0, p.stderr.decode()
+        lines.append(p.stdout.decode().splitlines()[-1])
+    assert lines[0].startswith("1 down, 0 up") and lines[1].startswith("1 added")
+    assert all(re.search(r" in \d+\.\d\ds$", line) for line in lines), lines
+
+
+def test_help_lists_each_command_once_and_every_command_explains_itself() -> None:
+    from pigeon.core.cli import SUBCOMMANDS
+
+    top = run_pigeon("--help", env={"COLUMNS": "100"})
+    assert top.returncode == 0
+    text = top.stdout.decode()
+    for name, (_module, summary) in SUBCOMMANDS.items():
+        assert text.count(f"\n  {name} ") == 1, name  # listed once, on one line with its summary
+        assert summary in text
+    assert "pigeon COMMAND --help" in text
+    for name in SUBCOMMANDS:
+        p = run_pigeon(name, "--help", env={"COLUMNS": "100"})
+        out = p.stdout.decode()
+        assert p.returncode == 0 and out.startswith(f"usage: pigeon {name} "), (name, p.stderr)
+        description = out.split("\n\n")[1]
+        assert description.startswith(f"pigeon {name}: ") and description.endswith(".") and "``" not in description, description
+        assert "DESIGN.md" not in out, name  # users do not have the design notes
+        lines = out.partition("\noptions:\n")[2].splitlines() + [""]
+        # an option with its help neither beside it nor on the next line says nothing
+        bare = [a for a, b in zip(lines, lines[1:], strict=False) if a.startswith("  -") and "  " not in a.strip() and not b.startswith("      ")]
+        assert not bare, (name, bare)

@@ -32,6 +32,25 @@ def drive(coro_fn, app: App | None = None, rows: int = 2):  # noqa: ANN001, ANN2
     return asyncio.run(main())
 
 
+def write_init(config_dir: Path, source: str = "", *, commands: tuple[str, ...] = (), keys: dict[str, str] | None = None) -> None:
+    """The user's init.py: ``source`` (imports and functions), then the hooks that register
+    ``commands`` and bind ``keys`` (key -> command) in the message list."""
+    text = "from pigeon.hooks import hookimpl\n" + source
+    if commands:
+        text += "\n@hookimpl\ndef pigeon_register_commands(register):\n" + "".join(f"    register({c})\n" for c in commands)
+    if keys:
+        text += "\n@hookimpl\ndef pigeon_register_keymaps(keymaps):\n" + "".join(f"    keymaps.bind('list', {k!r}, {c!r})\n" for k, c in keys.items())
+    (config_dir / "init.py").write_text(text)
+
+
+async def wait_for(condition, timeout: float = 10.0) -> None:  # noqa: ANN001
+    """Until ``condition()`` holds (while a command runs, the client does not settle)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
 def test_opens_inbox_moves_and_opens_a_message(mailbox: Path) -> None:
     async def go(d: Driver) -> None:
         screen = d.screen()
@@ -130,18 +149,11 @@ def test_describe_key_and_help(mailbox: Path) -> None:
 
 
 def test_a_key_rebound_in_init_py(mailbox: Path, config_dir: Path) -> None:
-    (config_dir / "init.py").write_text(
-        "from pigeon.hooks import hookimpl\n\n"
-        "def shout(ctx):\n"
-        "    '''Say hello.'''\n"
-        "    ctx.print('hello from init.py')\n\n"
-        "@hookimpl\n"
-        "def pigeon_register_commands(register):\n"
-        "    register(shout)\n\n"
-        "@hookimpl\n"
-        "def pigeon_register_keymaps(keymaps):\n"
-        "    keymaps.bind('list', 'j', 'next-line')\n"
-        "    keymaps.bind('list', 'H', 'shout')\n"
+    write_init(
+        config_dir,
+        "\ndef shout(ctx):\n    '''Say hello.'''\n    ctx.print('hello from init.py')\n",
+        commands=("shout",),
+        keys={"j": "next-line", "H": "shout"},
     )
 
     async def go(d: Driver) -> None:
@@ -155,15 +167,7 @@ def test_a_key_rebound_in_init_py(mailbox: Path, config_dir: Path) -> None:
 
 
 def test_failing_user_command_is_reported_and_the_client_runs_on(mailbox: Path, config_dir: Path) -> None:
-    (config_dir / "init.py").write_text(
-        "from pigeon.hooks import hookimpl\n\n"
-        "def explode(ctx):\n"
-        "    '''Fail.'''\n"
-        "    raise ZeroDivisionError('boom in init.py')\n\n"
-        "@hookimpl\n"
-        "def pigeon_register_commands(register):\n"
-        "    register(explode)\n"
-    )
+    write_init(config_dir, "\ndef explode(ctx):\n    '''Fail.'''\n    raise ZeroDivisionError('boom in init.py')\n", commands=("explode",))
 
     async def go(d: Driver) -> None:
         await d.keys("\x1bxexplode\r")
@@ -234,12 +238,7 @@ def test_editing_init_py_reloads_it(mailbox: Path, config_dir: Path) -> None:
     async def go(d: Driver) -> None:
         d.tui.watch = True
         d.tui._start_watchers()
-        init.write_text(
-            "from pigeon.hooks import hookimpl\n\n"
-            "@hookimpl\n"
-            "def pigeon_register_keymaps(keymaps):\n"
-            "    keymaps.bind('list', 'z', 'end-of-buffer')\n"
-        )
+        write_init(config_dir, keys={"z": "end-of-buffer"})
         await d.settle(until=lambda: "reloaded init.py" in d.tui.echo, timeout=15)
         await d.keys("z")
         assert d.tui.current.cursor == 31
@@ -381,32 +380,31 @@ def test_links_are_listed_and_opened_after_showing_their_target(tmp_path: Path, 
     drive(go, rows=1)
 
 
-def test_cg_lets_a_slow_command_go_and_the_keys_flow_again(mailbox: Path, config_dir: Path) -> None:
-    (config_dir / "init.py").write_text(
-        "import time\n"
-        "from pigeon.hooks import hookimpl\n\n"
+def test_cg_lets_a_slow_command_go_and_the_keys_flow_again(mailbox: Path, config_dir: Path, tmp_path: Path) -> None:
+    # slow runs until the test lets it finish: no clock decides what "slow" is, however loaded
+    # the machine, and the keys must flow again while it still runs
+    release = tmp_path / "release"
+    write_init(
+        config_dir,
+        "import os\nimport time\n\n"
         "def slow(ctx):\n"
         "    '''Take a long time.'''\n"
-        "    time.sleep(3)\n\n"
-        "@hookimpl\n"
-        "def pigeon_register_commands(register):\n"
-        "    register(slow)\n\n"
-        "@hookimpl\n"
-        "def pigeon_register_keymaps(keymaps):\n"
-        "    keymaps.bind('list', 'z', 'slow')\n"
+        f"    while not os.path.exists({str(release)!r}):\n"
+        "        time.sleep(0.02)\n",
+        commands=("slow",),
+        keys={"z": "slow"},
     )
 
     async def go(d: Driver) -> None:
-        d.input.send_text("zn")  # n waits for slow, in order
-        await asyncio.sleep(0.3)
-        assert d.tui.current.cursor == 0 and d.tui.typeahead
-        started = time.monotonic()
-        d.input.send_text("\x07")  # C-g
-        await asyncio.sleep(0.2)
-        assert "Quit (slow goes on in the background)" in d.tui.echo
-        d.input.send_text("nn")
-        while d.tui.current.cursor != 2:
-            await asyncio.sleep(0.02)
-        assert time.monotonic() - started < 2  # not after slow's three seconds
+        try:
+            d.input.send_text("zn")  # n waits for slow, in order
+            await wait_for(lambda: d.tui.typeahead)
+            assert d.tui.current.cursor == 0
+            d.input.send_text("\x07")  # C-g
+            await wait_for(lambda: "Quit (slow goes on in the background)" in d.tui.echo)
+            d.input.send_text("nn")
+            await wait_for(lambda: d.tui.current.cursor == 2)  # while slow still runs: released below
+        finally:
+            release.touch()
 
     drive(go)

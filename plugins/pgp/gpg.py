@@ -91,6 +91,7 @@ class Signature:
     problems: list[str] = field(default_factory=list)
     uids: list[str] = field(default_factory=list)
     errsig_rc: str = ""
+    issuer: str = ""  # ERRSIG's issuer fingerprint (gpg >= 2.2.7): a claim, nothing verified
 
     @property
     def valid(self) -> bool:
@@ -118,6 +119,7 @@ def signatures_from_status(lines: list[StatusLine]) -> list[Signature]:
                     "no public key for this signature" if cur.errsig_rc == "9" else _VERDICTS[kw]
                 )
                 # ERRSIG's fingerprint field (gpg >= 2.2.7) names the key, but nothing verified.
+                cur.issuer = args[6] if len(args) > 6 and args[6] != "-" else ""
             elif _VERDICTS[kw]:
                 cur.problems.append(_VERDICTS[kw])
         elif kw == "VALIDSIG" and cur is not None:

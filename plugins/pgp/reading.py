@@ -107,6 +107,9 @@ def to_status(sig: Signature, ctx: RenderContext, *, covers: bool) -> SignatureS
         summary = f"BAD signature claiming key {sig.keyid}"
     else:
         summary = f"Unverified signature ({'; '.join(sig.problems) or 'unknown error'}), key {sig.keyid or '?'}"
+    # gpg's "no public key" (ERRSIG rc 9): the signature was not checked at all, so it is
+    # neither good nor forged; the key it names is a claim, shown so the user can fetch it.
+    missing = (sig.issuer or sig.keyid or "?") if sig.verdict == "ERRSIG" and sig.errsig_rc == "9" else ""
     return SignatureStatus(
         valid=valid,
         fingerprint=sig.primary or sig.fingerprint,
@@ -116,6 +119,7 @@ def to_status(sig: Signature, ctx: RenderContext, *, covers: bool) -> SignatureS
         covers_whole_message=covers,
         problems=problems,
         summary=summary,
+        missing_key=missing,
     )
 
 
@@ -266,8 +270,9 @@ def _verify_inline(part: EmailMessage, ctx: RenderContext) -> list[SignatureStat
     for s in sigs:
         st = to_status(s, ctx, covers=covers)
         st.problems.extend(extra)
-        if extra:
-            st.valid = False if "differs" in " ".join(extra) else st.valid
+        if extra and "differs" in " ".join(extra):
+            st.valid = False
+            st.missing_key = ""  # JF-09: what is shown is not what was signed, key or no key
         statuses.append(st)
     if extra:
         _note(ctx, "warning", "Only part of this message's text is signed: " + "; ".join(extra) + ".")

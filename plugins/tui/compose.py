@@ -232,7 +232,7 @@ def queue_message(app: Any, account: Any, msg: EmailMessage, *, at: float | None
         return time.strftime("to be sent at %Y-%m-%d %H:%M (M-x pending; undo-send takes it back)", time.localtime(at))
     keys = f" ({len(lines)} key(s): M-x show-keys before sending lists them)" if lines else ""
     if op.due and op.due > time.time() + 0.5:
-        return f"queued: sending in {op.due - time.time():.0f} s (M-x undo-send takes it back){keys}"
+        return f"queued: sending in {op.due - time.time():.0f}s (M-x undo-send takes it back){keys}"
     return f"queued in the outbox{keys}"
 
 
