@@ -176,15 +176,14 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
         todo.append((ln, info, fs, st))
     if len(todo) < 2:
         return {}
-    commands: list[tuple[str, list[bytes]]] = []
+    commands: list[tuple[str, list[bytes], str | None]] = []
     for _ln, info, fs, st in todo:
         args, _ = r.examine_args(info.name, (fs.uidvalidity, fs.highestmodseq))
-        commands.append(("EXAMINE", args))
+        commands.append(("EXAMINE", args, info.name))
         if fs.uidnext and st.get("UIDNEXT", 0) > fs.uidnext:
             items = b"(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
-            commands.append(("UID FETCH", [f"{fs.uidnext}:*".encode(), items]))
+            commands.append(("UID FETCH", [f"{fs.uidnext}:*".encode(), items], None))
     replies = iter(r.pipeline(commands))
-    r.selected = todo[-1][1].name
     out: dict[str, Selected] = {}
     wanted: list[tuple[str, str, list[int]]] = []
     left = PREFETCH_BYTES
@@ -218,10 +217,9 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
 
         commands = []
         for _ln, name, uids in wanted:
-            commands.append(("EXAMINE", [r.examine_args(name, None)[0][0]]))
-            commands.append(("UID FETCH", [uid_set(uids).encode(), b"(UID BODY.PEEK[])"]))
+            commands.append(("EXAMINE", [r.examine_args(name, None)[0][0]], name))
+            commands.append(("UID FETCH", [uid_set(uids).encode(), b"(UID BODY.PEEK[])"], None))
         replies = iter(r.pipeline(commands))
-        r.selected = wanted[-1][1]
         for ln, _name, uids in wanted:
             typ, _t, untagged = next(replies)
             ftyp, _ft, funtagged = next(replies)

@@ -77,12 +77,13 @@ class Remote:
 
     # ------------------------------------------------------------------ folders
 
-    def pipeline(self, commands: list[tuple[str, list[bytes]]]) -> list[tuple[str, bytes, dict[str, list]]]:
-        """Send every command before reading any answer; return (status, text, untagged
-        responses) per command, in order. IMAP answers in order and ends each answer with its
-        tagged line, so what arrives between two tagged lines belongs to the second command.
-        A command's name may be ``UID FETCH``. Commands after a SELECT/EXAMINE run in that
-        folder (the caller sets ``selected``). A refused command does not raise here."""
+    def pipeline(self, commands: list[tuple[str, list[bytes], str | None]]) -> list[tuple[str, bytes, dict[str, list]]]:
+        """Send every command (name, arguments, the folder a SELECT/EXAMINE opens) before
+        reading any answer; return (status, text, untagged responses) per command, in order.
+        IMAP answers in order and ends each answer with its tagged line, so what arrives
+        between two tagged lines belongs to the second command. A name may be ``UID FETCH``.
+        A refused command does not raise here; afterwards ``selected`` is the folder of the
+        last SELECT/EXAMINE if it went through (a refused one leaves none selected)."""
         import imaplib
 
         imap = self.imap
@@ -90,7 +91,7 @@ class Remote:
         if hasattr(imap, "_untagged_count"):
             imap._untagged_count = 0
         sent = []
-        for name, args in commands:
+        for name, args, _folder in commands:
             words = name.split()
             if words[0] in ("SELECT", "EXAMINE"):
                 imap.state = "AUTH"
@@ -110,6 +111,10 @@ class Remote:
             imap.untagged_responses.clear()
             text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
             out.append((typ, text, untagged))
+        for (name, _args, folder), (typ, _t, _u) in zip(commands, out, strict=True):
+            if name.split()[0] in ("SELECT", "EXAMINE"):
+                self.selected = folder if typ == "OK" else None
+        imap.state = "SELECTED" if self.selected is not None else "AUTH"
         return out
 
     def enable_and_list(self) -> dict[str, FolderInfo]:
