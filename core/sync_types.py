@@ -66,25 +66,25 @@ class FolderInput:
 
 
 # --------------------------------------------------------------------------- actions
+# Plain tuples with names: a sync makes one per message it touches, and a NamedTuple class
+# costs a fraction of a frozen dataclass to define at import (this module is on every
+# sync's path).
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(NamedTuple):
     folder: str
     remote: RemoteMsg
     reason: str = "new"
 
 
-@dataclass(frozen=True)
-class Upload:
+class Upload(NamedTuple):
     folder: str
     local: LocalMsg
     keywords: frozenset[str] = frozenset()
     reason: str = "new"
 
 
-@dataclass(frozen=True)
-class Pair:
+class Pair(NamedTuple):
     """A message present on both sides: bring both to ``record`` (flags, keywords, key).
 
     Covers flag changes either way and pairing a local file with a UID it was not yet known
@@ -102,28 +102,24 @@ class Pair:
     adopted: bool = False
 
 
-@dataclass(frozen=True)
-class DeleteRemote:
+class DeleteRemote(NamedTuple):
     folder: str
     uid: int
     key: str
 
 
-@dataclass(frozen=True)
-class DeleteLocal:
+class DeleteLocal(NamedTuple):
     folder: str
     local: LocalMsg
     uid: int
 
 
-@dataclass(frozen=True)
-class Forget:
+class Forget(NamedTuple):
     folder: str
     uid: int
 
 
-@dataclass(frozen=True)
-class MoveRemote:
+class MoveRemote(NamedTuple):
     """Moved locally from ``src`` to ``dest``: UID MOVE on the server, then flags as ``flags``."""
 
     src: str
@@ -135,8 +131,7 @@ class MoveRemote:
     keywords: frozenset[str]
 
 
-@dataclass(frozen=True)
-class MoveLocal:
+class MoveLocal(NamedTuple):
     """Moved on the server from ``src`` to ``dest`` (new UID there): rename the file across."""
 
     src: str
