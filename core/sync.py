@@ -46,7 +46,9 @@ class SyncOptions:
     guard_share: float = 0.5
     guard_min: int = 20
     batch_messages: int = 500
-    batch_bytes: int = 8 * 1024 * 1024  # with two batches in flight: memory stays flat
+    # One batch being written (its bodies and their LF copies), one waiting, one arriving:
+    # about 4 x batch_bytes of bodies in memory at most, whatever the folder's size.
+    batch_bytes: int = 4 * 1024 * 1024
     fsync: bool = True
     writers: int = 8  # files written (and fsynced) in parallel during downloads
     events_on_first_sync: bool = False  # a folder's first sync imports; it does not "arrive"

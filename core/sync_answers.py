@@ -149,28 +149,63 @@ _FLAGS_ITEM = re.compile(rb"\bFLAGS \(([^)]*)\)")
 _UID_ITEM = re.compile(rb"\bUID (\d+)")
 
 
-def _flags_fast(lines: list) -> dict[int, RemoteMsg] | None:
-    """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` lines read with two regular expressions
-    (the general parser tokenises every byte: the bulk of reading a QRESYNC answer). None
-    when a line is anything else: the caller then uses the general parser."""
+_SIZE_ITEM = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_ID_HEAD = re.compile(rb"\d+ \(([^\"{}]*)BODY\[HEADER\.FIELDS \(MESSAGE-ID\)\] \{\d+\}")
+
+
+def _items(items: bytes, size: bool) -> tuple[int, str, frozenset[str], int | None] | None:
+    """UID, flag letters, keywords (and RFC822.SIZE when there and ``size``) from the items of
+    a simple FETCH answer."""
     from pigeon.core.sync_flags import from_imap
+
+    f = _FLAGS_ITEM.search(items)
+    if f is None:
+        return None
+    rest = items[: f.start()] + items[f.end() :]  # never a keyword named UID
+    u = _UID_ITEM.search(rest)
+    z = _SIZE_ITEM.search(rest) if size else None
+    if u is None:
+        return None
+    letters, kws = from_imap(f.group(1).split())
+    return int(u.group(1)), letters, kws, int(z.group(1)) if z else None
+
+
+def _flags_fast(lines: list, size: bool = False) -> dict[int, RemoteMsg] | None:
+    """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` lines (or with ``RFC822.SIZE s``) read with
+    regular expressions (the general parser tokenises every byte: the bulk of reading a
+    QRESYNC answer or a folder's listing). None when a line is anything else: the caller then
+    uses the general parser."""
     from pigeon.core.sync_types import RemoteMsg
 
     out: dict[int, RemoteMsg] = {}
     for line in lines:
         m = _SIMPLE_FETCH.fullmatch(line) if isinstance(line, bytes) else None
-        if m is None:
+        got = _items(m.group(1), size) if m else None
+        if got is None:
             return None
-        items = m.group(1)
-        f = _FLAGS_ITEM.search(items)
-        if f is None:
+        out[got[0]] = RemoteMsg(*got)
+    return out
+
+
+def _ids_fast(lines: list) -> dict[int, RemoteMsg] | None:
+    """``UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]`` answers in the layout
+    servers send them (the header literal last, then ")"), read with regular expressions.
+    None for any other layout."""
+    from pigeon.core.sync_local import message_id
+    from pigeon.core.sync_types import RemoteMsg
+
+    out: dict[int, RemoteMsg] = {}
+    i, n = 0, len(lines)
+    while i < n:
+        item = lines[i]
+        if not (isinstance(item, tuple) and len(item) == 2 and i + 1 < n and lines[i + 1] == b")"):
             return None
-        u = _UID_ITEM.search(items[: f.start()] + items[f.end() :])  # never a keyword named UID
-        if u is None:
+        m = _ID_HEAD.fullmatch(item[0])
+        got = _items(m.group(1), True) if m else None
+        if got is None:
             return None
-        letters, kws = from_imap(f.group(1).split())
-        uid = int(u.group(1))
-        out[uid] = RemoteMsg(uid, letters, kws)
+        out[got[0]] = RemoteMsg(*got, message_id(item[1]))
+        i += 2
     return out
 
 
@@ -205,6 +240,9 @@ def meta_from(untagged: dict[str, list], ids: bool) -> dict[int, RemoteMsg]:
     out: dict[int, RemoteMsg] = {}
     lines = untagged.get("FETCH", [])
     if lines:
+        fast = _ids_fast(lines) if ids else _flags_fast(lines, size=True)
+        if fast is not None:
+            return fast
         for _seq, d in parse_fetch_response(lines, False, False).items():
             uid = d.get(b"UID")
             if uid is None or b"FLAGS" not in d:

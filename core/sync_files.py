@@ -152,8 +152,8 @@ def _fetcher(engine: SyncEngine, batches: list[list[int]]) -> Iterator[list[tupl
     """Yield fetched batches; the next batch downloads in a thread while this one is written.
 
     Socket reads and file writes release the GIL, so the network and the disk overlap. Only
-    this thread talks to the server until the downloads are done. At most two batches are in
-    memory, whatever the folder's size.
+    this thread talks to the server until the downloads are done. At most three batches are
+    in memory (written, waiting, arriving), whatever the folder's size.
     """
     if len(batches) <= 1:
         for b in batches:
@@ -199,7 +199,7 @@ def stream_downloads(engine: SyncEngine, w: Work, fdir: Path) -> None:
     """Download a whole folder into an empty local one (``Work.stream``): the UIDs, then the
     flags and sizes and the bodies of ``STREAM_MESSAGES`` of them at a time, each chunk
     written and committed before the next is asked for. Memory holds one chunk's metadata
-    and two batches of bodies, whatever the folder's size."""
+    and three batches of bodies, whatever the folder's size."""
     from pigeon.core.sync_gather import STREAM_MESSAGES
     from pigeon.core.sync_types import Download
 

@@ -243,3 +243,36 @@ def test_folder_selection(box) -> None:  # noqa: ANN001
     res = sync(user, root, state)
     assert res.report.downloaded == 2
     assert_agree(user, root, state)
+
+
+def test_quick_answer_reading_equals_the_general_parser(box, monkeypatch) -> None:  # noqa: ANN001
+    """The regular-expression readers of FETCH answers (flags, sizes, Message-IDs) give what
+    imapclient's general parser gives, on the server's own answers."""
+    from pigeon.core import sync_answers
+    from pigeon.core.sync_remote import Remote
+    from sync_support import session
+
+    user, _root, _state = box
+    seed(user, "INBOX", 4, flags=("\\Seen", "$Label1"))
+    user.append(b"Subject: no id\r\n\r\nbody\r\n", "INBOX")  # no Message-ID at all
+    s = session(user)
+    try:
+        r = Remote(s)
+        r.enable_and_list()
+        sel = r.select("INBOX", known=None, readonly=True)
+        asks = {False: b"(UID FLAGS RFC822.SIZE)", True: b"(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"}
+        quick = {}
+        for ids, items in asks.items():
+            _, untagged = r._run(b"FETCH", [b"1:*", items], uid=True)
+            quick[ids] = sync_answers.meta_from(untagged, ids)
+        flags_quick = sync_answers.flags_from([b"1 (UID 1 FLAGS (\\Seen $Label1) MODSEQ (4))"])
+        monkeypatch.setattr(sync_answers, "_ids_fast", lambda lines: None)
+        monkeypatch.setattr(sync_answers, "_flags_fast", lambda lines, size=False: None)
+        for ids, items in asks.items():
+            _, untagged = r._run(b"FETCH", [b"1:*", items], uid=True)
+            assert sync_answers.meta_from(untagged, ids) == quick[ids]
+        assert sync_answers.flags_from([b"1 (UID 1 FLAGS (\\Seen $Label1) MODSEQ (4))"]) == flags_quick
+        assert len(quick[True]) == sel.exists == 5
+        assert sum(1 for m in quick[True].values() if m.msgid is None) == 1
+    finally:
+        s.logout()
