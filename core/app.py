@@ -20,6 +20,8 @@ class AppOptions:
     debug: bool = False
     demo: bool = False
     initial_folder: str | None = None
+    #: a state directory of its own (the demo keeps its index and journal apart from yours)
+    state_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,6 +80,8 @@ class App:
 
     @property
     def state_dir(self) -> Path:
+        if self.options.state_dir is not None:
+            return paths.ensure_private_dir(self.options.state_dir)
         return paths.ensure_private_dir(paths.state_dir(self.config.get("state_dir") or None))
 
     def account(self, name: str | None = None) -> AccountConfig:

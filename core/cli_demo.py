@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from pigeon.core.demo import demo_account, ensure_demo
 
     directory = demo_dir(args)
-    options = AppOptions(debug=bool(getattr(args, "debug", False)), demo=True, initial_folder="INBOX")
+    # Its own state (index, journal) beside the demo Maildir: nothing of the demo mixes with yours.
+    options = AppOptions(debug=bool(getattr(args, "debug", False)), demo=True, initial_folder="INBOX",
+                         state_dir=directory.parent / f"{directory.name}-state")
     # Validate the user's config first: a broken config.toml stops the demo too.
     app = make_app(args, options=options, accounts={"demo": demo_account(directory)})
     store = ensure_demo(directory, reset=bool(getattr(args, "reset", False)))
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "print_only", False):
         print_summary(store, directory)
         return 0
+    _index(app)
     app.startup()
     try:
         status = app.pm.hook.pigeon_main(app=app)
@@ -59,6 +62,15 @@ def run(args: argparse.Namespace) -> int:
         print_summary(store, directory)
         return 0
     return int(status)
+
+
+def _index(app: Any) -> None:
+    """Index the demo mailbox (40 messages, a fraction of a second), so that the client's
+    search speaks the query language there as it will on your mail."""
+    from pigeon.core.index import open_index
+
+    with open_index(app) as index:
+        index.update()
 
 
 def run_main(args: argparse.Namespace) -> int:

@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     severe = sum(1 for p in problems if p.severity == "severe")
     config_errors = [p for p in problems if p.code == "config-error"]
     if config_errors and args.json:
-        # like every command: the one-line cause of a bad config.toml on stderr (the listing
-        # above already names it when it is not JSON)
+        # the one-line cause of a bad config.toml on stderr, as every command prints it; doctor
+        # does not refuse a bad file but audits it, so in a terminal its listing names it, once
         print(f"pigeon: {sanitize_line(config_errors[0].message)}", file=sys.stderr)
         return 1
     if severe:

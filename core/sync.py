@@ -211,8 +211,18 @@ class SyncEngine:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         self.result.failed[folder] = msg
         self.result.report.errors.append(f"{folder}: {msg}")
-        if isinstance(exc, OSError | EOFError) or type(exc).__name__ in ("ConnectionLost", "IMAPClientAbortError", "abort"):
+        if _network_error(exc) or (isinstance(exc, OSError) and not self._connection_alive()):
             raise exc  # the connection is gone: the caller reports and stops
+        # A local failure (a full disk, a folder another tool broke): this folder is reported
+        # and the others still sync.
+
+    def _connection_alive(self) -> bool:
+        """After a local error: whether the session still answers (NOOP), in step."""
+        try:
+            self.remote.noop()
+        except Exception:  # noqa: BLE001 - any failure here means the session cannot go on
+            return False
+        return True
 
     def _wanted(self, local: str, remote: str) -> bool:
         if not self.opt.folders:
@@ -271,6 +281,15 @@ class SyncEngine:
             if not self.opt.dry_run:
                 self.store.create_folder(ln)
         return pairs
+
+
+def _network_error(exc: BaseException) -> bool:
+    """An error of the connection itself (as opposed to the local files'): socket errors,
+    timeouts, TLS, an aborted or closed IMAP stream."""
+    import ssl
+
+    return (isinstance(exc, ConnectionError | TimeoutError | EOFError | ssl.SSLError)
+            or type(exc).__name__ in ("ConnectionLost", "IMAPClientAbortError", "abort", "gaierror", "herror"))
 
 
 def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, progress: Progress | None = None,

@@ -325,6 +325,10 @@ class Remote:
             uids += got if len(got) == len(group) else [None] * len(group)
         return uids
 
+    def noop(self) -> None:
+        """NOOP: the session still answers, in step (raises otherwise)."""
+        self._run(b"NOOP", [])
+
     def unselect(self) -> None:
         if self.selected is None:
             return

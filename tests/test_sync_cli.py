@@ -177,3 +177,28 @@ def test_non_ascii_folder_names_both_ways(mail_user, config_dir, isolated_env, t
     assert (maildir / "Entwürfe" / "new").is_dir()
     server = assert_agree(mail_user, maildir, state_file(isolated_env))
     assert len(server["Réunions"]) == 1 and len(server["Entwürfe"]) == 1
+
+
+def test_a_local_error_in_one_folder_leaves_the_others_syncing(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    """A folder whose files cannot be written (its tmp/ points where no file can be made: the
+    error a half-made folder gave) fails on its own: the cause is named, exit 1, not taken for
+    a lost connection, and every other folder still syncs, then and later."""
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    mail_user.append(message(1), "INBOX")
+    mail_user.append(message(2), "Archive")
+    mail_user.append(message(3), "Sent")
+    (maildir / "Archive" / "cur").mkdir(parents=True)
+    (maildir / "Archive" / "new").mkdir()
+    (maildir / "Archive" / "tmp").symlink_to("/proc/self")  # a directory that takes no file
+    p = run_pigeon("sync")
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert "Archive:" in err and "tmp" in err, err
+    assert "(connection)" not in err
+    assert len(list((maildir / "INBOX" / "new").iterdir())) == 1  # synced after the failed Archive
+    assert len(list((maildir / "Sent" / "new").iterdir())) == 1
+    (maildir / "Archive" / "tmp").unlink()
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert_agree(mail_user, maildir, state_file(isolated_env))

@@ -81,6 +81,14 @@ def test_pigeon_demo_in_a_real_terminal(tmux: Tmux, isolated_env: dict[str, Path
     assert "double extension" in screen
     tmux.keys("q")
     tmux.wait(lambda s: "INBOX [demo]" in s)
+    # the demo is indexed: search speaks the query language there (in its own state directory)
+    tmux.keys("M-x")
+    tmux.keys("search", "Enter")
+    tmux.keys("from:carla and subject:report", "Enter")
+    screen = tmux.wait(lambda s: "message(s) match from:carla" in s)
+    assert "2 message(s) match" in screen and "Quarterly report draft" in screen
+    assert "Lunch tomorrow?" not in screen
+    assert not (isolated_env["state"] / "index.sqlite").exists()  # not in the user's index
     tmux.keys("C-x", "C-c")
     screen = tmux.wait(lambda s: "EXITED:" in s)
     assert "EXITED:0" in screen

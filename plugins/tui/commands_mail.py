@@ -352,7 +352,9 @@ def search(ctx: CommandContext, query: str) -> None:
     result = search_listing(ctx.app, acct, folder, query, listing)
     buf = MessageListBuffer(result, name=f"*search: {sanitize_line(query)[:30]}*")
     ui.call(ui.show, buf)
-    ui.call(ui.message, f"{len(result)} message(s) match")
+    # said, so that a query that found nothing is not taken for an answer of the index
+    ui.call(ui.message, f"{len(result)} message(s) with these words in {folder} (no index yet: "
+                        "'pigeon index' makes one for the query language)")
 
 
 # ====================================================================== the message view
