@@ -249,23 +249,25 @@ def stamp_folders(engine: SyncEngine) -> None:
     with the state (a tool that changed the folder meanwhile leaves it unstamped, so the
     next sync lists it). The stamp goes with the time its listing began; a stamp whose
     newest change lies within a clock tick of that time cannot vouch for the listing
-    (``sync_local.stamp_settled``). The folders were changed just now, so this waits once,
-    a few milliseconds, until the tick has passed: then the next sync can skip them."""
+    (``sync_local.stamp_settled``). The folders were changed just now: they are listed in
+    the order they were last changed, each once its tick has passed (a few milliseconds at
+    most, and mostly spent listing the folders changed before it), so the next sync can skip
+    them."""
     import time
 
     todo, engine.unstamped = engine.unstamped, []
     if not todo:
         return
-    newest = 0
-    for _name, fdir in todo:
+
+    def newest(fdir: Path) -> int:
         s = sync_local.stamp(fdir)
-        if s:
-            newest = max(newest, *(int(x) for x in s.split(":")))
-    wait = (newest + sync_local.FINE_GRANULARITY_NS) / 1e9 - time.time()
-    if 0 < wait <= STAMP_WAIT_MAX:
-        time.sleep(wait + 0.001)
+        return max(int(x) for x in s.split(":")) if s else 0
+
     st = engine.state
-    for name, fdir in todo:
+    for _last, name, fdir in sorted((newest(fdir), name, fdir) for name, fdir in todo):
+        wait = (newest(fdir) + sync_local.FINE_GRANULARITY_NS) / 1e9 - time.time()
+        if 0 < wait <= STAMP_WAIT_MAX:
+            time.sleep(wait + 0.001)
         listed_at = time.time()
         stamp = sync_local.stamp(fdir)  # taken before listing: a later change makes it stale
         names = sync_local.scan_names(fdir)
