@@ -83,7 +83,11 @@ def test_pigeon_demo_in_a_real_terminal(tmux: Tmux, isolated_env: dict[str, Path
     tmux.wait(lambda s: "INBOX [demo]" in s)
     # the demo is indexed: search speaks the query language there (in its own state directory)
     tmux.keys("M-x")
-    tmux.keys("search", "Enter")
+    tmux.wait(lambda s: "M-x" in s.splitlines()[-1])
+    tmux.keys("search")
+    tmux.wait(lambda s: "M-x search" in s)
+    tmux.keys("Enter")
+    tmux.wait(lambda s: "search query:" in s)
     tmux.keys("from:carla and subject:report", "Enter")
     screen = tmux.wait(lambda s: "message(s) match from:carla" in s)
     assert "2 message(s) match" in screen and "Quarterly report draft" in screen
