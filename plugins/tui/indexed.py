@@ -82,12 +82,15 @@ class IndexListing:
     def path(self) -> Path:
         raise AttributeError("an index listing has no single folder")
 
+    def _count(self, query: str) -> int:
+        return self.index.count(query)
+
     def scan(self) -> None:
         with self.lock:
             self.pages.clear()
-            self.total = self.index.count(self.query)
+            self.total = self._count(self.query)
             try:
-                self.unread_count = self.index.count(f"({self.query}) and is:unread")
+                self.unread_count = self._count(f"({self.query}) and is:unread")
             except Exception:
                 self.unread_count = 0
             self.loaded = True
@@ -216,15 +219,8 @@ class IndexThreadListing(IndexListing):
 
     by_thread = True
 
-    def scan(self) -> None:
-        with self.lock:
-            self.pages.clear()
-            self.total = self.index.count_threads(self.query)
-            try:
-                self.unread_count = self.index.count_threads(f"({self.query}) and is:unread")
-            except Exception:
-                self.unread_count = 0
-            self.loaded = True
+    def _count(self, query: str) -> int:
+        return self.index.count_threads(query)
 
     def _fetch(self, page: int) -> list[Any]:
         hits = self.pages.get(page)
