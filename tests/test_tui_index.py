@@ -98,3 +98,23 @@ def test_addresses_complete_from_the_index(tmp_path: Path, config_dir: Path) -> 
     assert run_pigeon("index").returncode == 0
     app = App.create()
     assert strings(completer_for(SimpleNamespace(app=app, buffers=[]), "address"), "carol") == ["Carol Danvers <carol@example.com>"]
+
+
+def test_without_an_index_search_says_it_matched_words(tmp_path: Path, config_dir: Path) -> None:
+    """No index yet: ``s`` finds words in the folder's list and says so, so that nothing found
+    there is not taken for the index's answer."""
+    configure(config_dir, standard_mailbox(tmp_path))
+
+    async def main() -> None:
+        d = await Driver(App.create(report_to_stderr=False)).start()
+        try:
+            await d.settle(until=lambda: d.tui.current.line_count() > 1)
+            await d.keys("s")
+            await d.keys("number 3\r")
+            await d.settle(until=lambda: "with these words" in d.tui.echo)
+            assert "no index yet" in d.tui.echo and "pigeon index" in d.tui.echo
+            assert not isinstance(d.tui.current.listing, IndexListing)
+        finally:
+            await d.stop()
+
+    asyncio.run(main())
