@@ -4,6 +4,7 @@ same bytes read by plain gpg, so other clients can read what pigeon writes."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -73,7 +74,8 @@ password_command = ["printf", "%s", "{mail_user.password}"]
     top, _, body = out.partition("─" * 78)
     assert "Subject: Secret plans" in top and "[ok] message decrypted" in top
     assert "decrypted message:" in top and "Alice Lovelace <alice@example.org>" in top
-    assert gpg_world.fpr["alice"] in top and "BAD" not in top
+    # a word, not letters: a fingerprint may hold "BAD" as hex (…7456 BAD9…)
+    assert gpg_world.fpr["alice"] in top and not re.search(r"\bBAD\b", top) and "[danger]" not in top
     assert "the plan is on. Grüße!" in body
     # Bob's pigeon learnt Alice's key from the Autocrypt header on the way in
     r = run_pigeon("keys", "alice@example.org", env=env)
