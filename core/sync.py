@@ -135,6 +135,7 @@ class SyncEngine:
         self.on_arrived = on_arrived
         self.result = Result(SyncReport(account))
         self.prefetched: dict[tuple[str, int], bytes] = {}  # (folder, uid) -> body fetched early
+        self.staged: dict[tuple[str, int], Any] = {}  # (folder, uid) -> Future of sync_files.Staged
         self._pool: Any = None
         self.unstamped: list[tuple[str, Path]] = []  # executed folders whose stamp is still to take
         self.preselected: dict[str, Any] = {}  # local name -> Selected, from sync_gather.prefetch
@@ -150,10 +151,26 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ the pass
 
+    def stage(self, folder: str, uid: int, body: bytes) -> None:
+        """Start writing a body fetched early to the folder's ``tmp/`` (``sync_files.stage``),
+        so its fsync overlaps with the rest of the download."""
+        if self.opt.writers <= 1 or self.opt.dry_run:
+            return
+        from pigeon.core.sync_files import stage
+
+        fdir = self.store.folder_path(folder)
+        self.staged[(folder, uid)] = self.pool().submit(stage, fdir, body, uid, fsync=self.opt.fsync)
+
     def run(self) -> Result:
         try:
             return self._run()
         finally:
+            if self.staged:  # fetched early, but the plan did not take them (or the pass failed)
+                from pigeon.core.sync_files import drop_staged
+
+                for fut in self.staged.values():
+                    drop_staged(fut)
+                self.staged.clear()
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None

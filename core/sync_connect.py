@@ -22,6 +22,7 @@ class Opening:
     def __init__(self, server: Any, *, debug: bool = False, name: str = "") -> None:
         self.server = server
         self._source: Callable[[bool], Any] | None = None
+        self._for: tuple[Any, Any] | None = None  # (App, account) once ready
         self._ready = threading.Event()
         self._session: Any = None
         self._error: BaseException | None = None
@@ -33,15 +34,20 @@ class Opening:
 
     def ready(self, app: Any, account: Any) -> None:
         """The App is built: log in with the credentials it has for ``account``."""
-        self._source = _credential_source(app, account, account.imap)
+        self._for = (app, account)
         self._ready.set()
 
     def _credentials(self, refresh: bool) -> Any:
+        # On the connecting thread, which has imported the transport by now (finding the
+        # credentials source on the main thread would wait for that import).
         self._ready.wait()
         if self._source is None:
-            from pigeon.core.errors import PigeonError
+            if self._for is None:
+                from pigeon.core.errors import PigeonError
 
-            raise PigeonError("the connection was not needed")
+                raise PigeonError("the connection was not needed")
+            app, account = self._for
+            self._source = _credential_source(app, account, account.imap)
         return self._source(refresh)
 
     def _open(self, debug: bool) -> None:
@@ -75,6 +81,7 @@ class Opening:
         gives up, and a session that arrives later is closed by its own thread."""
         with self._lock:
             self._discarded = True
+            self._for = None
             session, self._session = self._session, None
         self._ready.set()
         if session is not None:

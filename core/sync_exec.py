@@ -270,17 +270,12 @@ def stamp_folders(engine: SyncEngine) -> None:
             time.sleep(wait + 0.001)
         listed_at = time.time()
         stamp = sync_local.stamp(fdir)  # taken before listing: a later change makes it stale
-        names = sync_local.scan_names(fdir)
-        want = st.key_flags(name)
-        # Quick check first: every file has exactly the name pigeon gives it, and nothing else
-        # is there; else compare (unique name, synced flags) pairs, which allows letters we do
-        # not sync.
-        same = len(names) == len(want) and all(
-            f"{k}:2,{f}" in names or (not f and k in names) for k, f in want
-        )
-        if not same:
+        if not sync_local.listing_is(fdir, st.file_names(name)):
+            # Not exactly the names pigeon gives: compare (unique name, synced flags) pairs,
+            # which allows letters we do not sync and the other info separator.
+            names = sync_local.scan_names(fdir)
             have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
-            if have != want:
+            if len(have) != len(names) or have != st.key_flags(name):
                 continue
         with st.transaction():
             st.update_folder(name, local_stamp=stamp, synced=listed_at)

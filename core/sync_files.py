@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pigeon.core import sync_local
 from pigeon.core.sync_flags import LETTERS, synced_letters, to_imap
@@ -38,17 +38,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def deliver(fdir: Path, data: bytes, flags: str, uid: int, *, fsync: bool = True) -> tuple[str, str]:
-    """Write a downloaded message atomically (tmp/, fsync, link into cur/ or new/).
-
-    Returns (unique name, subdir). The name carries ``,U=<uid>``. The directory is fsynced
-    once per batch by the caller, not per message. Unseen mail without flags goes to new/.
-    """
+def _write_tmp(fdir: Path, data: bytes, uid: int, fsync: bool) -> tuple[str, str]:
+    """Write ``data`` to a new file in ``tmp/`` (fsynced when ``fsync``): (unique name, path)."""
     from pigeon.core.maildir import unique_name
 
     key = unique_name(uid)
-    subdir = "cur" if flags else "new"
-    name = f"{key}:2,{flags}" if subdir == "cur" else key
     tmp = os.path.join(fdir, "tmp", key)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
@@ -62,9 +56,17 @@ def deliver(fdir: Path, data: bytes, flags: str, uid: int, *, fsync: bool = True
         os.unlink(tmp)
         raise
     os.close(fd)
+    return key, tmp
+
+
+def _place(fdir: Path, key: str, tmp: str, flags: str) -> tuple[str, str]:
+    """Link a file written in ``tmp/`` into ``cur/`` (with ``flags``) or ``new/`` (none):
+    (unique name, subdir). Never replaces an existing file."""
+    subdir = "cur" if flags else "new"
+    name = f"{key}:2,{flags}" if subdir == "cur" else key
     final = os.path.join(fdir, subdir, name)
     try:
-        os.link(tmp, final)  # never replaces an existing file
+        os.link(tmp, final)
         os.unlink(tmp)
     except OSError:
         if os.path.exists(final):
@@ -72,6 +74,49 @@ def deliver(fdir: Path, data: bytes, flags: str, uid: int, *, fsync: bool = True
             raise
         os.rename(tmp, final)
     return key, subdir
+
+
+def deliver(fdir: Path, data: bytes, flags: str, uid: int, *, fsync: bool = True) -> tuple[str, str]:
+    """Write a downloaded message atomically (tmp/, fsync, link into cur/ or new/).
+
+    Returns (unique name, subdir). The name carries ``,U=<uid>``. The directory is fsynced
+    once per batch by the caller, not per message. Unseen mail without flags goes to new/.
+    """
+    key, tmp = _write_tmp(fdir, data, uid, fsync)
+    return _place(fdir, key, tmp, flags)
+
+
+class Staged(NamedTuple):
+    """A fetched message written (and fsynced) to ``tmp/`` before the plan says where it goes."""
+
+    key: str
+    tmp: str
+    digest: str
+    msgid: str | None
+
+
+def stage(fdir: Path, body: bytes, uid: int, *, fsync: bool = True) -> Staged:
+    """Write a body as fetched (CRLF line ends) to ``tmp/`` with LF line ends, on a writer
+    thread while the main thread reads on; the plan then links it in (:func:`place_staged`)
+    or it is removed (:func:`drop_staged`). A file in ``tmp/`` is no message yet to any
+    Maildir reader, so a sync cut short leaves nothing a reader sees."""
+    data = sync_local.normalise(body)
+    key, tmp = _write_tmp(fdir, data, uid, fsync)
+    return Staged(key, tmp, sync_local.digest(data), sync_local.message_id(data))
+
+
+def place_staged(fdir: Path, staged: Staged, flags: str) -> tuple[str, str, str, str | None]:
+    """Link a staged message in: (unique name, subdir, digest, Message-ID), as :func:`deliver_fetched`."""
+    key, subdir = _place(fdir, staged.key, staged.tmp, flags)
+    return key, subdir, staged.digest, staged.msgid
+
+
+def drop_staged(fut) -> None:  # noqa: ANN001 - a Future of a Staged
+    """Remove a staged file the plan did not take (waiting for its write first)."""
+    try:
+        unlink_quiet(Path(fut.result().tmp))
+    except Exception:  # noqa: BLE001, S110 - a write that failed left no file
+        pass
 
 
 def deliver_fetched(fdir: Path, body: bytes, flags: str, uid: int, *, fsync: bool = True) -> tuple[str, str, str, str | None]:
@@ -335,6 +380,19 @@ def write_early(engine: SyncEngine, works: list[Work], plan: Plan) -> None:
             if body is None:
                 continue
             rm = d.remote
+            staged = engine.staged.pop((w.name, rm.uid), None)
+            if staged is not None:
+                try:
+                    done = staged.result()
+                except OSError:
+                    done = None  # written the usual way below
+                if done is not None and done.digest not in uploads:
+                    del engine.prefetched[(w.name, rm.uid)]
+                    row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body))
+                    engine.early_writes[(w.name, rm.uid)] = (place_staged(fdir, done, rm.flags), row)
+                    continue
+                if done is not None:
+                    unlink_quiet(Path(done.tmp))  # may pair with a local file: left to downloads
             if not uploads:  # nothing to pair with: digest on the writer thread
                 del engine.prefetched[(w.name, rm.uid)]
                 row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body))

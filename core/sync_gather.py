@@ -32,7 +32,7 @@ per-folder path, which asks again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from pigeon.core import sync_answers as answers
@@ -195,44 +195,51 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
             items = b"(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]" + (
                 f" BODY.PEEK[]<0.{partial}>)".encode() if partial else b")")
             commands.append(("UID FETCH", [f"{fs.uidnext}:*".encode(), items], None))
-    replies = iter(r.pipeline(commands))
     out: dict[str, Selected] = {}
     wanted: list[tuple[str, str, list[int]]] = []
     left = PREFETCH_BYTES
-    for ln, info, fs, st in todo:
-        typ, _text, untagged = next(replies)
-        meta: dict = {}
-        heads: dict[int, bytes] = {}
-        if fs.uidnext and st.get("UIDNEXT", 0) > fs.uidnext:
-            ftyp, _ftext, funtagged = next(replies)
-            if ftyp == "OK" and partial:
-                got, heads = answers.meta_and_starts_from(funtagged)
-                meta = {u: m for u, m in got.items() if u >= fs.uidnext}
-            elif ftyp == "OK":
-                meta = {u: m for u, m in answers.meta_from(funtagged, True).items() if u >= fs.uidnext}
-        if typ != "OK":
-            continue
-        sel = answers.selected_from(untagged, True)
-        if sel.uidvalidity != fs.uidvalidity:
-            continue
-        for u, m in meta.items():
-            sel.changed[u] = m  # the QRESYNC answer gave its flags; this adds size and Message-ID
-        out[ln] = sel
-        new = sorted(u for u, m in meta.items() if m.size is not None)
-        if new and len(new) <= PREFETCH_MESSAGES:
-            take = []
-            for u in new:
-                body = heads.get(u)
-                if body is not None and len(body) == meta[u].size:  # the whole message
-                    engine.prefetched[(ln, u)] = body
-                    left -= len(body)
-                    continue
-                if meta[u].size > left:
-                    break
-                left -= meta[u].size
-                take.append(u)
-            if take:
-                wanted.append((ln, info.name, take))
+
+    def first() -> Generator[None, Any, None]:
+        """Each folder's answers, read as they arrive (the bodies start being written while
+        the next folder's answers are on their way)."""
+        nonlocal left
+        for ln, info, fs, st in todo:
+            typ, _text, untagged = yield
+            meta: dict = {}
+            heads: dict[int, bytes] = {}
+            if fs.uidnext and st.get("UIDNEXT", 0) > fs.uidnext:
+                ftyp, _ftext, funtagged = yield
+                if ftyp == "OK" and partial:
+                    got, heads = answers.meta_and_starts_from(funtagged)
+                    meta = {u: m for u, m in got.items() if u >= fs.uidnext}
+                elif ftyp == "OK":
+                    meta = {u: m for u, m in answers.meta_from(funtagged, True).items() if u >= fs.uidnext}
+            if typ != "OK":
+                continue
+            sel = answers.selected_from(untagged, True)
+            if sel.uidvalidity != fs.uidvalidity:
+                continue
+            for u, m in meta.items():
+                sel.changed[u] = m  # the QRESYNC answer gave its flags; this adds size and Message-ID
+            out[ln] = sel
+            new = sorted(u for u, m in meta.items() if m.size is not None)
+            if new and len(new) <= PREFETCH_MESSAGES:
+                take = []
+                for u in new:
+                    body = heads.get(u)
+                    if body is not None and len(body) == meta[u].size:  # the whole message
+                        engine.prefetched[(ln, u)] = body
+                        engine.stage(ln, u, body)
+                        left -= len(body)
+                        continue
+                    if meta[u].size > left:
+                        break
+                    left -= meta[u].size
+                    take.append(u)
+                if take:
+                    wanted.append((ln, info.name, take))
+
+    r.pipeline(commands, on_reply=_feeder(first()))
     if wanted:
         from pigeon.core.sync_remote import uid_set
 
@@ -240,13 +247,30 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
         for _ln, name, uids in wanted:
             commands.append(("EXAMINE", [r.examine_args(name, None)[0][0]], name))
             commands.append(("UID FETCH", [uid_set(uids).encode(), b"(UID BODY.PEEK[])"], None))
-        replies = iter(r.pipeline(commands))
-        for ln, _name, uids in wanted:
-            typ, _t, untagged = next(replies)
-            ftyp, _ft, funtagged = next(replies)
-            if typ == "OK" and ftyp == "OK" and answers.selected_from(untagged, False).uidvalidity == out[ln].uidvalidity:
-                for uid, body in answers.bodies_from(funtagged):
-                    if uid in uids:
-                        engine.prefetched[(ln, uid)] = body
+
+        def second() -> Generator[None, Any, None]:
+            for ln, _name, uids in wanted:
+                typ, _t, untagged = yield
+                ftyp, _ft, funtagged = yield
+                if typ == "OK" and ftyp == "OK" and answers.selected_from(untagged, False).uidvalidity == out[ln].uidvalidity:
+                    for uid, body in answers.bodies_from(funtagged):
+                        if uid in uids:
+                            engine.prefetched[(ln, uid)] = body
+                            engine.stage(ln, uid, body)
+
+        r.pipeline(commands, on_reply=_feeder(second()))
     engine._prefetch_left = left
     return out
+
+
+def _feeder(consumer: Generator[None, Any, None]) -> Callable[[Any], None]:
+    """``Remote.pipeline``'s ``on_reply`` for a generator that takes the answers one by one."""
+    next(consumer)
+
+    def feed(reply: Any) -> None:
+        try:
+            consumer.send(reply)
+        except StopIteration:
+            pass
+
+    return feed

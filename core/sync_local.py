@@ -61,6 +61,22 @@ def scan_names(folder_dir: Path) -> set[str]:
     return names
 
 
+def listing_is(folder_dir: Path, names: set[str]) -> bool:
+    """Whether ``cur/`` and ``new/`` hold exactly ``names`` (each ``<unique name>:2,<flags>``;
+    a file in ``new/`` may lack the ``:2,``), and nothing else: the quick check that a
+    folder is as the state says, with no Python loop over ``cur/``."""
+    try:
+        cur = os.listdir(os.path.join(folder_dir, "cur"))
+        new = os.listdir(os.path.join(folder_dir, "new"))
+    except FileNotFoundError:
+        return False
+    if len(cur) + len(new) != len(names):
+        return False
+    listed = set(cur)
+    listed.update(n if ":2," in n else n + ":2," for n in new)
+    return listed == names
+
+
 def stamp(folder_dir: Path) -> str | None:
     """The modification times of ``cur/`` and ``new/``: any file added, removed or renamed in a
     folder changes one of them, so an equal stamp means an unchanged folder."""

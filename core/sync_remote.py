@@ -11,7 +11,7 @@ APPENDUID and UID EXPUNGE, each falling back when the server lacks the extension
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from pigeon.core import sync_answers as answers
@@ -77,13 +77,17 @@ class Remote:
 
     # ------------------------------------------------------------------ folders
 
-    def pipeline(self, commands: list[tuple[str, list[bytes], str | None]]) -> list[tuple[str, bytes, dict[str, list]]]:
+    def pipeline(self, commands: list[tuple[str, list[bytes], str | None]],
+                 on_reply: Callable[[tuple[str, bytes, dict[str, list]]], None] | None = None,
+                 ) -> list[tuple[str, bytes, dict[str, list]]]:
         """Send every command (name, arguments, the folder a SELECT/EXAMINE opens) before
         reading any answer; return (status, text, untagged responses) per command, in order.
         IMAP answers in order and ends each answer with its tagged line, so what arrives
         between two tagged lines belongs to the second command. A name may be ``UID FETCH``.
         A refused command does not raise here; afterwards ``selected`` is the folder of the
-        last SELECT/EXAMINE if it went through (a refused one leaves none selected)."""
+        last SELECT/EXAMINE if it went through (a refused one leaves none selected).
+        ``on_reply`` is called with each answer as soon as it is complete, while the later
+        ones are still arriving."""
         import imaplib
 
         imap = self.imap
@@ -100,6 +104,7 @@ class Remote:
                 imap.state = "SELECTED"  # for the commands that follow it
             sent.append((words[0], tag))
         out = []
+        failed: Exception | None = None
         for name, tag in sent:
             try:
                 typ, dat = imap._command_complete(name, tag)
@@ -111,10 +116,17 @@ class Remote:
             imap.untagged_responses.clear()
             text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
             out.append((typ, text, untagged))
+            if on_reply is not None and failed is None:
+                try:
+                    on_reply(out[-1])
+                except Exception as exc:  # noqa: BLE001 - raised once every answer is read
+                    failed = exc
         for (name, _args, folder), (typ, _t, _u) in zip(commands, out, strict=True):
             if name.split()[0] in ("SELECT", "EXAMINE"):
                 self.selected = folder if typ == "OK" else None
         imap.state = "SELECTED" if self.selected is not None else "AUTH"
+        if failed is not None:
+            raise failed
         return out
 
     def enable_and_list(self) -> dict[str, FolderInfo]:

@@ -226,6 +226,12 @@ class SyncState:
                 out[r[0]] = MessageState(r[0], r[1], r[2], _kw_set(r[3]), r[4], r[5], r[6])
         return out
 
+    def file_names(self, folder: str) -> set[str]:
+        """``<unique name>:2,<flags>`` of every message of a folder (one string from SQLite,
+        split in C: a folder of thousands costs a fraction of a millisecond)."""
+        row = self.db.execute("SELECT group_concat(key || ':2,' || flags, '/') FROM messages WHERE folder=?", (folder,)).fetchone()
+        return set(row[0].split("/")) if row and row[0] else set()
+
     def key_flags(self, folder: str) -> set[tuple[str, str]]:
         """(unique name, flags) of every message of a folder: what its files should be."""
         return set(self.db.execute("SELECT key, flags FROM messages WHERE folder=?", (folder,)))

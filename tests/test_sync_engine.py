@@ -136,6 +136,7 @@ def test_server_changes_in_many_folders_come_down_together(box, monkeypatch) -> 
     r = res.report
     assert (r.downloaded, r.flags_down, r.deleted_local, r.moved, r.flags_up) == (9, 3, 3, 1, 1)
     assert_agree(user, root, state)
+    assert [p for f in folders for p in (root / f / "tmp").iterdir()] == []  # nothing staged is left
     again = sync(user, root, state)
     assert again.report == type(r)("t") and not again.failed
 
@@ -161,15 +162,41 @@ def test_new_mail_of_many_folders_comes_whole_with_its_metadata_when_small(box, 
 
     real = Remote.pipeline
 
-    def pipeline(self, commands):  # noqa: ANN001, ANN202
+    def pipeline(self, commands, **kw):  # noqa: ANN001, ANN003, ANN202
         asked.extend(b" ".join(args) for name, args, _f in commands if name == "UID FETCH")
-        return real(self, commands)
+        return real(self, commands, **kw)
 
     monkeypatch.setattr(Remote, "pipeline", pipeline)
     res = sync(user, root, state)
     assert not res.failed and res.report.downloaded == 9
     assert any(b"BODY.PEEK[]<0.400>" in a for a in asked)
     assert_agree(user, root, state)
+    assert [p for f in folders for p in (root / f / "tmp").iterdir()] == []
+
+
+def test_a_message_moved_on_the_server_is_renamed_not_written_though_fetched_early(box) -> None:  # noqa: ANN001
+    """New mail fetched early is written to tmp/ while the download goes on; one that the plan
+    finds to be a move (same message, vanished from another folder) is renamed across
+    instead, and its early copy leaves no file behind."""
+    user, root, state = box
+    uids = seed(user, "INBOX", 3)
+    seed(user, "Archive", 2, start=50)
+    sync(user, root, state)
+    before = find_local(root, "INBOX", b"Hello 1.")
+    inode = before.stat().st_ino
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.move([uids[1]], "Archive")
+    c.logout()
+    user.append(message(70), "INBOX")
+    user.append(message(71), "Archive")
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert (res.report.moved, res.report.downloaded) == (1, 2)
+    assert find_local(root, "Archive", b"Hello 1.").stat().st_ino == inode  # the same file, renamed
+    assert not before.exists()
+    assert_agree(user, root, state)
+    assert [p for f in ("INBOX", "Archive") for p in (root / f / "tmp").iterdir()] == []
 
 
 def test_deleted_here_but_changed_there_is_kept(box) -> None:  # noqa: ANN001

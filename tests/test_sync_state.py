@@ -155,3 +155,35 @@ def test_with_fine_mtimes_a_stamp_vouches_once_it_predates_the_listing(tmp_path:
     assert stamp_settled(s, now, fine=True)
     assert not stamp_settled(s, now)  # a coarse clock could hide a same-tick change
     assert not stamp_settled(s, newest / 1e9 - 0.001, fine=True)  # changed after the listing began
+
+
+def test_the_quick_listing_check_sees_every_difference(tmp_path: Path) -> None:
+    """``listing_is`` (the check behind a folder's stamp) holds only for exactly the names
+    the state gives: an extra file, a missing one, other flags or a stray dot file fail it."""
+    from pigeon.core.sync_local import listing_is
+
+    folder = tmp_path / "INBOX"
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    (folder / "cur" / "1.a:2,S").write_bytes(b"x")
+    (folder / "cur" / "2.b:2,").write_bytes(b"x")
+    (folder / "new" / "3.c").write_bytes(b"x")
+    want = {"1.a:2,S", "2.b:2,", "3.c:2,"}
+    assert listing_is(folder, want)
+    assert not listing_is(folder, want - {"3.c:2,"})
+    assert not listing_is(folder, (want - {"1.a:2,S"}) | {"1.a:2,FS"})
+    assert not listing_is(folder, want | {"4.d:2,"})
+    (folder / "new" / ".hidden").write_bytes(b"x")
+    assert not listing_is(folder, want)
+    (folder / "new" / ".hidden").unlink()
+    (folder / "new" / "2.b").write_bytes(b"x")  # the same unique name twice
+    assert not listing_is(folder, want)
+    assert not listing_is(tmp_path / "missing", set())
+
+
+def test_file_names_are_what_the_state_says_each_file_is_called(tmp_path: Path) -> None:
+    with SyncState(tmp_path / "s.sqlite") as st:
+        st.put_many("INBOX", [MessageState(1, "1.a", "S"), MessageState(2, "2.b", ""), MessageState(3, "3.c", "FRS")])
+        st.put_many("Other", [MessageState(1, "9.z", "S")])
+        assert st.file_names("INBOX") == {"1.a:2,S", "2.b:2,", "3.c:2,FRS"}
+        assert st.file_names("Empty") == set()
