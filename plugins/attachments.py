@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import Attachment, RenderContext
+
+if TYPE_CHECKING:
+    from pigeon.hooks.types import Attachment, RenderContext
 
 EXECUTABLE_EXTENSIONS = frozenset(
     "exe scr com pif bat cmd msi msp mst cpl dll sys drv ocx hta jar js jse vbs vbe wsf wsh wsc ws "

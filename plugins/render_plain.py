@@ -17,10 +17,11 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import RenderContext, Rendered, SettingsRegistry
 
 if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import RenderContext, Rendered, SettingsRegistry
 
 SIGNATURE_MARK = "── signature ──"
 _QUOTE = re.compile(r"^((?:>[ \t]?)+)")
@@ -39,6 +40,7 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
 @hookimpl(trylast=True)
 def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
     from pigeon.core import mime
+    from pigeon.hooks.types import Rendered
 
     if mime.content_type(part) != "text/plain":
         return None

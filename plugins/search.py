@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
 
 # logging and the email package are imported where used: every command imports this plugin
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
 
 current_app = RunningApp()
 #: Seconds a changed folder settles before its account is compared with the index (a sync or

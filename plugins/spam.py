@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import (
-    CommandRegistrar,
-    KeymapRegistrar,
-    MessageRef,
-    SettingsRegistry,
-    Verdict,
-)
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import (
+        CommandRegistrar,
+        KeymapRegistrar,
+        MessageRef,
+        SettingsRegistry,
+        Verdict,
+    )
 
 SOURCE = "spam"
 DB_FILE = "spam.sqlite"
@@ -139,6 +140,8 @@ def score_message(msg: EmailMessage, data: bytes = b"", classifier: Any = None) 
 
 
 def verdict_for(probability: float | None, account: str | None) -> Verdict | None:
+    from pigeon.hooks.types import Verdict
+
     if probability is None:
         return None
     threshold = float(_setting("spam.threshold", 0.95))
@@ -179,6 +182,7 @@ def pigeon_filter_message(message: EmailMessage, ref: MessageRef) -> Verdict | N
 
 def _message_of(ctx: Any, target: str) -> tuple[Path, str | None]:
     from pigeon.core.errors import CommandError
+    from pigeon.hooks.types import MessageRef
 
     ref = ctx.message
     if target:

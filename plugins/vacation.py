@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import MessageRef, SettingsRegistry
 
 # sqlite3 and the email package are imported where used: every command imports this plugin
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import MessageRef, SettingsRegistry
 
 SOURCE = "vacation"
 DB_FILE = "vacation.sqlite"
