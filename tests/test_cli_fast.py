@@ -44,6 +44,7 @@ PLAIN = [
     ["sync", "work", "--folder", "INBOX", "--folder=Sent", "--dry-run"],
     ["--config-dir", "/tmp/c", "sync", "--folder", "lists.dev"],
     ["sync", "--folder", ""],
+    ["sync", "--folder", "INBOX", "work", "--folder=Sent"],
     ["--debug", "sync", "--force"],
 ]
 
