@@ -13,7 +13,6 @@ It runs last (``trylast``), so any plugin that renders text/plain its own way wi
 from __future__ import annotations
 
 import re
-import textwrap
 from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookimpl
@@ -77,6 +76,8 @@ def soft_wrap(lines: list[str], width: int) -> list[str]:
     at the window's edge. A quoted line keeps its ``>`` prefix on its continuations; a single
     word longer than the width (a URL) is not cut.
     """
+    import textwrap  # here: every command loads this plugin, few render (~0.6 ms)
+
     out: list[str] = []
     for line in lines:
         if len(line) <= width:
@@ -101,6 +102,8 @@ def soft_wrap(lines: list[str], width: int) -> list[str]:
 
 def unflow(text: str, *, delsp: bool = False, width: int = 78) -> list[str]:
     """Decode format=flowed text into display lines (RFC 3676 §4.2), wrapped to ``width``."""
+    import textwrap
+
     out: list[str] = []
     para: list[str] = []
     para_depth = 0
