@@ -13,7 +13,7 @@ only (one directory walk, plus what changed).
 from __future__ import annotations
 
 import os
-import threading
+from _thread import allocate_lock
 from typing import TYPE_CHECKING, Any
 
 from pigeon.core.app import RunningApp
@@ -21,6 +21,7 @@ from pigeon.hooks import hookimpl
 
 # logging and the email package are imported where used: every command imports this plugin
 if TYPE_CHECKING:
+    import threading
     from email.message import EmailMessage
 
     from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
@@ -30,7 +31,7 @@ current_app = RunningApp()
 #: another program writing many files costs one update, not one per file).
 SETTLE = 0.5
 _settling: dict[str, threading.Timer] = {}
-_settling_lock = threading.Lock()
+_settling_lock = allocate_lock()  # threading.Lock, without importing threading (~0.4 ms) at start
 
 
 @hookimpl
@@ -163,6 +164,8 @@ def pigeon_folder_changed(account: str, folder: str) -> None:
     with _settling_lock:
         if account in _settling:
             return
+        import threading
+
         timer = threading.Timer(SETTLE, _settle, args=(account,))
         timer.daemon = True
         _settling[account] = timer

@@ -25,7 +25,7 @@ HEAVY = (
     "email", "sqlite3", "html.parser", "hashlib", "subprocess", "importlib.metadata", "json",
     "socket", "ssl", "asyncio", "zoneinfo", "shutil", "tempfile", "importlib.resources",
     "prompt_toolkit", "gnupg", "imapclient", "publicsuffixlist", "wcwidth", "watchdog",
-    "logging", "pigeon.plugins.tui.ui", "pigeon.plugins.html_text", "traceback", "textwrap", "shlex",
+    "logging", "pigeon.plugins.tui.ui", "pigeon.plugins.html_text", "traceback", "textwrap", "shlex", "threading",
     "argparse", "pigeon.hooks.types_render", "pigeon.hooks.types_filter", "pigeon.hooks.types_crypto",
     "pigeon.hooks.types_ui", "pigeon.plugins.spam_classifier",
 )
