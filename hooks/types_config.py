@@ -1,4 +1,4 @@
-"""The value types of hooks for configuration, settings and credentials: what every command with an App uses.
+"""The value types of hooks for configuration, settings and credentials (every App uses them).
 
 Import them from :mod:`pigeon.hooks.types`, which loads this module on first use of one of
 its names (so a command pays only for the types it uses).
