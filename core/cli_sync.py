@@ -92,12 +92,35 @@ def server_accounts(app: Any, names: list[str], verb: str) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from pigeon.core.cli import make_app
+    from pigeon.core.sync_connect import Opening, open_early
+
+    # Connect first: the handshakes overlap with loading the plugins and the sync engine.
+    debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("PIGEON_DEBUG"))
+    openings = open_early(getattr(args, "config_dir", None), args.accounts, debug)
+    try:
+        app = make_app(args)
+        chosen = server_accounts(app, args.accounts, "sync")
+        for acct in chosen:
+            early = openings.get(acct.name)
+            if early is not None and early.server != acct.imap:  # a plugin changed the account
+                openings.pop(acct.name).discard()
+            if acct.imap is not None and acct.name not in openings:
+                openings[acct.name] = Opening(acct.imap, debug=debug, name=acct.name)
+            if acct.imap is not None:
+                openings[acct.name].ready(app, acct)
+        return _sync_all(app, chosen, args, openings)
+    finally:
+        for opening in openings.values():  # those an early error left unused
+            opening.discard()
+
+
+def _sync_all(app: Any, chosen: list[Any], args: argparse.Namespace, openings: dict[str, Any]) -> int:
     from pigeon.core.sanitize import sanitize_line
     from pigeon.core.sync import SyncOptions, summary, sync_account
 
-    app = make_app(args)
-    chosen = server_accounts(app, args.accounts, "sync")
     settings = app.config
     options = SyncOptions(
         folders=args.folder or None,
@@ -117,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.dry_run:
             _send_waiting(app, acct, quiet=args.json)
         progress = TerminalProgress(acct.name) if tty else None
-        res = sync_account(app, acct, options, progress=progress)
+        res = sync_account(app, acct, options, progress=progress, opening=openings.pop(acct.name, None))
         if progress:
             progress.clear()
         results.append(res)

@@ -453,6 +453,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def read_accounts(directory: Path, raw: dict[str, Any], text: str) -> dict[str, AccountConfig]:
+    """The ``[accounts]`` of a config read with :func:`read_raw`, validated as :func:`load_config`
+    does, before any plugin is loaded (``pigeon sync`` connects while its plugins load)."""
+    if "accounts" not in raw:
+        return {}
+    return _Validator(directory / CONFIG_FILE, text, SettingsRegistry()).accounts(raw["accounts"], directory)
+
+
 def load_config(directory: Path, registry: SettingsRegistry, raw: dict[str, Any] | None = None, text: str | None = None) -> Config:
     """Read and validate ``directory/config.toml`` against ``registry``."""
     if raw is None or text is None:

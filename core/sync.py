@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pigeon.core.sync_connect import Opening, _close, open_session
 from pigeon.core.sync_remote import FolderInfo, Remote
 from pigeon.core.sync_state import FolderState, SyncState
 from pigeon.hooks.types import SyncReport
@@ -293,9 +294,10 @@ def _network_error(exc: BaseException) -> bool:
 
 
 def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, progress: Progress | None = None,
-                 session: Any = None) -> Result:
+                 session: Any = None, opening: Opening | None = None) -> Result:
     """Sync one account of ``app``: hooks fired, state opened, connection made (or ``session``
-    used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute).
+    used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute; or
+    taken from ``opening``, a connection already on its way, which this sync then owns).
 
     An account with a ``pop3`` server and no ``imap`` one downloads instead (``sync_pop3``)."""
     options = options or SyncOptions()
@@ -309,11 +311,12 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
     opened = None
     state = None
     try:
-        if session is None:
-            session = opened = open_session(app, account)
         state = SyncState.for_account(app.state_dir, account.name)
         # The journal's pending operations are already in the Maildir: this pass carries them.
         carried = 0 if options.dry_run or options.folders else journal_sync_started(app, account.name)
+        if session is None:
+            session = opened = opening.result() if opening is not None else open_session(app, account)
+            opening = None
         engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
                             options=options, progress=progress)
         keywords = None if options.dry_run else _tags_up(app, account.name, state, engine.remote)
@@ -340,6 +343,8 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
             state.close()
         if opened is not None:
             _close(opened)
+        if opening is not None:  # the state could not be opened: the connection is not needed
+            opening.discard()
         pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
     return res
 
@@ -383,72 +388,6 @@ def journal_sync_finished(app: Any, account: str, up_to: int, ok: bool) -> None:
     from pigeon.core.actions import sync_finished
 
     sync_finished(app, account, up_to, ok)
-
-
-def open_session(app: Any, account: Any) -> Any:
-    """A logged-in ``ImapSession`` for ``account`` from the transport layer."""
-    from pigeon.core import imap
-    from pigeon.core.errors import PigeonError
-
-    server = account.imap
-    if server is None:
-        raise PigeonError(f"account {account.name!r} has no IMAP server configured")
-    source = _credential_source(app, account, server)
-    trace = None
-    if getattr(app.options, "debug", False):
-        from pigeon.core.transport import ProtocolTrace
-
-        trace = ProtocolTrace(True)
-    session = imap.ImapSession(server, source, trace=trace) if trace else imap.ImapSession(server, source)
-    session.connect()
-    return session
-
-
-def _credential_source(app: Any, account: Any, server: Any) -> Callable[[bool], Any]:
-    for modname in ("pigeon.core.imap", "pigeon.core.credentials"):
-        try:
-            mod = __import__(modname, fromlist=["credentials_for"])
-        except ImportError:
-            continue
-        fn = getattr(mod, "credentials_for", None)
-        if fn is not None:
-            return fn(app, account, "imap")
-
-    def source(refresh: bool) -> Any:
-        from pigeon.core.errors import PigeonError
-
-        username = server.username or account.address
-        creds = app.pm.hook.pigeon_credentials(account=account, purpose="imap", username=username)
-        if creds is None and account.password_command:
-            # Until a credentials provider plugin answers the hook: the documented
-            # password_command (an argument list, no shell; the first line of its output).
-            import subprocess
-
-            from pigeon.hooks.types import Credentials
-
-            out = subprocess.run(list(account.password_command), capture_output=True, timeout=60, check=False)
-            if out.returncode != 0:
-                raise PigeonError(f"account {account.name!r}: password_command failed (exit {out.returncode})")
-            creds = Credentials(username, out.stdout.decode("utf-8", "replace").splitlines()[0] if out.stdout else "")
-        if creds is None:
-            raise PigeonError(f"account {account.name!r}: no credentials for IMAP (set password_command)")
-        return creds
-
-    return source
-
-
-def _close(session: Any) -> None:
-    for name in ("logout", "close"):
-        fn = getattr(session, name, None)
-        if callable(fn):
-            try:
-                try:
-                    fn(wait=False)  # the sync is done: no need to wait for the server's goodbye
-                except TypeError:
-                    fn()
-            except Exception:  # noqa: BLE001, S110 - closing a dead session is best effort
-                pass
-            return
 
 
 def summary(results: Iterable[Result], elapsed: float | None = None) -> str:

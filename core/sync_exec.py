@@ -252,7 +252,7 @@ def stamp_folders(engine: SyncEngine) -> None:
     (``sync_local.stamp_settled``). The folders were changed just now: they are listed in
     the order they were last changed, each once its tick has passed (a few milliseconds at
     most, and mostly spent listing the folders changed before it), so the next sync can skip
-    them."""
+    them. A file system with fine mtimes (``sync_local.fine_mtimes``) has no tick to wait for."""
     import time
 
     todo, engine.unstamped = engine.unstamped, []
@@ -265,7 +265,7 @@ def stamp_folders(engine: SyncEngine) -> None:
 
     st = engine.state
     for _last, name, fdir in sorted((newest(fdir), name, fdir) for name, fdir in todo):
-        wait = (newest(fdir) + sync_local.FINE_GRANULARITY_NS) / 1e9 - time.time()
+        wait = 0.0 if sync_local.fine_mtimes(fdir) else (newest(fdir) + sync_local.FINE_GRANULARITY_NS) / 1e9 - time.time()
         if 0 < wait <= STAMP_WAIT_MAX:
             time.sleep(wait + 0.001)
         listed_at = time.time()

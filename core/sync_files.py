@@ -74,6 +74,15 @@ def deliver(fdir: Path, data: bytes, flags: str, uid: int, *, fsync: bool = True
     return key, subdir
 
 
+def deliver_fetched(fdir: Path, body: bytes, flags: str, uid: int, *, fsync: bool = True) -> tuple[str, str, str, str | None]:
+    """:func:`deliver` for a body as fetched (CRLF line ends): returns (unique name, subdir,
+    digest, Message-ID). Run on a writer thread, the line-end conversion and the hashing (which
+    releases the GIL) leave the main thread free to read the next answers."""
+    data = sync_local.normalise(body)
+    key, subdir = deliver(fdir, data, flags, uid, fsync=fsync)
+    return key, subdir, sync_local.digest(data), sync_local.message_id(data)
+
+
 def current_path(fdir: Path, m: LocalMsg) -> Path | None:
     """The current path of a file (it may have been renamed since the listing, or be known only
     by its unique name and flags from the state)."""
@@ -256,9 +265,13 @@ def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetche
         rm = by_uid.get(uid)
         if rm is None:
             continue
+        got_bytes += len(body)
+        if not uploads and pool is not None and len(fetched) >= 4:
+            row = MessageState(uid, "", rm.flags, rm.keywords, len(body))
+            pending.append((pool.submit(deliver_fetched, fdir, body, rm.flags, uid, fsync=opt.fsync), row))
+            continue
         data = sync_local.normalise(body)
         dg = sync_local.digest(data)
-        got_bytes += len(body)
         up = uploads.pop(dg, None) if uploads else None
         if up is not None:
             # The same message is already here as an unpaired file: pair, do not copy.
@@ -287,9 +300,10 @@ def _record(engine: SyncEngine, w: Work, fdir: Path, pending: list, rows: list[M
     rep = engine.result.report
     subdirs: set[str] = set()
     for fut, row in pending:
-        key, subdir = fut if isinstance(fut, tuple) else fut.result()  # a failed write raises here, before anything is recorded
+        done = fut if isinstance(fut, tuple) else fut.result()  # a failed write raises here, before anything is recorded
+        key, subdir = done[0], done[1]
         subdirs.add(subdir)
-        rows.append(row.with_(key=key))
+        rows.append(row.with_(key=key) if len(done) == 2 else row.with_(key=key, digest=done[2], msgid=done[3]))
         rep.downloaded += 1
         if arrivals is not None:
             arrivals.append((w.name, fdir / subdir / (key if subdir == "new" else f"{key}:2,{row.flags}")))
@@ -320,11 +334,17 @@ def write_early(engine: SyncEngine, works: list[Work], plan: Plan) -> None:
             body = engine.prefetched.get((w.name, d.remote.uid))
             if body is None:
                 continue
+            rm = d.remote
+            if not uploads:  # nothing to pair with: digest on the writer thread
+                del engine.prefetched[(w.name, rm.uid)]
+                row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body))
+                engine.early_writes[(w.name, rm.uid)] = (
+                    pool.submit(deliver_fetched, fdir, body, rm.flags, rm.uid, fsync=engine.opt.fsync), row)
+                continue
             data = sync_local.normalise(body)
             dg = sync_local.digest(data)
             if dg in uploads:
                 continue
             del engine.prefetched[(w.name, d.remote.uid)]
-            rm = d.remote
             row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body), dg, sync_local.message_id(data))
             engine.early_writes[(w.name, rm.uid)] = (pool.submit(deliver, fdir, data, rm.flags, rm.uid, fsync=engine.opt.fsync), row)

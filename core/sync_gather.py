@@ -18,10 +18,12 @@ the next folder while this side reads the last one:
 
 1. per folder ``EXAMINE f (QRESYNC (uidvalidity modseq))`` (the changed flags and the
    expunged UIDs) and, when its UIDNEXT moved, ``UID FETCH <old UIDNEXT>:* (UID FLAGS
-   RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])``: what the planner needs of new mail;
-2. per folder with new mail ``EXAMINE f`` and ``UID FETCH … (UID BODY.PEEK[])`` of as many of
-   its new messages as the sync's prefetch budget allows (their sizes are known by now), so
-   the executor writes them without asking again.
+   RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])``: what the planner needs of new mail.
+   When the new UIDs are few, the same FETCH asks for ``BODY.PEEK[]<0.N>`` too, N being the
+   prefetch budget shared among them: a message no longer than N comes whole;
+2. per folder with new mail not yet whole, ``EXAMINE f`` and ``UID FETCH … (UID BODY.PEEK[])``
+   of as many of those messages as the budget allows (their sizes are known by now), so the
+   executor writes them without asking again.
 
 The per-folder gathering (``gather``) then uses these answers instead
 of asking. Anything unusual (a folder refused, a UIDVALIDITY change) is left to that
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 STREAM_MESSAGES = 2000  # a first download of a larger folder is planned this many at a time
 PREFETCH_MESSAGES = 200  # new messages of a folder fetched whole while gathering ...
 PREFETCH_BYTES = 8 * 1024 * 1024  # ... within this many bytes for the whole sync
+PARTIAL_MIN = 16 * 1024  # the first bytes of every new message, fetched with its metadata:
+PARTIAL_MAX = 1024 * 1024  # at least this many (else not at all), at most this many
 
 
 def _prefetch_budget(engine: SyncEngine) -> int:
@@ -87,7 +91,7 @@ def gather(engine: SyncEngine, ln: str, info: FolderInfo, fs: FolderState | None
     fdir = engine.store.folder_path(ln)
     stamp = sync_local.stamp(fdir)
     local_changed = (fs is None or stamp is None or stamp != fs.local_stamp
-                     or not sync_local.stamp_settled(fs.local_stamp, fs.synced))
+                     or not sync_local.stamp_settled(fs.local_stamp, fs.synced, fine=sync_local.fine_mtimes(fdir)))
     remote_changed = (
         fs is None
         or not st
@@ -176,12 +180,20 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
         todo.append((ln, info, fs, st))
     if len(todo) < 2:
         return {}
+    # The span of new UIDs bounds how many new messages there are: when it is small, their
+    # first ``partial`` bytes come in the same flight, which is all of most messages.
+    span = sum(st.get("UIDNEXT", 0) - fs.uidnext for _ln, _i, fs, st in todo if fs.uidnext and st.get("UIDNEXT", 0) > fs.uidnext)
+    partial = min(PARTIAL_MAX, PREFETCH_BYTES // span) if span else 0
+    if partial < PARTIAL_MIN:
+        partial = 0
     commands: list[tuple[str, list[bytes], str | None]] = []
     for _ln, info, fs, st in todo:
         args, _ = r.examine_args(info.name, (fs.uidvalidity, fs.highestmodseq))
         commands.append(("EXAMINE", args, info.name))
         if fs.uidnext and st.get("UIDNEXT", 0) > fs.uidnext:
-            items = b"(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+            # One FETCH: a server may work on two FETCH commands at once and mix their answers.
+            items = b"(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]" + (
+                f" BODY.PEEK[]<0.{partial}>)".encode() if partial else b")")
             commands.append(("UID FETCH", [f"{fs.uidnext}:*".encode(), items], None))
     replies = iter(r.pipeline(commands))
     out: dict[str, Selected] = {}
@@ -190,9 +202,13 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
     for ln, info, fs, st in todo:
         typ, _text, untagged = next(replies)
         meta: dict = {}
+        heads: dict[int, bytes] = {}
         if fs.uidnext and st.get("UIDNEXT", 0) > fs.uidnext:
             ftyp, _ftext, funtagged = next(replies)
-            if ftyp == "OK":
+            if ftyp == "OK" and partial:
+                got, heads = answers.meta_and_starts_from(funtagged)
+                meta = {u: m for u, m in got.items() if u >= fs.uidnext}
+            elif ftyp == "OK":
                 meta = {u: m for u, m in answers.meta_from(funtagged, True).items() if u >= fs.uidnext}
         if typ != "OK":
             continue
@@ -206,6 +222,11 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
         if new and len(new) <= PREFETCH_MESSAGES:
             take = []
             for u in new:
+                body = heads.get(u)
+                if body is not None and len(body) == meta[u].size:  # the whole message
+                    engine.prefetched[(ln, u)] = body
+                    left -= len(body)
+                    continue
                 if meta[u].size > left:
                     break
                 left -= meta[u].size

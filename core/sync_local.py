@@ -80,21 +80,70 @@ FINE_GRANULARITY_NS = 11_000_000
 COARSE_GRANULARITY_NS = 2_000_000_000
 
 
-def stamp_settled(stamp: str | None, listed_at: float | None) -> bool:
+_fine_by_device: dict[int, bool] = {}
+
+
+def fine_mtimes(folder_dir: Path) -> bool:
+    """Whether the file system of ``folder_dir`` gives a directory a new mtime for every change
+    made after its mtime was read, however close together (Linux 6.13 and later on ext4, xfs,
+    btrfs and tmpfs: "multigrain" timestamps). Then a stamp read before a listing vouches for
+    that listing at once, with no clock tick to wait out.
+
+    Probed once per device in the folder's ``tmp/`` (which no stamp covers): a file is created
+    and removed twice, the directory's mtime read after each step. A coarse clock gives the
+    steps one mtime, or mtimes a whole tick (a millisecond at least) apart."""
+    tmp = os.path.join(folder_dir, "tmp")
+    try:
+        dev = os.stat(tmp).st_dev
+    except OSError:
+        return False
+    known = _fine_by_device.get(dev)
+    if known is not None:
+        return known
+    probe = os.path.join(tmp, f".pigeon-mtime-probe.{os.getpid()}")
+    fine = True
+    try:
+        before = os.stat(tmp).st_mtime_ns
+        for _ in range(2):
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            made = os.stat(tmp).st_mtime_ns
+            os.unlink(probe)
+            gone = os.stat(tmp).st_mtime_ns
+            if not (before < made < gone and gone - made < 500_000):
+                fine = False
+                break
+            before = gone
+    except OSError:
+        fine = False
+        try:
+            os.unlink(probe)
+        except OSError:
+            pass
+    _fine_by_device[dev] = fine
+    return fine
+
+
+def stamp_settled(stamp: str | None, listed_at: float | None, *, fine: bool = False) -> bool:
     """Whether ``stamp`` (recorded with a listing that began at ``listed_at``, a ``time.time()``)
     can vouch for that listing: its newest mtime must lie more than a clock tick before the
     listing began. Otherwise a file added or renamed just after the listing, in the same tick
     as an earlier change, would leave the directory's mtime as recorded and go unseen (notmuch
-    guards its directory mtimes the same way). An unsettled stamp means: list again."""
+    guards its directory mtimes the same way). An unsettled stamp means: list again.
+
+    ``fine``: the file system has :func:`fine_mtimes`, so a change after the stamp was read
+    has a later mtime whatever the tick; the stamp only has to predate the listing."""
     if not stamp or listed_at is None:
         return False
     try:
         times = [int(x) for x in stamp.split(":")]
     except ValueError:
         return False
-    coarse = all(t % 1_000_000_000 == 0 for t in times)
-    margin = COARSE_GRANULARITY_NS if coarse else FINE_GRANULARITY_NS
-    return max(times) + margin < int(listed_at * 1_000_000_000)
+    listed = int(listed_at * 1_000_000_000)
+    if all(t % 1_000_000_000 == 0 for t in times):  # whole seconds: FAT, some network file systems
+        return max(times) + COARSE_GRANULARITY_NS < listed
+    if fine:
+        return max(times) <= listed
+    return max(times) + FINE_GRANULARITY_NS < listed
 
 
 def normalise(data: bytes) -> bytes:

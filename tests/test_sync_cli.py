@@ -202,3 +202,62 @@ def test_a_local_error_in_one_folder_leaves_the_others_syncing(mail_user, config
     p = run_pigeon("sync")
     assert p.returncode == 0, p.stderr.decode()
     assert_agree(mail_user, maildir, state_file(isolated_env))
+
+
+REDIRECT_PLUGIN = '''
+import dataclasses, os
+from pigeon.hooks import hookimpl
+
+
+@hookimpl
+def pigeon_configure(config):
+    acct = config.accounts["work"]
+    port = int(os.environ["REAL_IMAP_PORT"])
+    config.accounts["work"] = dataclasses.replace(acct, imap=dataclasses.replace(acct.imap, port=port))
+'''
+
+
+def test_a_plugin_that_changes_the_server_is_obeyed(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    """``pigeon sync`` starts connecting to the server config.toml names before its plugins
+    load; when a plugin then changes the account's server, that is the server it syncs with."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = s.getsockname()[1]
+    s.close()
+    maildir = tmp_path / "Mail"
+    real = mail_user.server_config("imap", "tls").port
+    write_config(config_dir, mail_user, maildir)
+    text = (config_dir / "config.toml").read_text().replace(f"port = {real},", f"port = {closed},")
+    (config_dir / "config.toml").write_text(text)
+    (config_dir / "plugins").mkdir()
+    (config_dir / "plugins" / "redirect.py").write_text(REDIRECT_PLUGIN)
+    mail_user.append(message(1), "INBOX")
+    p = run_pigeon("sync", env={"REAL_IMAP_PORT": str(real)})
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("1 down")
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+
+
+def test_a_bad_config_is_reported_at_once_while_the_server_is_silent(config_dir, tmp_path) -> None:  # noqa: ANN001
+    """The early connection never holds up the command: a config error elsewhere in the file
+    is reported (file, line, key) without waiting for a server that accepts and says nothing."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        port = silent.getsockname()[1]
+        (config_dir / "config.toml").write_text(
+            f'[accounts.w]\naddress = "a@b.c"\nmaildir = "{tmp_path / "M"}"\n'
+            f'imap = {{ host = "127.0.0.1", port = {port}, security = "tls", username = "a", timeout = 60 }}\n'
+            'password_command = ["printf", "x"]\n\n[sync]\nguard_shares = 0.5\n'
+        )
+        p = run_pigeon("sync", timeout=30)
+        assert p.returncode == 1
+        err = p.stderr.decode()
+        assert "config.toml:8: sync.guard_shares: unknown setting" in err, err
+    finally:
+        silent.close()

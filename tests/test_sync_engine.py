@@ -140,6 +140,38 @@ def test_server_changes_in_many_folders_come_down_together(box, monkeypatch) -> 
     assert again.report == type(r)("t") and not again.failed
 
 
+def test_new_mail_of_many_folders_comes_whole_with_its_metadata_when_small(box, monkeypatch) -> None:  # noqa: ANN001
+    """With few new UIDs, the first bytes of each new message come with its metadata: a
+    message that fits is whole (no second fetch); one that does not is fetched whole later.
+    Either way every file holds the server's exact bytes."""
+    import pigeon.core.sync_gather as gather_mod
+
+    user, root, state = box
+    monkeypatch.setattr(gather_mod, "PARTIAL_MIN", 64)
+    monkeypatch.setattr(gather_mod, "PREFETCH_BYTES", 9 * 400)  # 400 bytes of each new message
+    folders = ("INBOX", "Archive", "lists/dev")
+    for i, f in enumerate(folders):
+        seed(user, f, 2, start=10 * i, flags=("\\Seen",))
+    sync(user, root, state)
+    for i, f in enumerate(folders):
+        for j in range(3):
+            user.append(message(100 + 10 * i + j, size=300 * j), f)  # ~250, ~550, ~850 bytes
+    asked: list[bytes] = []
+    from pigeon.core.sync_remote import Remote
+
+    real = Remote.pipeline
+
+    def pipeline(self, commands):  # noqa: ANN001, ANN202
+        asked.extend(b" ".join(args) for name, args, _f in commands if name == "UID FETCH")
+        return real(self, commands)
+
+    monkeypatch.setattr(Remote, "pipeline", pipeline)
+    res = sync(user, root, state)
+    assert not res.failed and res.report.downloaded == 9
+    assert any(b"BODY.PEEK[]<0.400>" in a for a in asked)
+    assert_agree(user, root, state)
+
+
 def test_deleted_here_but_changed_there_is_kept(box) -> None:  # noqa: ANN001
     user, root, state = box
     uids = seed(user, "INBOX", 3)
@@ -274,5 +306,30 @@ def test_quick_answer_reading_equals_the_general_parser(box, monkeypatch) -> Non
         assert sync_answers.flags_from([b"1 (UID 1 FLAGS (\\Seen $Label1) MODSEQ (4))"]) == flags_quick
         assert len(quick[True]) == sel.exists == 5
         assert sum(1 for m in quick[True].values() if m.msgid is None) == 1
+        _, untagged = r._run(b"FETCH", [b"1:*", b"(UID BODY.PEEK[])"], uid=True)
+        bodies = dict(sync_answers.bodies_from(untagged))
+        assert len(bodies) == 5 and list(bodies.items()) == sync_answers.bodies_slow(untagged["FETCH"])
+        # metadata and the first 60 bytes in one FETCH (two literals per message)
+        items = b"(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[]<0.60>)"
+        _, untagged = r._run(b"FETCH", [b"1:*", items], uid=True)
+        meta, starts = sync_answers.meta_and_starts_from(untagged)
+        assert meta == quick[True]
+        assert starts == {u: b[:60] for u, b in bodies.items()}
     finally:
         s.logout()
+
+
+def test_a_file_added_right_after_a_sync_goes_up_with_the_next(box) -> None:  # noqa: ANN001
+    """The stamp a sync leaves on a folder it changed must not hide a file another tool
+    delivers a moment later (in the same clock tick, where the clock is coarse)."""
+    user, root, state = box
+    seed(user, "INBOX", 2)
+    sync(user, root, state)
+    for n in range(3):
+        user.append(message(300 + n), "INBOX")  # the next sync writes into INBOX, then stamps it
+        res = sync(user, root, state)
+        assert res.report.downloaded == 1
+        put_local(root, "INBOX", message(400 + n), "S")  # at once, like mutt saving a copy
+        res = sync(user, root, state)
+        assert res.report.uploaded == 1, (n, res.report)
+        assert_agree(user, root, state)

@@ -113,3 +113,45 @@ def test_a_stamp_vouches_only_for_changes_clearly_before_the_listing(tmp_path: P
     coarse = stamp(folder)
     assert not stamp_settled(coarse, int(now) + 0.5)
     assert stamp_settled(coarse, int(now) + 1.5)
+
+
+def test_fine_mtimes_probe_matches_what_the_file_system_does(tmp_path: Path) -> None:
+    """The probe says "fine" exactly when a directory here takes a distinct mtime for every
+    change made after its mtime was read, however quick; it leaves nothing behind."""
+    from pigeon.core import sync_local
+
+    folder = tmp_path / "INBOX"
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    seen = []
+    d = folder / "cur"
+    for i in range(200):  # an independent look: quick changes, each followed by a stat
+        p = d / f"x{i}"
+        p.touch()
+        seen.append(os.stat(d).st_mtime_ns)
+        p.unlink()
+        seen.append(os.stat(d).st_mtime_ns)
+    distinct = all(b > a for a, b in zip(seen, seen[1:], strict=False))
+    sync_local._fine_by_device.clear()
+    assert sync_local.fine_mtimes(folder) is distinct
+    assert os.listdir(folder / "tmp") == []
+    assert sync_local.fine_mtimes(tmp_path / "missing") is False
+
+
+def test_with_fine_mtimes_a_stamp_vouches_once_it_predates_the_listing(tmp_path: Path) -> None:
+    """Where every change after a stat gets a later mtime, a stamp read before the listing
+    needs no tick of margin; one newer than the listing's start still does not vouch."""
+
+    from pigeon.core.sync_local import stamp, stamp_settled
+
+    folder = tmp_path / "INBOX"
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    (folder / "cur" / "1.a:2,S").write_bytes(b"x")
+    s = stamp(folder)
+    assert s is not None
+    newest = max(int(t) for t in s.split(":"))
+    now = newest / 1e9 + 0.000_002
+    assert stamp_settled(s, now, fine=True)
+    assert not stamp_settled(s, now)  # a coarse clock could hide a same-tick change
+    assert not stamp_settled(s, newest / 1e9 - 0.001, fine=True)  # changed after the listing began

@@ -1,0 +1,163 @@
+"""The sync's connection: a logged-in IMAP session from the transport layer (``pigeon.core.imap``),
+opened either on the spot or on a thread while the command gets on with its own start.
+
+``pigeon sync`` starts connecting as soon as it has read the accounts from config.toml: the TCP
+and TLS handshakes and the greeting overlap with loading the plugins and the sync engine. The
+login waits until the plugins are loaded (credentials come through a hook), and a connection
+whose server settings the loaded configuration does not confirm is dropped unused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class Opening:
+    """A session to ``server`` being opened on a thread of its own. It connects at once and
+    logs in once :meth:`ready` gives it the App's credentials. ``result()`` waits for the
+    session and raises what opening it raised; ``discard()`` drops a session nobody will use."""
+
+    def __init__(self, server: Any, *, debug: bool = False, name: str = "") -> None:
+        self.server = server
+        self._source: Callable[[bool], Any] | None = None
+        self._ready = threading.Event()
+        self._session: Any = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._discarded = False
+        # A daemon thread: an interrupted command must not wait for a connection it gave up on.
+        self._thread = threading.Thread(target=self._open, args=(debug,), name=f"pigeon-connect-{name}", daemon=True)
+        self._thread.start()
+
+    def ready(self, app: Any, account: Any) -> None:
+        """The App is built: log in with the credentials it has for ``account``."""
+        self._source = _credential_source(app, account, account.imap)
+        self._ready.set()
+
+    def _credentials(self, refresh: bool) -> Any:
+        self._ready.wait()
+        if self._source is None:
+            from pigeon.core.errors import PigeonError
+
+            raise PigeonError("the connection was not needed")
+        return self._source(refresh)
+
+    def _open(self, debug: bool) -> None:
+        try:
+            from pigeon.core import imap
+
+            if debug:
+                from pigeon.core.transport import ProtocolTrace
+
+                session = imap.ImapSession(self.server, self._credentials, trace=ProtocolTrace(True))
+            else:
+                session = imap.ImapSession(self.server, self._credentials)
+            session.connect()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits in result()
+            self._error = exc
+            return
+        with self._lock:
+            if not self._discarded:
+                self._session = session
+                return
+        _close(session)
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._session
+
+    def discard(self) -> None:
+        """Drop the connection without waiting for it: a login still waiting for credentials
+        gives up, and a session that arrives later is closed by its own thread."""
+        with self._lock:
+            self._discarded = True
+            session, self._session = self._session, None
+        self._ready.set()
+        if session is not None:
+            _close(session)
+
+
+def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Opening]:
+    """Start an :class:`Opening` for each IMAP account to sync (``names``, else every account),
+    read from config.toml before the App is built. Empty when the file cannot be read as it
+    is: the App then reports the problem, with its file and line."""
+    try:
+        from pigeon.core import config, paths
+
+        directory = paths.config_dir(config_dir)
+        raw, text = config.read_raw(directory)
+        accounts = config.read_accounts(directory, raw, text)
+    except Exception:  # noqa: BLE001 - the App reads the file again and says what is wrong
+        return {}
+    chosen = [accounts[n] for n in names if n in accounts] if names else list(accounts.values())
+    return {a.name: Opening(a.imap, debug=debug, name=a.name) for a in chosen if a.imap is not None}
+
+
+def open_session(app: Any, account: Any) -> Any:
+    """A logged-in ``ImapSession`` for ``account`` from the transport layer."""
+    from pigeon.core import imap
+    from pigeon.core.errors import PigeonError
+
+    server = account.imap
+    if server is None:
+        raise PigeonError(f"account {account.name!r} has no IMAP server configured")
+    source = _credential_source(app, account, server)
+    trace = None
+    if getattr(app.options, "debug", False):
+        from pigeon.core.transport import ProtocolTrace
+
+        trace = ProtocolTrace(True)
+    session = imap.ImapSession(server, source, trace=trace) if trace else imap.ImapSession(server, source)
+    session.connect()
+    return session
+
+
+def _credential_source(app: Any, account: Any, server: Any) -> Callable[[bool], Any]:
+    for modname in ("pigeon.core.imap", "pigeon.core.credentials"):
+        try:
+            mod = __import__(modname, fromlist=["credentials_for"])
+        except ImportError:
+            continue
+        fn = getattr(mod, "credentials_for", None)
+        if fn is not None:
+            return fn(app, account, "imap")
+
+    def source(refresh: bool) -> Any:
+        from pigeon.core.errors import PigeonError
+
+        username = server.username or account.address
+        creds = app.pm.hook.pigeon_credentials(account=account, purpose="imap", username=username)
+        if creds is None and account.password_command:
+            # Until a credentials provider plugin answers the hook: the documented
+            # password_command (an argument list, no shell; the first line of its output).
+            import subprocess
+
+            from pigeon.hooks.types import Credentials
+
+            out = subprocess.run(list(account.password_command), capture_output=True, timeout=60, check=False)
+            if out.returncode != 0:
+                raise PigeonError(f"account {account.name!r}: password_command failed (exit {out.returncode})")
+            creds = Credentials(username, out.stdout.decode("utf-8", "replace").splitlines()[0] if out.stdout else "")
+        if creds is None:
+            raise PigeonError(f"account {account.name!r}: no credentials for IMAP (set password_command)")
+        return creds
+
+    return source
+
+
+def _close(session: Any) -> None:
+    for name in ("logout", "close"):
+        fn = getattr(session, name, None)
+        if callable(fn):
+            try:
+                try:
+                    fn(wait=False)  # the sync is done: no need to wait for the server's goodbye
+                except TypeError:
+                    fn()
+            except Exception:  # noqa: BLE001, S110 - closing a dead session is best effort
+                pass
+            return
