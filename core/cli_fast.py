@@ -1,8 +1,9 @@
-"""The command line of ``search`` and ``count`` read without argparse, which with its gettext
-and the parser it builds costs ~5 ms of a command that must answer in about 20.
+"""The command line of ``search``, ``count`` and ``sync`` read without argparse, which with its
+gettext and the parser it builds costs ~5 ms of a command that must answer in about 20.
 
 A command module opts in with ``FAST_OPTIONS``: ``{"--name": (dest, kind)}``, ``kind`` being
-``"flag"`` (store_true), ``int``, ``str``, a frozenset of choices, or ``("const", value)``; with
+``"flag"`` (store_true), ``int``, ``str``, ``"append"`` (a string each time, into a list), a
+frozenset of choices, or ``("const", value)``; with
 ``FAST_DEFAULTS`` (every dest and its default) and ``FAST_POSITIONAL`` (the dest of its ``*``
 positional). :func:`parse` answers only plain command lines: anything else — help, an
 abbreviated or unknown option, ``--``, a value that starts with ``-``, words on both sides of an
@@ -76,6 +77,8 @@ def parse(argv: list[str], command: str, module: object) -> Namespace | None:
                 return None
         elif kind is str:
             values[dest] = value
+        elif kind == "append":
+            values[dest] = [*(values[dest] or ()), value]  # type: ignore[misc]
         elif value in kind:
             values[dest] = value
         else:

@@ -8,10 +8,18 @@ allows (``[sync] guard_share``, default half of a folder of at least ``guard_min
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
+#: the options for the quick reader (``pigeon.core.cli_fast``), which spares a sync argparse
+FAST_OPTIONS = {"--folder": ("folder", "append"), "--dry-run": ("dry_run", "flag"), "--force": ("force", "flag"),
+                "--json": ("json", "flag")}
+FAST_DEFAULTS = {"folder": None, "dry_run": False, "force": False, "json": False}
+FAST_POSITIONAL = "accounts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

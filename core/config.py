@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,6 +310,8 @@ class _Validator:
         command: list[str] | None = None
         if pwcmd is not None:
             if isinstance(pwcmd, str):
+                import shlex
+
                 try:
                     command = shlex.split(pwcmd)
                 except ValueError as exc:

@@ -50,7 +50,8 @@ a hostile ``1:4294967295`` costs nothing).
 
 ``session.client`` is the underlying ``imapclient.IMAPClient`` for anything else; its
 capability checks see only the post-TLS, post-login capabilities. The value types live in
-``pigeon.core.imap_types`` (re-exported here); the guarded imaplib connection in
+``pigeon.core.imap_values`` and the folder-name helpers in ``pigeon.core.imap_types`` (both
+re-exported here, the values loaded on first use); the guarded imaplib connection in
 ``pigeon.core.imap_conn``. ``credentials_for(app, account)`` builds the credentials callable.
 """
 
@@ -62,6 +63,7 @@ import select as _select
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 # isort: off
 import pigeon.core.imap_import  # noqa: F401 - before imapclient: skips its metadata lookup
@@ -69,18 +71,10 @@ import imapclient
 # isort: on
 from imapclient.response_parser import parse_fetch_response
 from pigeon.core.imap_conn import GuardedIMAP4, OAuthMechanism, sasl_plain
-from pigeon.core.imap_types import (  # noqa: F401 - re-exported: the session API's values
+from pigeon.core.imap_types import (  # noqa: F401 - re-exported: the session API's names
     DEFAULT_FETCH,
     MAX_UIDS,
     SPECIAL_USE_ROLES,
-    AppendResult,
-    CopyResult,
-    FetchedMessage,
-    FolderInfo,
-    IdleEvent,
-    SelectResult,
-    StoreResult,
-    UIDSet,
     _atoms,
     _s,
     decode_folder,
@@ -103,6 +97,29 @@ from pigeon.core.transport import (
 from pigeon.hooks.types import Credentials, ServerConfig
 
 CredentialSource = Callable[[bool], Credentials]
+
+if TYPE_CHECKING:
+    from pigeon.core.imap_values import (
+        AppendResult,
+        CopyResult,
+        FetchedMessage,
+        FolderInfo,
+        IdleEvent,
+        SelectResult,
+        StoreResult,
+        UIDSet,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """The session API's values (``from pigeon.core.imap import UIDSet``), built on first use:
+    ``pigeon sync`` only connects through the session and spares their ~3 ms (the methods that
+    make them import them)."""
+    from pigeon.core import imap_types
+
+    if name in imap_types.VALUES:
+        return getattr(imap_types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def credentials_for(app, account, purpose: str = "imap") -> CredentialSource:  # noqa: ANN001
@@ -353,6 +370,8 @@ class ImapSession:
     # ------------------------------------------------------------------ folders
 
     def list_folders(self, pattern: str = "*") -> list[FolderInfo]:
+        from pigeon.core.imap_values import FolderInfo
+
         args: list[str | bytes] = [b'""', self._folder_arg(pattern)]
         if self.has("SPECIAL-USE"):
             args.append(b"RETURN (SPECIAL-USE)")
@@ -397,6 +416,8 @@ class ImapSession:
         condstore: bool = False,
         qresync: tuple[int, int, UIDSet | str | None] | None = None,
     ) -> SelectResult:
+        from pigeon.core.imap_values import SelectResult, UIDSet
+
         imap = self.imap
         params = []
         use_qresync = qresync is not None and self.has("QRESYNC")
@@ -465,6 +486,8 @@ class ImapSession:
     # ------------------------------------------------------------------ messages
 
     def _to_messages(self, raw: list) -> Iterator[FetchedMessage]:
+        from pigeon.core.imap_values import FetchedMessage
+
         if not raw:
             return
         try:
@@ -494,6 +517,8 @@ class ImapSession:
         batch: int = 200,
         changedsince: int | None = None,
     ) -> Iterator[FetchedMessage]:
+        from pigeon.core.imap_values import UIDSet
+
         items = list(items)
         if changedsince is not None and "MODSEQ" not in items:
             items.append("MODSEQ")
@@ -526,6 +551,8 @@ class ImapSession:
         *,
         unchangedsince: int | None = None,
     ) -> StoreResult:
+        from pigeon.core.imap_values import StoreResult, UIDSet
+
         uidset = uids if isinstance(uids, str) else str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids))
         ops = [("FLAGS", list(replace))] if replace is not None else []
         ops += [(op, list(f)) for op, f in (("+FLAGS", add), ("-FLAGS", remove)) if f]
@@ -553,6 +580,8 @@ class ImapSession:
         return StoreResult(flags, modseq, modified)
 
     def _copyuid(self) -> CopyResult:
+        from pigeon.core.imap_values import CopyResult, UIDSet
+
         vals = self.imap.untagged_responses.pop("COPYUID", [])
         if not vals:
             return CopyResult(None, {})
@@ -563,6 +592,8 @@ class ImapSession:
         return CopyResult(int(parts[0]), dict(zip(src, dst, strict=False)))
 
     def move(self, uids: Iterable[int] | UIDSet, folder: str) -> CopyResult:
+        from pigeon.core.imap_values import UIDSet
+
         uidset = str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids))
         self.imap.untagged_responses.pop("COPYUID", None)
         dest = self._folder_arg(folder)
@@ -576,6 +607,8 @@ class ImapSession:
         return result
 
     def copy(self, uids: Iterable[int] | UIDSet, folder: str) -> CopyResult:
+        from pigeon.core.imap_values import UIDSet
+
         uidset = str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids))
         self.imap.untagged_responses.pop("COPYUID", None)
         self._uid_simple("COPY", uidset, self._folder_arg(folder))
@@ -591,6 +624,8 @@ class ImapSession:
         return self._run(command, go)  # type: ignore[return-value]
 
     def append(self, folder: str, data: bytes, flags: Iterable[str] = (), when: datetime | None = None) -> AppendResult:
+        from pigeon.core.imap_values import AppendResult
+
         flags = list(flags)
         _atoms(flags)
         self.imap.untagged_responses.pop("APPENDUID", None)
@@ -611,6 +646,8 @@ class ImapSession:
         Without UIDPLUS a plain EXPUNGE would also remove other messages the user marked
         \\Deleted; it is refused then unless no such other message exists.
         """
+        from pigeon.core.imap_values import UIDSet
+
         if uids is None:
             self._simple("EXPUNGE", "EXPUNGE")
             return
@@ -680,6 +717,8 @@ class ImapSession:
 
     @staticmethod
     def _event(line: bytes) -> IdleEvent:
+        from pigeon.core.imap_values import IdleEvent
+
         m = re.match(rb"\* (\d+) (EXISTS|EXPUNGE|RECENT|FETCH)\b ?(.*)", line.rstrip(b"\r\n"), re.IGNORECASE)
         if m:
             return IdleEvent(m.group(2).decode().lower(), int(m.group(1)), m.group(3))
@@ -690,6 +729,8 @@ class ImapSession:
         return IdleEvent("other", None, line.strip())
 
     def _events_from_untagged(self) -> list[IdleEvent]:
+        from pigeon.core.imap_values import IdleEvent
+
         out = []
         for key in ("EXISTS", "RECENT", "EXPUNGE"):
             for v in self.imap.untagged_responses.pop(key, []):

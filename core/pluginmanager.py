@@ -16,7 +16,6 @@ import importlib.util
 import inspect
 import os
 import sys
-import traceback
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -137,6 +136,14 @@ class PigeonPluginManager(pluggy.PluginManager):
         return sorted(c.name for c in callers)
 
 
+def _format_exc() -> str:
+    """``traceback.format_exc()``, imported when a plugin fails: traceback (with textwrap,
+    linecache, tokenize) costs ~1 ms that a command whose plugins all load need not pay."""
+    import traceback
+
+    return traceback.format_exc()
+
+
 def _module_marker(obj: Any, name: str, marker: str) -> tuple[bool, Any]:
     """``(True, options or None)`` when ``obj`` is a plain module, else ``(False, None)``.
 
@@ -187,7 +194,7 @@ def _isolate(pm: PigeonPluginManager, func: Callable[..., Any], plugin: str, hoo
                     plugin,
                     hook,
                     f"{type(exc).__name__}: {exc}",
-                    traceback.format_exc(),
+                    _format_exc(),
                     origin,
                     detail,
                 )
@@ -297,7 +304,7 @@ def load_entrypoint_plugins(pm: PigeonPluginManager) -> None:
             plugin = ep.load()
         except Exception as exc:
             pm.report(
-                PluginError(ep.name, "", f"cannot load: {type(exc).__name__}: {exc}", traceback.format_exc(), "package", detail)
+                PluginError(ep.name, "", f"cannot load: {type(exc).__name__}: {exc}", _format_exc(), "package", detail)
             )
             continue
         proxy = _isolating_proxy(pm, plugin, ep.name, "package", detail)
@@ -335,7 +342,7 @@ def load_user_file(pm: PigeonPluginManager, path: Path, config_dir: Path) -> boo
         if isinstance(exc, KeyboardInterrupt):
             raise
         pm.report(
-            PluginError(name, "", f"cannot load {path.name}: {type(exc).__name__}: {exc}", traceback.format_exc(), "user", str(path))
+            PluginError(name, "", f"cannot load {path.name}: {type(exc).__name__}: {exc}", _format_exc(), "user", str(path))
         )
         return False
     proxy = _isolating_proxy(pm, module, name, "user", str(path))
@@ -452,7 +459,7 @@ def call_isolated(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> li
         result = hook(**kwargs)
     except Exception as exc:
         if isinstance(pm, PigeonPluginManager):
-            pm.report(PluginError("?", hook_name, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            pm.report(PluginError("?", hook_name, f"{type(exc).__name__}: {exc}", _format_exc()))
         return []
     if result is None:
         return []

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.core.errors import PigeonError
-from pigeon.hooks.types import Verdict
+
+if TYPE_CHECKING:  # made where a rule matches: loading the rules (every command) needs it not
+    from pigeon.hooks.types import Verdict
 
 ACTION_WORDS = ("tag", "move", "flag", "read", "delete", "stop")
 _TAG_RE = re.compile(r"^[+-][^\s()\"]+$")
@@ -44,6 +46,8 @@ class Rule:
     actions: list[str] = field(default_factory=list)
 
     def verdict(self) -> Verdict:
+        from pigeon.hooks.types import Verdict
+
         return Verdict(
             add_tags=list(self.add_tags),
             remove_tags=list(self.remove_tags),
@@ -171,6 +175,8 @@ def combined_verdict(matched: list[Rule]) -> Verdict | None:
     """One verdict for the matched rules (tags add up, the last move wins, stop is final)."""
     if not matched:
         return None
+    from pigeon.hooks.types import Verdict
+
     v = Verdict(source="rule:" + ",".join(r.name for r in matched))
     reasons = []
     for r in matched:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import AccountConfig, Credentials
+
+if TYPE_CHECKING:
+    from pigeon.hooks.types import AccountConfig, Credentials
 
 
 @hookspec(firstresult=True)

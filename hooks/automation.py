@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import MessageRef, Notification, SyncReport
 
 if TYPE_CHECKING:  # the email package costs ~7 ms to import: annotations only
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import MessageRef, Notification, SyncReport
 
 
 @hookspec

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import Finding, MessageRef, Verdict
 
 if TYPE_CHECKING:  # the email package costs ~7 ms to import: annotations only
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import Finding, MessageRef, Verdict
 
 
 @hookspec

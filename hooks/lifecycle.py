@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import SettingsRegistry
+
+if TYPE_CHECKING:
+    from pigeon.hooks.types import SettingsRegistry
 
 
 @hookspec(historic=True)

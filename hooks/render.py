@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import Attachment, Banner, RenderContext, Rendered
 
 if TYPE_CHECKING:  # the email package costs ~7 ms to import: annotations only
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import Attachment, Banner, RenderContext, Rendered
 
 
 @hookspec(firstresult=True)

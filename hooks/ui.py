@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookspec
-from pigeon.hooks.types import CommandRegistrar, Completion, KeymapRegistrar, StatusSegment
+
+if TYPE_CHECKING:
+    from pigeon.hooks.types import CommandRegistrar, Completion, KeymapRegistrar, StatusSegment
 
 
 @hookspec

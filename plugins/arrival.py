@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry
 
 if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import CommandRegistrar, MessageRef, SettingsRegistry
 
 #: The App for hooks that receive none (``pigeon.core.app.RunningApp``); ``rules`` uses it too.
 current_app = RunningApp()
@@ -109,6 +110,7 @@ def undo_automation(ctx: Any, change: str = "") -> None:
 
 def _selected(ctx: Any) -> str:
     from pigeon.core.errors import CommandError
+    from pigeon.hooks.types import MessageRef
 
     ref = ctx.message
     if isinstance(ref, MessageRef):

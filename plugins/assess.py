@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import (
-    SEVERITY_ORDER,
-    Banner,
-    Finding,
-    MessageRef,
-    RenderContext,
-    SettingsRegistry,
-    Verdict,
-)
+from pigeon.hooks.types import SEVERITY_ORDER
 
 if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import (
+        Banner,
+        Finding,
+        MessageRef,
+        RenderContext,
+        SettingsRegistry,
+        Verdict,
+    )
 
 SOURCE = "assess"
 CONTACTS_FILE = "senders.sqlite"
@@ -139,6 +140,7 @@ def make_settings(contacts: Any) -> Any:
 
 def link_findings(msg: EmailMessage, settings: Any) -> list[Finding]:
     """P7–P9: link text naming another host, IP and userinfo links, odd schemes, forms."""
+    from pigeon.hooks.types import Finding
     from pigeon.plugins.assess_domains import SHORTENERS, is_ip_literal, registrable
     from pigeon.plugins.assess_headers import lookalike
     from pigeon.plugins.assess_links import (
@@ -214,6 +216,7 @@ def link_findings(msg: EmailMessage, settings: Any) -> list[Finding]:
 
 def assess(msg: EmailMessage, contacts: Any = None) -> list[Finding]:
     """Every finding of this plugin for one message, most severe first."""
+    from pigeon.hooks.types import Finding
     from pigeon.plugins import assess_headers as h
     from pigeon.plugins.assess_attach import assess_attachments
 
@@ -308,6 +311,8 @@ def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Ba
 
 def banners_for(findings: list[Finding]) -> list[Banner]:
     """Banners for the view: a headline when something is wrong, then each finding."""
+    from pigeon.hooks.types import Banner
+
     shown = [f for f in findings if SEVERITY_ORDER.get(f.severity, 0) >= SEVERITY_ORDER["notice"] and f.code not in SHOWN_BY_RENDERER]
     # A first message from someone is everyday mail: worth saying only next to another signal.
     if all(f.code in CONTEXT_ONLY for f in shown):
@@ -325,6 +330,8 @@ def banners_for(findings: list[Finding]) -> list[Banner]:
 @hookimpl(tryfirst=True)
 def pigeon_filter_message(message: EmailMessage, ref: MessageRef) -> Verdict | None:
     """Tag a new message suspicious, then remember its sender (after judging it)."""
+    from pigeon.hooks.types import Verdict
+
     if not _setting("assess.enabled", True):
         return None
     findings = all_findings(message, ref)

@@ -20,16 +20,17 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import (
-    Attachment,
-    CommandRegistrar,
-    RenderContext,
-    Rendered,
-    SettingsRegistry,
-)
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import (
+        Attachment,
+        CommandRegistrar,
+        RenderContext,
+        Rendered,
+        SettingsRegistry,
+    )
 
 CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar")
 MAX_EVENTS = 10
@@ -382,6 +383,8 @@ def _holds_event(part: EmailMessage, ctx: RenderContext) -> bool:
 
 
 def _render(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
+    from pigeon.hooks.types import Rendered
+
     shown: set[str] = ctx.state.setdefault("calendar_uids", set())
     try:
         result = render_calendar(_calendar_text(part), ctx)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pigeon.core.commands import CommandContext
+from typing import TYPE_CHECKING
+
 from pigeon.core.errors import CommandError
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import CommandRegistrar
+
+if TYPE_CHECKING:
+    from pigeon.core.commands import CommandContext
+    from pigeon.hooks.types import CommandRegistrar
 
 
 def list_plugins(ctx: CommandContext) -> None:

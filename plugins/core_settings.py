@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pigeon.core.config import core_settings
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import SettingsRegistry
+
+if TYPE_CHECKING:
+    from pigeon.hooks.types import SettingsRegistry
 
 
 @hookimpl

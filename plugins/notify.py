@@ -9,10 +9,12 @@ import os
 import sys
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import Notification, SettingsRegistry, StatusSegment
+
+if TYPE_CHECKING:
+    from pigeon.hooks.types import Notification, SettingsRegistry, StatusSegment
 
 STATUS_SECONDS = 60  # how long the last notification stays in the mode line
 
@@ -104,6 +106,8 @@ def pigeon_notify(note: Notification) -> None:
 
 @hookimpl
 def pigeon_status_segments(app: Any) -> list[StatusSegment] | None:
+    from pigeon.hooks.types import StatusSegment
+
     last = _state["last"]
     if not last or time.time() - last[0] > STATUS_SECONDS:
         return None

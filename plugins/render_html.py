@@ -15,10 +15,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import Banner, Link, RenderContext, Rendered
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import Banner, Link, RenderContext, Rendered
 
 # The converter lives in pigeon.plugins.html_text (html.parser costs ~2.5 ms to import, paid by
 # every command that registers this plugin); its names stay reachable from here.
@@ -58,6 +59,7 @@ def _html_source(part: EmailMessage) -> str:
 @hookimpl
 def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
     from pigeon.core import mime
+    from pigeon.hooks.types import Rendered
 
     if mime.content_type(part) != "text/html":
         return None
@@ -68,6 +70,8 @@ def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | Non
 @hookimpl
 def pigeon_message_banners(message: EmailMessage, ctx: RenderContext) -> list[Banner] | None:
     """Warn about links whose text names another host than the one they go to."""
+    from pigeon.hooks.types import Banner, Link
+
     banners = []
     for key, where in (("links", ""), ("hidden_links", "the HTML version (not shown): ")):
         bad = [lk for lk in ctx.state.get(key, []) if isinstance(lk, Link) and lk.mismatch]

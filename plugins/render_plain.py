@@ -13,14 +13,14 @@ It runs last (``trylast``), so any plugin that renders text/plain its own way wi
 from __future__ import annotations
 
 import re
-import textwrap
 from typing import TYPE_CHECKING
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import RenderContext, Rendered, SettingsRegistry
 
 if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import RenderContext, Rendered, SettingsRegistry
 
 SIGNATURE_MARK = "── signature ──"
 _QUOTE = re.compile(r"^((?:>[ \t]?)+)")
@@ -39,6 +39,7 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
 @hookimpl(trylast=True)
 def pigeon_render_part(part: EmailMessage, ctx: RenderContext) -> Rendered | None:
     from pigeon.core import mime
+    from pigeon.hooks.types import Rendered
 
     if mime.content_type(part) != "text/plain":
         return None
@@ -75,6 +76,8 @@ def soft_wrap(lines: list[str], width: int) -> list[str]:
     at the window's edge. A quoted line keeps its ``>`` prefix on its continuations; a single
     word longer than the width (a URL) is not cut.
     """
+    import textwrap  # here: every command loads this plugin, few render (~0.6 ms)
+
     out: list[str] = []
     for line in lines:
         if len(line) <= width:
@@ -99,6 +102,8 @@ def soft_wrap(lines: list[str], width: int) -> list[str]:
 
 def unflow(text: str, *, delsp: bool = False, width: int = 78) -> list[str]:
     """Decode format=flowed text into display lines (RFC 3676 §4.2), wrapped to ``width``."""
+    import textwrap
+
     out: list[str] = []
     para: list[str] = []
     para_depth = 0

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import MessageRef, SettingsRegistry, Verdict
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import MessageRef, SettingsRegistry, Verdict
 
 _state: dict[str, Any] = {"rules": []}
 
@@ -26,6 +27,9 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
 
 @hookimpl
 def pigeon_configure(config: Any) -> None:
+    if config.get("rules", []) in (None, []):
+        _state["rules"] = []  # no rules: spare every command the rule module (and its regex)
+        return
     from pigeon.core.errors import ConfigError
     from pigeon.core.rules import RuleError, rules_of
 

@@ -13,23 +13,25 @@ only (one directory walk, plus what changed).
 from __future__ import annotations
 
 import os
-import threading
+from _thread import allocate_lock
 from typing import TYPE_CHECKING, Any
 
 from pigeon.core.app import RunningApp
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
 
 # logging and the email package are imported where used: every command imports this plugin
 if TYPE_CHECKING:
+    import threading
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
 
 current_app = RunningApp()
 #: Seconds a changed folder settles before its account is compared with the index (a sync or
 #: another program writing many files costs one update, not one per file).
 SETTLE = 0.5
 _settling: dict[str, threading.Timer] = {}
-_settling_lock = threading.Lock()
+_settling_lock = allocate_lock()  # threading.Lock, without importing threading (~0.4 ms) at start
 
 
 @hookimpl
@@ -162,6 +164,8 @@ def pigeon_folder_changed(account: str, folder: str) -> None:
     with _settling_lock:
         if account in _settling:
             return
+        import threading
+
         timer = threading.Timer(SETTLE, _settle, args=(account,))
         timer.daemon = True
         _settling[account] = timer

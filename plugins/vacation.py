@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import MessageRef, SettingsRegistry
 
 # sqlite3 and the email package are imported where used: every command imports this plugin
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
+    from pigeon.hooks.types import MessageRef, SettingsRegistry
+
 SOURCE = "vacation"
 DB_FILE = "vacation.sqlite"
-NEVER_ANSWER = re.compile(
-    r"^(mailer-daemon|postmaster|listserv|majordomo|.*-request|owner-.*|.*-owner|.*-bounces?|bounces?[-+].*|"
-    r"no-?reply.*|do-?not-?reply.*|.*noreply|notifications?)@",
-    re.I,
+# A pattern, not compiled at import (~0.2 ms for every command): ``re`` compiles and caches it
+# when a reply is first considered.
+NEVER_ANSWER = (
+    r"(?i)^(mailer-daemon|postmaster|listserv|majordomo|.*-request|owner-.*|.*-owner|.*-bounces?|bounces?[-+].*|"
+    r"no-?reply.*|do-?not-?reply.*|.*noreply|notifications?)@"
 )
 
 
@@ -93,7 +95,7 @@ def why_not(msg: EmailMessage, own: set[str]) -> str | None:
         return "it has no usable sender address"
     if sender in own:
         return "it is from you"
-    if NEVER_ANSWER.match(sender):
+    if re.match(NEVER_ANSWER, sender):
         return f"{sender} is an automatic address"
     if not (set(_addresses(msg, "to")) | set(_addresses(msg, "cc"))) & own:
         return "it was not addressed to you directly"

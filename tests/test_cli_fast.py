@@ -1,4 +1,4 @@
-"""``pigeon search`` and ``count`` start without argparse, tomllib or re: the quick command-line
+"""``pigeon search``, ``count`` and ``sync`` start without argparse, tomllib or re: the quick command-line
 reader agrees with argparse on every line it answers, the settings cache follows config.toml,
 and the hand-written query lexing agrees with the regular expressions it replaced."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO, run_pigeon
 from index_helpers import deliver, message_bytes
-from pigeon.core import cli_count, cli_fast, cli_search
+from pigeon.core import cli_count, cli_fast, cli_search, cli_sync
 from pigeon.core.cli_index_common import light_settings
 from pigeon.core.cli_parser import build_parser
 from pigeon.core.query import is_address, prefix_at
@@ -38,6 +38,14 @@ PLAIN = [
     ["count", "--output", "files", "x"],
     ["count", "--output=threads", "--threads", "x"],
     ["count"],
+    ["sync"],
+    ["sync", "work", "home"],
+    ["sync", "--dry-run", "--force", "--json", "work"],
+    ["sync", "work", "--folder", "INBOX", "--folder=Sent", "--dry-run"],
+    ["--config-dir", "/tmp/c", "sync", "--folder", "lists.dev"],
+    ["sync", "--folder", ""],
+    ["sync", "--folder", "INBOX", "work", "--folder=Sent"],
+    ["--debug", "sync", "--force"],
 ]
 
 #: lines argparse must see: help, abbreviations, '--', split words, values that are options,
@@ -59,26 +67,36 @@ ODD = [
     ["count", "--output", "bytes"],
     ["count", "--threads=1"],
     ["count", "--json"],
+    ["sync", "--help"],
+    ["sync", "--folder"],
+    ["sync", "--folder", "-x"],
+    ["sync", "--dry"],
+    ["sync", "a", "--force", "b"],
+    ["sync", "--force=1"],
+    ["sync", "--", "work"],
+    ["sync", "--limit", "3"],
 ]
 
 
-def _module(argv: list[str]) -> object:
-    return {"search": cli_search, "count": cli_count}[next(a for a in argv if a in ("search", "count"))]
+MODULES = {"search": cli_search, "count": cli_count, "sync": cli_sync}
+
+
+def _command(argv: list[str]) -> str:
+    return next(a for a in argv if a in MODULES)
 
 
 @pytest.mark.parametrize("argv", PLAIN, ids=" ".join)
 def test_plain_lines_read_as_argparse_reads_them(argv: list[str]) -> None:
-    module = _module(argv)
-    command = "search" if module is cli_search else "count"
-    fast = cli_fast.parse(argv, command, module)
+    command = _command(argv)
+    fast = cli_fast.parse(argv, command, MODULES[command])
     assert fast is not None
     assert vars(fast) == vars(build_parser(command).parse_args(argv))
 
 
 @pytest.mark.parametrize("argv", ODD, ids=" ".join)
 def test_anything_else_is_left_to_argparse(argv: list[str]) -> None:
-    module = _module(argv)
-    assert cli_fast.parse(argv, "search" if module is cli_search else "count", module) is None
+    command = _command(argv)
+    assert cli_fast.parse(argv, command, MODULES[command]) is None
 
 
 def test_argparse_still_phrases_the_errors(config_dir: Path) -> None:
@@ -88,12 +106,16 @@ def test_argparse_still_phrases_the_errors(config_dir: Path) -> None:
     assert result.returncode == 2 and b"invalid choice: 'sideways'" in result.stderr
     result = run_pigeon("search", "--help")
     assert result.returncode == 0 and b"--threads" in result.stdout
+    result = run_pigeon("sync", "--folder")
+    assert result.returncode == 2 and b"expected one argument" in result.stderr
+    result = run_pigeon("sync", "--help")
+    assert result.returncode == 0 and b"--dry-run" in result.stdout
 
 
 def test_fast_options_match_the_parser() -> None:
-    """Every option argparse knows for search and count is one the quick reader knows, with
+    """Every option argparse knows for search, count and sync is one the quick reader knows, with
     the same default (so neither can change without the other)."""
-    for command, module in (("search", cli_search), ("count", cli_count)):
+    for command, module in MODULES.items():
         sub = build_parser(command)._subparsers._group_actions[0].choices[command]  # noqa: SLF001
         options = {s for a in sub._actions for s in a.option_strings if s.startswith("--")}  # noqa: SLF001
         assert options - {"--help"} == set(module.FAST_OPTIONS) | set(cli_fast.COMMON)

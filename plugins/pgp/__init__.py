@@ -12,22 +12,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import (
-    AccountConfig,
-    Banner,
-    CommandRegistrar,
-    DecryptResult,
-    KeyInfo,
-    MessageRef,
-    RenderContext,
-    SendPolicy,
-    SettingsRegistry,
-    SignatureStatus,
-)
 from pigeon.plugins.pgp import runtime
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+    from pigeon.hooks.types import (
+        AccountConfig,
+        Banner,
+        CommandRegistrar,
+        DecryptResult,
+        KeyInfo,
+        MessageRef,
+        RenderContext,
+        SendPolicy,
+        SettingsRegistry,
+        SignatureStatus,
+    )
 
 
 @hookimpl

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.hooks import hookimpl
-from pigeon.hooks.types import CommandRegistrar, KeymapRegistrar
+
+if TYPE_CHECKING:
+    from pigeon.hooks.types import CommandRegistrar, KeymapRegistrar
 
 
 def default_keymap() -> dict[str, dict[str, str]]:
