@@ -76,9 +76,12 @@ class Opening:
             raise self._error
         return self._session
 
-    def discard(self) -> None:
-        """Drop the connection without waiting for it: a login still waiting for credentials
-        gives up, and a session that arrives later is closed by its own thread."""
+    def discard(self, wait: float = 0.5) -> None:
+        """Drop the connection: a login still waiting for credentials gives up, and a session
+        that arrives later is closed by its own thread. Waits up to ``wait`` seconds for the
+        thread to end, so that a command leaving at once does not tear the interpreter down
+        under a thread still importing or starting TLS; one blocked on a silent server is
+        left behind (it holds no lock while it waits)."""
         with self._lock:
             self._discarded = True
             self._for = None
@@ -86,6 +89,7 @@ class Opening:
         self._ready.set()
         if session is not None:
             _close(session)
+        self._thread.join(wait)
 
 
 def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Opening]:
