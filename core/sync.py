@@ -222,6 +222,7 @@ class SyncEngine:
             except Exception as exc:  # noqa: BLE001
                 self._fail(w.name, exc)
         self.remote.unselect()
+        self.state.checkpoint_soon()  # the log of this pass goes to disk while the folders are listed
         stamp_folders(self)
         return res
 

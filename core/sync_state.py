@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 SCHEMA_VERSION = 1
 
@@ -126,12 +126,36 @@ class SyncState:
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self._depth = 0
+        self._checkpoint: Any = None  # the thread of checkpoint_soon()
 
     @classmethod
     def for_account(cls, state_dir: Path, account: str) -> SyncState:
         return cls(state_path(state_dir, account))
 
+    def checkpoint_soon(self) -> None:
+        """Start copying the write-ahead log into the database on a thread with a connection
+        of its own (a PASSIVE checkpoint, which waits for no writer), so that the checkpoint
+        SQLite makes when the last connection closes has little left to copy."""
+        import threading
+
+        def run() -> None:
+            try:
+                db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    db.close()
+            except sqlite3.Error:
+                pass  # close() checkpoints anyway
+
+        if self._checkpoint is None:
+            self._checkpoint = threading.Thread(target=run, name="pigeon-state-checkpoint")
+            self._checkpoint.start()
+
     def close(self) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint.join()
+            self._checkpoint = None
         self.db.close()
 
     def __enter__(self) -> SyncState:

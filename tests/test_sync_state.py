@@ -187,3 +187,22 @@ def test_file_names_are_what_the_state_says_each_file_is_called(tmp_path: Path) 
         st.put_many("Other", [MessageState(1, "9.z", "S")])
         assert st.file_names("INBOX") == {"1.a:2,S", "2.b:2,", "3.c:2,FRS"}
         assert st.file_names("Empty") == set()
+
+
+def test_an_early_checkpoint_loses_no_write_and_leaves_no_log(tmp_path: Path) -> None:
+    """``checkpoint_soon`` copies the log on a thread while writes go on; after close every
+    row is in the database and the write-ahead log is gone, as after a plain close."""
+    path = tmp_path / "s.sqlite"
+    st = SyncState(path)
+    with st.transaction():
+        st.put_many("INBOX", [MessageState(u, f"{u}.k", "S") for u in range(1, 2001)])
+    st.checkpoint_soon()
+    with st.transaction():
+        st.put_many("INBOX", [MessageState(u, f"{u}.k", "FS") for u in range(1, 2001, 2)])
+        st.remove_many("INBOX", [2, 4])
+    st.close()
+    assert not os.path.exists(str(path) + "-wal")
+    with SyncState(path) as again:
+        assert again.count("INBOX") == 1998
+        assert again.get("INBOX", 1).flags == "FS" and again.get("INBOX", 3).flags == "FS"
+        assert again.get("INBOX", 6).flags == "S" and again.get("INBOX", 2) is None
