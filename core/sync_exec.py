@@ -40,6 +40,9 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     # (a sync killed inside create_folder) or copied by a tool that drops empty directories
     # may lack tmp/, where every download is written first. Make what is missing.
     fdir = engine.store.create_folder(w.name)
+    # Files a sync (or another tool) cut short left in tmp/ go once they are 36 hours old,
+    # as the Maildir spec says: a delivery in progress is never that old.
+    engine.store.clean_tmp(w.name)
     moves_out = [m for m in p.moves_remote if m.src == w.name]
     moves_in = [m for m in p.moves_local if m.dest == w.name]
     touched_remote = bool(fp.upload or fp.delete_remote or moves_out or moves_in

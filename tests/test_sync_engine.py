@@ -360,3 +360,22 @@ def test_a_file_added_right_after_a_sync_goes_up_with_the_next(box) -> None:  # 
         res = sync(user, root, state)
         assert res.report.uploaded == 1, (n, res.report)
         assert_agree(user, root, state)
+
+
+def test_files_left_in_tmp_go_once_36_hours_old(box) -> None:  # noqa: ANN001
+    """A sync killed while writing leaves files in tmp/ (no reader sees them); a later sync
+    of that folder removes those older than 36 hours, as the Maildir spec advises, and
+    leaves a delivery in progress alone."""
+    import time
+
+    user, root, state = box
+    seed(user, "INBOX", 1)
+    sync(user, root, state)
+    old, fresh = root / "INBOX" / "tmp" / "1.left-by-a-crash", root / "INBOX" / "tmp" / "2.being-delivered"
+    old.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    past = time.time() - 37 * 3600
+    os.utime(old, (past, past))
+    user.append(message(5), "INBOX")
+    assert sync(user, root, state).report.downloaded == 1
+    assert not old.exists() and fresh.exists()
