@@ -44,9 +44,24 @@ def _host() -> str:
     return socket.gethostname().replace("/", "\\057").replace(":", "\\072").replace("!", "\\041") or "localhost"
 
 
+_me: tuple[int, str] | None = None  # (pid, escaped host name), asked once per process
+
+
+def _forget_me() -> None:
+    global _me
+    _me = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_me)
+
+
 def unique_name(uid: int | None = None) -> str:
     """``<time>.<pid>_<counter>.<host>`` (the form mutt, mu and mbsync write), plus ``,U=<uid>``."""
-    name = f"{int(time.time())}.{os.getpid()}_{next(_counter)}.{_host()}"
+    global _me
+    if _me is None:  # a sync names hundreds of files: the host name is asked once
+        _me = (os.getpid(), _host())
+    name = f"{int(time.time())}.{_me[0]}_{next(_counter)}.{_me[1]}"
     if uid is not None:
         if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
             raise StoreError(f"bad UID {uid!r}")

@@ -104,8 +104,13 @@ def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Open
         accounts = config.read_accounts(directory, raw, text)
     except Exception:  # noqa: BLE001 - the App reads the file again and says what is wrong
         return {}
-    chosen = [accounts[n] for n in names if n in accounts] if names else list(accounts.values())
-    return {a.name: Opening(a.imap, debug=debug, name=a.name) for a in chosen if a.imap is not None}
+    chosen = [accounts[n] for n in names if n in accounts if accounts[n].imap is not None] if names \
+        else [a for a in accounts.values() if a.imap is not None]
+    if chosen:
+        # Imported here, not on the thread: two threads importing at once hand the GIL to each
+        # other at every file the imports read, which costs more than the overlap gains.
+        import pigeon.core.imap  # noqa: F401
+    return {a.name: Opening(a.imap, debug=debug, name=a.name) for a in chosen}
 
 
 def open_session(app: Any, account: Any) -> Any:

@@ -407,3 +407,22 @@ def test_batch_defers_only_the_directory_fsync(tmp_path: Path) -> None:
         )
     assert store._batch.dirs is None  # noqa: SLF001
     assert store.read(moved) == MSG
+
+
+def test_unique_names_carry_the_pid_of_the_process_that_makes_them() -> None:
+    """The host name and pid are asked once per process; a forked child names its files with
+    its own pid (two processes must never make the same name)."""
+    from pigeon.core.maildir_names import unique_name
+
+    parent = unique_name()
+    assert f".{os.getpid()}_" in parent
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its name and leave at once
+        os.write(w, unique_name().encode())
+        os._exit(0)
+    os.close(w)
+    child = os.read(r, 4096).decode()
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert f".{pid}_" in child and child.split(".", 2)[2] == parent.split(".", 2)[2]
