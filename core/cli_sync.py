@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             if early is not None and early.server != acct.imap:  # a plugin changed the account
                 openings.pop(acct.name).discard()
             if acct.imap is not None and acct.name not in openings:
-                openings[acct.name] = Opening(acct.imap, debug=debug, name=acct.name)
+                openings[acct.name] = Opening(acct.imap, debug=debug, name=acct.name, list_folders=True)
             if acct.imap is not None:
                 openings[acct.name].ready(app, acct)
         return _sync_all(app, chosen, args, openings)

@@ -133,6 +133,9 @@ class SyncEngine:
         self.opt = options or SyncOptions()
         self.progress = progress or Progress()
         self.on_arrived = on_arrived
+        # The folders as ``remote.enable_and_list()`` gave them, asked for while the command
+        # was still starting (``sync_connect.Opening``): a callable that returns or raises it.
+        self.listed: Callable[[], dict[str, FolderInfo]] | None = None
         self.result = Result(SyncReport(account))
         self.prefetched: dict[tuple[str, int], bytes] = {}  # (folder, uid) -> body fetched early
         self.staged: dict[tuple[str, int], Any] = {}  # (folder, uid) -> Future of sync_files.Staged
@@ -177,7 +180,8 @@ class SyncEngine:
 
     def _run(self) -> Result:
         res = self.result
-        infos = self.remote.enable_and_list()
+        listed, self.listed = self.listed, None
+        infos = listed() if listed is not None else self.remote.enable_and_list()
         pairs = self._folders(infos)
         self.folder_remote_names = {ln: info.name for ln, info in pairs.items()}
         states = self.state.folders()
@@ -332,11 +336,14 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
         state = SyncState.for_account(app.state_dir, account.name)
         # The journal's pending operations are already in the Maildir: this pass carries them.
         carried = 0 if options.dry_run or options.folders else journal_sync_started(app, account.name)
+        listed = None
         if session is None:
             session = opened = opening.result() if opening is not None else open_session(app, account)
+            listed = opening.listed if opening is not None else None
             opening = None
-        engine = SyncEngine(app.store(account), state, Remote(session), account=account.name,
+        engine = SyncEngine(app.store(account), state, listed.remote if listed else Remote(session), account=account.name,
                             options=options, progress=progress)
+        engine.listed = listed
         keywords = None if options.dry_run else _tags_up(app, account.name, state, engine.remote)
         try:
             res = engine.run()

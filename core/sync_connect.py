@@ -19,13 +19,15 @@ class Opening:
     logs in once :meth:`ready` gives it the App's credentials. ``result()`` waits for the
     session and raises what opening it raised; ``discard()`` drops a session nobody will use."""
 
-    def __init__(self, server: Any, *, debug: bool = False, name: str = "") -> None:
+    def __init__(self, server: Any, *, debug: bool = False, name: str = "", list_folders: bool = False) -> None:
         self.server = server
+        self._list = list_folders
         self._source: Callable[[bool], Any] | None = None
         self._for: tuple[Any, Any] | None = None  # (App, account) once ready
         self._ready = threading.Event()
         self._session: Any = None
         self._error: BaseException | None = None
+        self.listed: Listed | None = None  # the folders, asked for once logged in
         self._lock = threading.Lock()
         self._discarded = False
         # A daemon thread: an interrupted command must not wait for a connection it gave up on.
@@ -64,6 +66,16 @@ class Opening:
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits in result()
             self._error = exc
             return
+        if self._list:
+            # The sync's first question, asked while the command is still loading: the
+            # server's answer (it may have to read every folder's index) overlaps with that.
+            from pigeon.core.sync_remote import Remote
+
+            remote = Remote(session)
+            try:
+                self.listed = Listed(remote, remote.enable_and_list())
+            except Exception as exc:  # noqa: BLE001 - raised where the engine asks (Listed.__call__)
+                self.listed = Listed(remote, error=exc)
         with self._lock:
             if not self._discarded:
                 self._session = session
@@ -92,6 +104,21 @@ class Opening:
         self._thread.join(wait)
 
 
+class Listed:
+    """``Remote.enable_and_list()`` done on the connecting thread: the ``remote`` it was done on,
+    and, when called, the folders it gave or what asking for them raised."""
+
+    def __init__(self, remote: Any, folders: dict[str, Any] | None = None, error: Exception | None = None) -> None:
+        self.remote = remote
+        self.folders = folders
+        self.error = error
+
+    def __call__(self) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        return self.folders or {}
+
+
 def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Opening]:
     """Start an :class:`Opening` for each IMAP account to sync (``names``, else every account),
     read from config.toml before the App is built. Empty when the file cannot be read as it
@@ -110,7 +137,8 @@ def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Open
         # Imported here, not on the thread: two threads importing at once hand the GIL to each
         # other at every file the imports read, which costs more than the overlap gains.
         import pigeon.core.imap  # noqa: F401
-    return {a.name: Opening(a.imap, debug=debug, name=a.name) for a in chosen}
+        import pigeon.core.sync_remote  # noqa: F401
+    return {a.name: Opening(a.imap, debug=debug, name=a.name, list_folders=True) for a in chosen}
 
 
 def open_session(app: Any, account: Any) -> Any:

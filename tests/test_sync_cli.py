@@ -261,3 +261,32 @@ def test_a_bad_config_is_reported_at_once_while_the_server_is_silent(config_dir,
         assert "config.toml:8: sync.guard_shares: unknown setting" in err, err
     finally:
         silent.close()
+
+
+def test_an_early_connection_hands_over_its_folder_listing_or_its_failure(mail_user, config_dir, isolated_env, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The connecting thread also asks for the folders; the sync uses that answer, and a
+    failure there is reported by the sync as a failure of the connection, as if asked then."""
+    from pigeon.core.app import App
+    from pigeon.core.sync import sync_account
+    from pigeon.core.sync_connect import Opening
+    from pigeon.core.sync_remote import Remote
+
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    mail_user.append(message(1), "INBOX")
+    app = App.create(config_dir)
+    acct = app.account("work")
+    opening = Opening(acct.imap, name="work", list_folders=True)
+    opening.ready(app, acct)
+    res = sync_account(app, acct, opening=opening)
+    assert not res.failed and res.report.downloaded == 1
+    assert opening.listed is not None and "INBOX" in opening.listed.folders
+
+    def refused(self):  # noqa: ANN001, ANN202
+        raise ConnectionResetError("cut while listing")
+
+    monkeypatch.setattr(Remote, "enable_and_list", refused)
+    opening = Opening(acct.imap, name="work", list_folders=True)
+    opening.ready(app, acct)
+    res = sync_account(app, acct, opening=opening)
+    assert res.failed == {"(connection)": "cut while listing"}
