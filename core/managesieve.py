@@ -153,7 +153,9 @@ def upload_rules(app: Any, account_name: str, rules: list[Any], script_name: str
     if creds.kind == "oauth2":
         # never hand an OAuth2 token to SASL PLAIN as if it were a password
         raise PigeonError(f"account {acct.name}: uploading Sieve rules with OAuth2 sign-in is not supported yet; rules still run in pigeon on arrival")
-    context = ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+    from pigeon.core.transport import system_context
+
+    context = ssl.create_default_context(cafile=cafile) if cafile else system_context()
     session = ManageSieve(host, port, timeout=imap.timeout if imap else 30.0)
     try:
         session.starttls(context)

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(dovecot-imapd dovecot-pop3d dovecot-sieve dovecot-managesieved dovecot-lmtpd gnupg tmux notmuch maildir-utils isync bogofilter)
+DEBS=(dovecot-imapd dovecot-pop3d dovecot-sieve dovecot-managesieved dovecot-lmtpd gnupg tmux notmuch maildir-utils isync bogofilter openssl)
 missing=()
 for pkg in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
