@@ -52,25 +52,25 @@ a hostile ``1:4294967295`` costs nothing).
 capability checks see only the post-TLS, post-login capabilities. The value types live in
 ``pigeon.core.imap_values`` and the folder-name helpers in ``pigeon.core.imap_types`` (both
 re-exported here, the values loaded on first use); the guarded imaplib connection in
-``pigeon.core.imap_conn``. ``credentials_for(app, account)`` builds the credentials callable.
+``pigeon.core.imap_conn``; the message commands in ``pigeon.core.imap_messages`` and IDLE in
+``pigeon.core.imap_idle`` (the session's base classes). ``credentials_for(app, account)``
+builds the credentials callable.
 """
 
 from __future__ import annotations
 
 import imaplib
 import re
-import select as _select
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 # isort: off
 import pigeon.core.imap_import  # noqa: F401 - before imapclient: skips its metadata lookup
 import imapclient
 # isort: on
-from imapclient.response_parser import parse_fetch_response
 from pigeon.core.imap_conn import GuardedIMAP4, OAuthMechanism, sasl_plain
+from pigeon.core.imap_idle import Idling
+from pigeon.core.imap_messages import MessageCommands
 from pigeon.core.imap_types import (  # noqa: F401 - re-exported: the session API's names
     DEFAULT_FETCH,
     MAX_UIDS,
@@ -90,7 +90,6 @@ from pigeon.core.transport import (
     SecurityError,
     TLSInfo,
     TransportError,
-    has_buffered,
     quietly,
     where,
 )
@@ -100,13 +99,8 @@ CredentialSource = Callable[[bool], Credentials]
 
 if TYPE_CHECKING:
     from pigeon.core.imap_values import (
-        AppendResult,
-        CopyResult,
-        FetchedMessage,
         FolderInfo,
-        IdleEvent,
         SelectResult,
-        StoreResult,
         UIDSet,
     )
 
@@ -152,7 +146,7 @@ class _Client(imapclient.IMAPClient):
         return tuple(c.encode() for c in self._imap.capabilities)
 
 
-class ImapSession:
+class ImapSession(MessageCommands, Idling):
     """One authenticated IMAP connection (see the module docstring)."""
 
     def __init__(
@@ -482,258 +476,3 @@ class ImapSession:
             changed=changed,
             qresync=use_qresync,
         )
-
-    # ------------------------------------------------------------------ messages
-
-    def _to_messages(self, raw: list) -> Iterator[FetchedMessage]:
-        from pigeon.core.imap_values import FetchedMessage
-
-        if not raw:
-            return
-        try:
-            parsed = parse_fetch_response(raw, normalise_times=True, uid_is_key=True)
-        except Exception as exc:
-            raise ProtocolError(f"{where(self.server)}: unparseable FETCH response: {exc}") from None
-        for uid, d in parsed.items():
-            if not isinstance(uid, int):
-                continue
-            body = d.get(b"BODY[]", d.get(b"RFC822"))
-            modseq = d.get(b"MODSEQ")
-            yield FetchedMessage(
-                uid=uid,
-                flags=tuple(_s(f) for f in d.get(b"FLAGS", ())),
-                modseq=int(modseq[0]) if isinstance(modseq, tuple) and modseq else None,
-                size=d.get(b"RFC822.SIZE"),
-                internaldate=d.get(b"INTERNALDATE"),
-                body=bytes(body) if body is not None else None,
-                seq=d.get(b"SEQ"),
-            )
-
-    def fetch(
-        self,
-        uids: Iterable[int] | UIDSet | str,
-        items: Sequence[str] = DEFAULT_FETCH,
-        *,
-        batch: int = 200,
-        changedsince: int | None = None,
-    ) -> Iterator[FetchedMessage]:
-        from pigeon.core.imap_values import UIDSet
-
-        items = list(items)
-        if changedsince is not None and "MODSEQ" not in items:
-            items.append("MODSEQ")
-        modifiers = [f"CHANGEDSINCE {int(changedsince)}"] if changedsince is not None else None
-        if isinstance(uids, str):
-            chunks: Iterable[str] = [uids]
-        else:
-            ordered = sorted(set(uids))
-            chunks = (str(UIDSet.of(ordered[i : i + batch])) for i in range(0, len(ordered), batch))
-        for chunk in chunks:
-            def go(chunk: str = chunk) -> list:
-                typ, data = self.imap.uid("FETCH", chunk, "(" + " ".join(items) + ")" + (f" ({modifiers[0]})" if modifiers else ""))
-                if typ != "OK":
-                    raise imaplib.IMAP4.error(data[-1] if data else typ)
-                return data
-
-            data = self._run("FETCH", go)
-            yield from sorted(self._to_messages([d for d in data if d is not None]), key=lambda m: m.uid)  # type: ignore[arg-type]
-
-    def search(self, *criteria: str) -> list[int]:
-        result = self._run("SEARCH", lambda: self.client.search(list(criteria) or ["ALL"]))
-        return sorted(int(u) for u in result)  # type: ignore[union-attr]
-
-    def store(
-        self,
-        uids: Iterable[int] | UIDSet | str,
-        add: Iterable[str] = (),
-        remove: Iterable[str] = (),
-        replace: Iterable[str] | None = None,
-        *,
-        unchangedsince: int | None = None,
-    ) -> StoreResult:
-        from pigeon.core.imap_values import StoreResult, UIDSet
-
-        uidset = uids if isinstance(uids, str) else str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids))
-        ops = [("FLAGS", list(replace))] if replace is not None else []
-        ops += [(op, list(f)) for op, f in (("+FLAGS", add), ("-FLAGS", remove)) if f]
-        flags: dict[int, tuple[str, ...]] = {}
-        modseq: dict[int, int] = {}
-        modified = UIDSet()
-        unch = f"(UNCHANGEDSINCE {int(unchangedsince)})" if unchangedsince is not None else None
-        for op, fl in ops:
-            args = [a for a in (uidset, unch, op, _atoms(fl)) if a is not None]
-            self.imap.untagged_responses.pop("MODIFIED", None)
-
-            def go(args: list = args) -> list:
-                typ, data = self.imap.uid("STORE", *args)
-                if typ != "OK":
-                    raise imaplib.IMAP4.error(data[-1] if data else typ)
-                return data
-
-            data = self._run("STORE", go)
-            for m in self._to_messages([d for d in data if d is not None]):  # type: ignore[union-attr]
-                flags[m.uid] = m.flags
-                if m.modseq is not None:
-                    modseq[m.uid] = m.modseq
-            for v in self.imap.untagged_responses.pop("MODIFIED", []):
-                modified = UIDSet.from_ranges(modified.ranges + UIDSet.parse(v).ranges)
-        return StoreResult(flags, modseq, modified)
-
-    def _copyuid(self) -> CopyResult:
-        from pigeon.core.imap_values import CopyResult, UIDSet
-
-        vals = self.imap.untagged_responses.pop("COPYUID", [])
-        if not vals:
-            return CopyResult(None, {})
-        parts = _s(vals[-1]).split()
-        if len(parts) != 3 or not parts[0].isdigit():
-            raise ProtocolError(f"{where(self.server)}: bad COPYUID {vals[-1]!r}")
-        src, dst = list(UIDSet.parse(parts[1])), list(UIDSet.parse(parts[2]))
-        return CopyResult(int(parts[0]), dict(zip(src, dst, strict=False)))
-
-    def move(self, uids: Iterable[int] | UIDSet, folder: str) -> CopyResult:
-        from pigeon.core.imap_values import UIDSet
-
-        uidset = str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids))
-        self.imap.untagged_responses.pop("COPYUID", None)
-        dest = self._folder_arg(folder)
-        if self.has("MOVE"):
-            self._uid_simple("MOVE", uidset, dest)
-            return self._copyuid()
-        self._uid_simple("COPY", uidset, dest)
-        result = self._copyuid()
-        self.store(uidset, add=["\\Deleted"])
-        self.expunge(UIDSet.parse(uidset))
-        return result
-
-    def copy(self, uids: Iterable[int] | UIDSet, folder: str) -> CopyResult:
-        from pigeon.core.imap_values import UIDSet
-
-        uidset = str(uids if isinstance(uids, UIDSet) else UIDSet.of(uids))
-        self.imap.untagged_responses.pop("COPYUID", None)
-        self._uid_simple("COPY", uidset, self._folder_arg(folder))
-        return self._copyuid()
-
-    def _uid_simple(self, command: str, *args: str | bytes) -> list:
-        def go() -> list:
-            typ, data = self.imap.uid(command, *args)
-            if typ != "OK":
-                raise imaplib.IMAP4.error(data[-1] if data else typ)
-            return data
-
-        return self._run(command, go)  # type: ignore[return-value]
-
-    def append(self, folder: str, data: bytes, flags: Iterable[str] = (), when: datetime | None = None) -> AppendResult:
-        from pigeon.core.imap_values import AppendResult
-
-        flags = list(flags)
-        _atoms(flags)
-        self.imap.untagged_responses.pop("APPENDUID", None)
-        resp = self._run("APPEND", lambda: self.client.append(folder, data, flags=flags, msg_time=when))
-        vals = self.imap.untagged_responses.pop("APPENDUID", [])
-        text = _s(vals[-1]) if vals else ""
-        if not text:
-            m = re.search(rb"\[APPENDUID (\d+ \d+)\]", resp if isinstance(resp, bytes) else b"")
-            text = m.group(1).decode() if m else ""
-        parts = text.split()
-        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-            return AppendResult(int(parts[0]), int(parts[1]))
-        return AppendResult(None, None)
-
-    def expunge(self, uids: Iterable[int] | UIDSet | None = None) -> None:
-        """Remove messages marked \\Deleted: only ``uids`` when given (UID EXPUNGE).
-
-        Without UIDPLUS a plain EXPUNGE would also remove other messages the user marked
-        \\Deleted; it is refused then unless no such other message exists.
-        """
-        from pigeon.core.imap_values import UIDSet
-
-        if uids is None:
-            self._simple("EXPUNGE", "EXPUNGE")
-            return
-        wanted = uids if isinstance(uids, UIDSet) else UIDSet.of(uids)
-        if self.has("UIDPLUS"):
-            self._uid_simple("EXPUNGE", str(wanted))
-            return
-        others = [u for u in self.search("DELETED") if u not in wanted]
-        if others:
-            raise TransportError(
-                f"{where(self.server)}: the server lacks UIDPLUS and {len(others)} other message(s) are marked \\Deleted; not expunging"
-            )
-        self._simple("EXPUNGE", "EXPUNGE")
-
-    # ------------------------------------------------------------------ IDLE
-
-    def idle(self, timeout: float, *, settle: float = 0.1) -> list[IdleEvent]:
-        """Wait in IDLE up to ``timeout`` seconds; return the events (empty when nothing came).
-
-        Without the IDLE capability this is a NOOP after waiting ``timeout``.
-        """
-        if not self.has("IDLE"):
-            time.sleep(timeout)
-            self.imap.untagged_responses.clear()
-            self.noop()
-            return self._events_from_untagged()
-        imap = self.imap
-
-        def go() -> list[IdleEvent]:
-            tag = imap._new_tag()
-            imap.tagged_commands.pop(tag, None)
-            imap.send(tag + b" IDLE\r\n")
-            line = imap.readline()
-            if not line.startswith(b"+"):
-                raise imaplib.IMAP4.error(f"IDLE refused: {line.strip()!r}")
-            events: list[IdleEvent] = []
-            deadline = time.monotonic() + timeout
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                if not self._readable(min(left, 1.0)):
-                    continue
-                events.append(self._event(imap.readline()))
-                if events[-1].kind == "bye":
-                    raise imaplib.IMAP4.abort("server said BYE during IDLE")
-                deadline = min(deadline, time.monotonic() + settle)  # collect a burst, then return
-            imap.send(b"DONE\r\n")
-            while True:
-                line = imap.readline()
-                if not line:
-                    raise imaplib.IMAP4.abort("EOF during IDLE")
-                if line.startswith(tag + b" "):
-                    if not line[len(tag) + 1 :].upper().startswith(b"OK"):
-                        raise imaplib.IMAP4.error(f"IDLE ended with {line.strip()!r}")
-                    return events
-                events.append(self._event(line))
-
-        return self._run("IDLE", go)  # type: ignore[return-value]
-
-    def _readable(self, timeout: float) -> bool:
-        imap = self.imap
-        if has_buffered(imap.file, imap.sock):
-            return True
-        r, _, _ = _select.select([imap.sock], [], [], timeout)
-        return bool(r)
-
-    @staticmethod
-    def _event(line: bytes) -> IdleEvent:
-        from pigeon.core.imap_values import IdleEvent
-
-        m = re.match(rb"\* (\d+) (EXISTS|EXPUNGE|RECENT|FETCH)\b ?(.*)", line.rstrip(b"\r\n"), re.IGNORECASE)
-        if m:
-            return IdleEvent(m.group(2).decode().lower(), int(m.group(1)), m.group(3))
-        if re.match(rb"\* VANISHED", line, re.IGNORECASE):
-            return IdleEvent("vanished", None, line[10:].strip())
-        if re.match(rb"\* BYE", line, re.IGNORECASE):
-            return IdleEvent("bye", None, line[5:].strip())
-        return IdleEvent("other", None, line.strip())
-
-    def _events_from_untagged(self) -> list[IdleEvent]:
-        from pigeon.core.imap_values import IdleEvent
-
-        out = []
-        for key in ("EXISTS", "RECENT", "EXPUNGE"):
-            for v in self.imap.untagged_responses.pop(key, []):
-                if isinstance(v, bytes) and v.isdigit():
-                    out.append(IdleEvent(key.lower(), int(v)))
-        return out
