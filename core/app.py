@@ -140,16 +140,38 @@ class App:
 class RunningApp:
     """The App, for a plugin whose hooks receive none (the automation events).
 
-    A plugin keeps one and forwards ``pigeon_configure``, ``pigeon_addhooks`` and
-    ``pigeon_startup`` to it; calling it then gives the running App (``pigeon watch``, the
-    client), or, in a command that never calls ``startup`` (``pigeon sync``), one built from the
-    configuration and plugin manager the plugin was given. None before configuration.
+    A plugin keeps one and takes its three hook implementations as its own::
+
+        current_app = RunningApp()
+        pigeon_configure, pigeon_addhooks, pigeon_startup = current_app.hookimpls()
+
+    Calling it then gives the running App (``pigeon watch``, the client), or, in a command that
+    never calls ``startup`` (``pigeon sync``), one built from the configuration and plugin
+    manager the plugin was given. None before configuration.
     """
 
     def __init__(self) -> None:
         self.app: App | None = None
         self.config: Config | None = None
         self.pm: PigeonPluginManager | None = None
+
+    def hookimpls(self) -> tuple[Any, Any, Any]:
+        """``pigeon_configure``, ``pigeon_addhooks`` and ``pigeon_startup`` that keep this up to date."""
+        from pigeon.hooks import hookimpl
+
+        @hookimpl
+        def pigeon_configure(config: Config) -> None:
+            self.configure(config)
+
+        @hookimpl
+        def pigeon_addhooks(pluginmanager: PigeonPluginManager) -> None:
+            self.addhooks(pluginmanager)
+
+        @hookimpl
+        def pigeon_startup(app: App) -> None:
+            self.startup(app)
+
+        return pigeon_configure, pigeon_addhooks, pigeon_startup
 
     def configure(self, config: Config) -> None:
         self.config = config

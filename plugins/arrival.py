@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the email package costs ~7 ms: for type checkers only
 
 #: The App for hooks that receive none (``pigeon.core.app.RunningApp``); ``rules`` uses it too.
 current_app = RunningApp()
+pigeon_configure, pigeon_addhooks, pigeon_startup = current_app.hookimpls()
 
 
 @hookimpl
@@ -31,21 +32,6 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
         ["INBOX"],
         "Folders whose new mail is filtered ('INBOX' means each account's inbox; '*' means every folder).",
     )
-
-
-@hookimpl
-def pigeon_configure(config: Any) -> None:
-    current_app.configure(config)
-
-
-@hookimpl
-def pigeon_addhooks(pluginmanager: Any) -> None:
-    current_app.addhooks(pluginmanager)
-
-
-@hookimpl
-def pigeon_startup(app: Any) -> None:
-    current_app.startup(app)
 
 
 @hookimpl(trylast=True)

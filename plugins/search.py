@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pigeon.hooks.types import MessageRef, SettingsRegistry, SyncReport
 
 current_app = RunningApp()
+pigeon_configure, pigeon_addhooks, pigeon_startup = current_app.hookimpls()
 #: Seconds a changed folder settles before its account is compared with the index (a sync or
 #: another program writing many files costs one update, not one per file).
 SETTLE = 0.5
@@ -45,21 +46,6 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
     )
     settings.add("index.new_tags", list, ["inbox", "unread"],
                  "Tags every newly indexed message gets (unread is then kept in step with the S flag).")
-
-
-@hookimpl
-def pigeon_configure(config: Any) -> None:
-    current_app.configure(config)
-
-
-@hookimpl
-def pigeon_addhooks(pluginmanager: Any) -> None:
-    current_app.addhooks(pluginmanager)
-
-
-@hookimpl
-def pigeon_startup(app: Any) -> None:
-    current_app.startup(app)
 
 
 def existing_index() -> Any:
