@@ -40,6 +40,12 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     # (a sync killed inside create_folder) or copied by a tool that drops empty directories
     # may lack tmp/, where every download is written first. Make what is missing.
     fdir = engine.store.create_folder(w.name)
+    if w.rebased:
+        # The server renumbered the folder: the agreed state is now the rows re-keyed by the
+        # new UIDs (matched by content), and nothing of the old numbering may stay, or a later
+        # change to UID n would land on the file that had UID n before.
+        with st.transaction():
+            st.replace_folder(w.name, w.fi.known.values())
     # Files a sync (or another tool) cut short left in tmp/ go once they are 36 hours old,
     # as the Maildir spec says: a delivery in progress is never that old.
     engine.store.clean_tmp(w.name)

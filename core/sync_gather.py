@@ -157,7 +157,8 @@ def gather(engine: SyncEngine, ln: str, info: FolderInfo, fs: FolderState | None
     if loose:
         facts = {m.key: sync_local.with_facts(m, fdir) for m in loose}
         fi.local = [facts.get(m.key, m) for m in local]
-    return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, fs is None, notes)
+    return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, fs is None, notes,
+                rebased=reset)
 
 
 def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) -> dict[str, Selected]:

@@ -283,6 +283,11 @@ class SyncState:
     def put(self, folder: str, msg: MessageState) -> None:
         self.put_many(folder, (msg,))
 
+    def replace_folder(self, folder: str, msgs: Iterable[MessageState]) -> None:
+        """The folder's messages are now exactly ``msgs`` (after a UIDVALIDITY change)."""
+        self.db.execute("DELETE FROM messages WHERE folder=?", (folder,))
+        self.put_many(folder, msgs)
+
     def put_many(self, folder: str, msgs: Iterable[MessageState]) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -276,6 +276,43 @@ def test_uidvalidity_reset_recovers_by_content(box) -> None:  # noqa: ANN001
     assert_agree(user, root, state)
 
 
+def test_after_a_uidvalidity_reset_later_changes_land_on_the_right_files(box) -> None:  # noqa: ANN001
+    """A server that renumbers a folder (here: recreated without its first two messages, so
+    every UID shifts) is matched by content, and the state forgets the old numbering: a flag
+    set or a message expunged on the server afterwards reaches the file of that message, not
+    the one that had its UID before (which deleted the wrong mail locally, and then on the
+    server)."""
+    user, root, state = box
+    seed(user, "Work", 8)
+    sync(user, root, state)
+    c = user.imap()
+    c.rename_folder("Work", "Work-old")
+    c.create_folder("Work")
+    c.select_folder("Work-old")
+    c.copy(c.search("ALL")[2:], "Work")  # messages 2..7 get UIDs 1..6
+    c.close_folder()
+    c.delete_folder("Work-old")
+    c.logout()
+    res = sync(user, root, state)
+    assert not res.failed and any("UIDVALIDITY changed" in n for n in res.notes)
+    assert (res.report.uploaded, res.report.downloaded) == (2, 0)  # 0 and 1 exist only here now
+    assert_agree(user, root, state)
+    c = user.imap()
+    c.select_folder("Work")
+    by_subject = {c.fetch([u], ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])[u][b"BODY[HEADER.FIELDS (SUBJECT)]"].strip(): u
+                  for u in c.search("ALL")}
+    c.add_flags([by_subject[b"Subject: message 2"]], ["\\Flagged"])
+    c.delete_messages([by_subject[b"Subject: message 3"]])
+    c.expunge()
+    c.logout()
+    res = sync(user, root, state)
+    r = res.report
+    assert (r.flags_down, r.deleted_local, r.deleted_remote, r.uploaded, r.downloaded) == (1, 1, 0, 0, 0), r
+    assert find_local(root, "Work", b"Hello 2.").name.endswith(":2,F")
+    assert_agree(user, root, state)
+    assert not [p for p in (root / "Work").rglob("*") if p.is_file() and b"Hello 3." in p.read_bytes()]
+
+
 def test_interrupted_download_completes_without_duplicates(box) -> None:  # noqa: ANN001
     """A file written whose state row was never committed is paired, not copied."""
     from pigeon.core.sync_state import SyncState
