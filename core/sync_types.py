@@ -63,6 +63,9 @@ class FolderInput:
     remote: RemoteView | None = None
     local_keywords: dict[str, frozenset[str]] | None = None
     total: int | None = None  # messages in the folder when ``known`` holds only some of them
+    # The ",U=<uid>" in file names counts for pairing (False after a UIDVALIDITY change: the
+    # numbers in the names are the old ones)
+    uid_hints: bool = True
 
 
 # --------------------------------------------------------------------------- actions

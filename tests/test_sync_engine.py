@@ -313,6 +313,30 @@ def test_after_a_uidvalidity_reset_later_changes_land_on_the_right_files(box) ->
     assert not [p for p in (root / "Work").rglob("*") if p.is_file() and b"Hello 3." in p.read_bytes()]
 
 
+def test_after_a_uidvalidity_reset_messages_without_message_id_are_not_paired_by_old_numbers(box) -> None:  # noqa: ANN001
+    """File names carry the old UIDs: after a reset they must not pair a file with whatever
+    message now has that number (same size, no Message-ID to tell them apart). Such messages
+    are matched by their bytes instead: nothing is copied twice, nothing is mixed up."""
+    user, root, state = box
+    for n in range(4):  # same size, no Message-ID
+        user.append(f"Subject: note {n}\r\n\r\nbody {n}\r\n".encode(), "Work")
+    sync(user, root, state)
+    c = user.imap()
+    c.rename_folder("Work", "Work-old")
+    c.create_folder("Work")
+    c.select_folder("Work-old")
+    uids = c.search("ALL")
+    c.copy(uids[1:], "Work")  # notes 1..3 get UIDs 1..2..3
+    c.copy(uids[:1], "Work")  # note 0 gets UID 4
+    c.close_folder()
+    c.delete_folder("Work-old")
+    c.logout()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert_agree(user, root, state)  # every state row names the file with that UID's bytes
+    assert len(list((root / "Work" / "new").iterdir())) == 4
+
+
 def test_interrupted_download_completes_without_duplicates(box) -> None:  # noqa: ANN001
     """A file written whose state row was never committed is paired, not copied."""
     from pigeon.core.sync_state import SyncState
