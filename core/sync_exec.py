@@ -173,6 +173,13 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     _settle(engine, w, fp, fdir, touched_remote)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _uploads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
     if not fp.upload:
         return
@@ -200,13 +207,15 @@ def _uploads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
                                             sync_local.wire_size(data), dg, sync_local.message_id(data)))
                 st.remove_pending(w.name, u.local.key)
         rep.uploaded += len(chunk)
-        engine.progress.advance(w.name, len(chunk), size)
+        engine.progress.advance(f"{w.name} (up)", len(chunk), size)
         chunk, size = [], 0
 
-    for u in list(fp.upload):
-        path = current_path(fdir, u.local)
-        if path is None:
-            continue
+    todo = [(u, p) for u in list(fp.upload) if (p := current_path(fdir, u.local)) is not None]
+    if not todo:
+        return
+    # Its own line on the terminal: the downloads' totals do not count these.
+    engine.progress.folder(f"{w.name} (up)", len(todo), sum(_size(p) for _u, p in todo))
+    for u, path in todo:
         data = path.read_bytes()
         chunk.append((u, data, sync_local.digest(data), path))
         size += len(data)

@@ -156,12 +156,18 @@ def certificate_error(server: ServerConfig, exc: ssl.SSLCertVerificationError) -
     return CertificateError(f"{where(server)}: TLS certificate refused: {text}{hint}", reason)
 
 
+def _wire_host(host: str) -> str | bytes:
+    """An ASCII host name as bytes (what the resolver and the TLS name check use), which spares
+    loading the IDNA codec; an internationalised one as it is, for them to encode."""
+    return host.encode("ascii") if host.isascii() else host
+
+
 def wrap_tls(sock: socket.socket, server: ServerConfig, ctx: ssl.SSLContext | None = None, *, after: str = "") -> ssl.SSLSocket:
     """Handshake on ``sock`` (implicit TLS, or ``after`` the server agreed to STARTTLS/STLS);
     certificate and pin checked, read timeout kept; raises ``SecurityError``, never falls back."""
     ctx = ctx or make_context(server)
     try:
-        tls = ctx.wrap_socket(sock, server_hostname=server.host)
+        tls = ctx.wrap_socket(sock, server_hostname=_wire_host(server.host))
     except ssl.SSLCertVerificationError as exc:
         sock.close()
         raise certificate_error(server, exc) from None
@@ -213,7 +219,7 @@ def open_socket(server: ServerConfig) -> socket.socket:
     """A TCP connection (implicit TLS already done when ``security = "tls"``), read timeout set."""
     check_plaintext_allowed(server)
     try:
-        sock = socket.create_connection((server.host, server.port), timeout=server.timeout)
+        sock = socket.create_connection((_wire_host(server.host), server.port), timeout=server.timeout)
     except TimeoutError:
         raise ConnectionLost(f"{where(server)}: connection timed out after {server.timeout:g}s") from None
     except OSError as exc:

@@ -379,3 +379,45 @@ def test_files_left_in_tmp_go_once_36_hours_old(box) -> None:  # noqa: ANN001
     user.append(message(5), "INBOX")
     assert sync(user, root, state).report.downloaded == 1
     assert not old.exists() and fresh.exists()
+
+
+def test_progress_never_counts_past_what_it_announced(box) -> None:  # noqa: ANN001
+    """Downloads and uploads of one folder are shown as two transfers, each with its own
+    totals: the terminal never reads "1576/1126 messages"."""
+    from pigeon.core.maildir import Maildir
+    from pigeon.core.sync import Progress, SyncEngine
+    from pigeon.core.sync_remote import Remote
+    from pigeon.core.sync_state import SyncState
+    from sync_support import session
+
+    class Recorder(Progress):
+        def __init__(self) -> None:
+            self.shown: list[tuple[str, int, int, int, int]] = []  # name, done, total, bytes, total bytes
+
+        def folder(self, name: str, messages: int, nbytes: int) -> None:
+            self.shown.append((name, 0, messages, 0, nbytes))
+
+        def advance(self, name: str, messages: int, nbytes: int) -> None:
+            n, done, total, got, size = self.shown[-1]
+            assert n == name
+            self.shown.append((name, done + messages, total, got + nbytes, size))
+
+    user, root, state = box
+    seed(user, "INBOX", 2)
+    sync(user, root, state)
+    for i in range(3):
+        user.append(message(200 + i, size=400), "INBOX")
+        put_local(root, "INBOX", message(300 + i, size=400), "S")
+    rec = Recorder()
+    s = session(user)
+    try:
+        with SyncState(state) as st:
+            res = SyncEngine(Maildir(root), st, Remote(s), account="t", progress=rec).run()
+    finally:
+        s.logout()
+    assert (res.report.downloaded, res.report.uploaded) == (3, 3)
+    names = {n for n, *_ in rec.shown}
+    assert names == {"INBOX", "INBOX (up)"}
+    for _n, done, total, got, size in rec.shown:
+        assert done <= total and (size == 0 or got <= size), rec.shown
+    assert {(n, d) for n, d, t, *_ in rec.shown if d == t and d} == {("INBOX", 3), ("INBOX (up)", 3)}
