@@ -1,7 +1,8 @@
 """config.toml: read, validate against the typed settings registry, and turn into a ``Config``.
 
 Errors name the file, the line where it can be known, and the key, on one line. A bad file stops
-pigeon before anything runs: it never starts half-configured.
+pigeon before anything runs: it never starts half-configured. The line numbers come from
+``pigeon.core.config_lines``, the ``oauth2`` table's checks from ``pigeon.core.config_oauth2``.
 """
 
 from __future__ import annotations
@@ -138,82 +139,6 @@ def disabled_from_raw(raw: dict[str, Any]) -> list[str]:
     return [str(x) for x in disabled] if isinstance(disabled, list) else []
 
 
-def _line_of(text: str, table: str, key: str) -> int | None:
-    """Best-effort line number of ``key`` inside ``table`` (dotted) in the TOML text."""
-    lines = text.splitlines()
-    headers: dict[str, int] = {}
-    for i, line in enumerate(lines):
-        m = re.match(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?", line)
-        if m:
-            name = ".".join(p.strip().strip('"').strip("'") for p in m.group(1).split("."))
-            headers.setdefault(name, i)
-    parts = table.split(".") if table else []
-    start = 0
-    for n in range(len(parts), 0, -1):
-        if ".".join(parts[:n]) in headers:
-            start = headers[".".join(parts[:n])]
-            break
-    key_re = re.compile(r'(^|[\s{,])(["\']?)' + re.escape(key) + r"\2\s*=")
-    for i in range(start, len(lines)):
-        if key_re.search(lines[i]):
-            return i + 1
-    if table and not parts[-1:] == [key]:
-        return start + 1 if start else None
-    return None
-
-
-def _line_of_item(text: str, table: str, array: str, index: int, key: str) -> int | None:
-    """Best-effort line of ``key`` in element ``index`` of the array of tables ``array`` inside
-    ``table``: written inline (``array = [{ ... }, { ... }]``) or as ``[[table.array]]``."""
-    start = _line_of(text, table, array)
-    lines = text.splitlines()
-    headers = [i for i, line in enumerate(lines) if re.match(rf"^\s*\[\[\s*{re.escape(table)}\.{re.escape(array)}\s*\]\]", line)]
-    if headers:
-        if index >= len(headers):
-            return headers[-1] + 1
-        begin = headers[index]
-        end = headers[index + 1] if index + 1 < len(headers) else len(lines)
-        key_re = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
-        return next((i + 1 for i in range(begin, end) if key_re.search(lines[i])), begin + 1)
-    if start is None:
-        return None
-    # inline tables: walk the array from its line, outside strings, and find element ``index``
-    # (a "{" at the array's own level) and then ``key`` at that element's own level
-    body = "\n".join(lines[start - 1 :])
-    pos = body.find("=")
-    brackets = braces = 0
-    element = -1
-    quote = ""
-    key_re = re.compile(r'(["\']?)' + re.escape(key) + r"\1\s*=")
-    i = pos + 1
-    while 0 < i < len(body):
-        ch = body[i]
-        if quote:
-            if ch == "\\" and quote == '"':
-                i += 2
-                continue
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            brackets += 1
-        elif ch == "]":
-            brackets -= 1
-            if brackets <= 0:
-                break
-        elif ch == "{":
-            braces += 1
-            if brackets == 1 and braces == 1:
-                element += 1
-        elif ch == "}":
-            braces -= 1
-        elif element == index and brackets == 1 and braces == 1 and body[i - 1] in " \t{,\n" and key_re.match(body, i):
-            return start + body.count("\n", 0, i)
-        i += 1
-    return start
-
-
 class _Validator:
     def __init__(self, path: Path, text: str, registry: SettingsRegistry) -> None:
         self.path = path
@@ -221,7 +146,9 @@ class _Validator:
         self.registry = registry
 
     def fail(self, table: str, key: str, message: str) -> ConfigError:
-        line = _line_of(self.text, table, key)
+        from pigeon.core.config_lines import line_of
+
+        line = line_of(self.text, table, key)
         where = f"{self.path}:{line}" if line else str(self.path)
         dotted = f"{table}.{key}" if table else key
         return ConfigError(f"{where}: {dotted}: {message}")
@@ -363,7 +290,9 @@ class _Validator:
         seen = {address.lower()}
         for i, item in enumerate(raw):
             def fail(key: str, message: str, i: int = i) -> ConfigError:
-                line = _line_of_item(self.text, table, "identities", i, key)
+                from pigeon.core.config_lines import line_of_item
+
+                line = line_of_item(self.text, table, "identities", i, key)
                 where = f"{self.path}:{line}" if line else str(self.path)
                 return ConfigError(f"{where}: {table}.identities[{i}].{key}: {message}")
 

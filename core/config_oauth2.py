@@ -33,7 +33,7 @@ def _missing(v: Any, table: str, key: str, message: str) -> Exception:
     """An error about a key that is not there: it points at the oauth2 table itself."""
     import re
 
-    from pigeon.core.config import _line_of
+    from pigeon.core.config_lines import line_of
     from pigeon.core.errors import ConfigError
 
     line = None
@@ -42,7 +42,7 @@ def _missing(v: Any, table: str, key: str, message: str) -> Exception:
         if header.match(text):
             line = i + 1
             break
-    line = line or _line_of(v.text, table, "oauth2")
+    line = line or line_of(v.text, table, "oauth2")
     where = f"{v.path}:{line}" if line else str(v.path)
     return ConfigError(f"{where}: {table}.oauth2.{key}: {message}")
 

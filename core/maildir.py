@@ -8,6 +8,9 @@ Messages are delivered atomically (written to ``tmp/``, flushed, fsynced, then l
 ``cur/`` or ``new/`` and the directory fsynced), so a reader such as mutt, notmuch, mu or mbsync
 never sees half a message. Flags live in the ``:2,`` info suffix; ``!`` is accepted as the
 separator too (mu and mbsync use it where ``:`` is not allowed in file names).
+
+The folder operations (``folders``, ``folder_path``, ``create_folder``...) live in
+``pigeon.core.maildir_folders``, the name rules in ``pigeon.core.maildir_names``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pigeon.core.errors import StoreError
+from pigeon.core.maildir_folders import MaildirFolders, _oserror, is_maildir
 from pigeon.core.maildir_names import (  # noqa: F401 - re-exported: the store's public names
     STANDARD_FLAGS,
     SUBDIRS,
@@ -66,23 +70,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _oserror(action: str, exc: OSError) -> StoreError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StoreError(f"{action}: the disk is full ({exc.strerror}); nothing was stored")
-    where = f" {exc.filename}" if exc.filename else ""
-    return StoreError(f"{action}: {exc.strerror or exc}{where}")
-
-
-def is_maildir(path: Path) -> bool:
-    """A directory is a Maildir when it has ``cur/`` or ``new/`` (``tmp/`` is made when needed).
-
-    Tools and version control drop empty directories, so requiring all three would miss
-    real Maildirs such as notmuch's test corpus.
-    """
-    return (path / "cur").is_dir() or (path / "new").is_dir()
-
-
-class Maildir:
+class Maildir(MaildirFolders):
     """A tree of Maildir folders under ``root``."""
 
     def __init__(self, root: Path | str, create: bool = True, *, separator: str = ":") -> None:
@@ -137,97 +125,6 @@ class Maildir:
                     _fsync_dir(d)
                 except OSError:
                     pass
-
-    # ------------------------------------------------------------------ folders
-
-    def folder_path(self, folder: str) -> Path:
-        """The directory of ``folder``, confined to the root."""
-        parts = check_folder_name(folder)
-        path = self.root.joinpath(*parts)
-        # The name is checked segment by segment; this guards against a bug in that check.
-        if os.path.commonpath([os.path.abspath(path), os.path.abspath(self.root)]) != os.path.abspath(self.root):
-            raise StoreError(f"bad folder name {folder!r}: outside the store")
-        return path
-
-    def folders(self) -> list[str]:
-        """Every folder (a directory with cur/ or new/), sorted; "" only if the root is a Maildir.
-
-        Directories whose names pigeon would refuse as folder names (control characters, a
-        leading dot) are left out with everything below them, and a directory reached twice
-        through symbolic links is walked once.
-        """
-        out: list[str] = []
-        if is_maildir(self.root):
-            out.append("")
-        seen: set[tuple[int, int]] = set()
-        stack: list[tuple[Path, str]] = [(self.root, "")]
-        while stack:
-            path, name = stack.pop()
-            try:
-                st = path.stat()
-                if (st.st_dev, st.st_ino) in seen:
-                    continue
-                seen.add((st.st_dev, st.st_ino))
-                children = list(os.scandir(path))
-            except OSError:
-                continue
-            for child in children:
-                if child.name.startswith(".") or child.name in SUBDIRS:
-                    continue
-                try:
-                    if not child.is_dir():
-                        continue
-                except OSError:
-                    continue
-                sub = f"{name}/{child.name}" if name else child.name
-                try:
-                    check_folder_name(sub)
-                except StoreError:
-                    continue
-                cpath = Path(child.path)
-                if is_maildir(cpath):
-                    out.append(sub)
-                stack.append((cpath, sub))
-        return sorted(out)
-
-    def has_folder(self, folder: str) -> bool:
-        return is_maildir(self.folder_path(folder))
-
-    def create_folder(self, folder: str) -> Path:
-        """Make ``folder`` (and its parents as plain directories); existing folders are fine."""
-        path = self.folder_path(folder)
-        try:
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            for sub in SUBDIRS:
-                (path / sub).mkdir(exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise _oserror(f"cannot create folder {folder!r}", exc) from None
-        return path
-
-    def delete_folder(self, folder: str) -> None:
-        """Remove an empty folder. Subfolders stay (their parent becomes a plain directory)."""
-        if folder == "":
-            raise StoreError("cannot delete the root folder")
-        path = self.folder_path(folder)
-        if not is_maildir(path):
-            raise StoreError(f"no folder {folder!r}")
-        for sub in SUBDIRS:
-            d = path / sub
-            if d.is_dir() and any(not n.startswith(".") for n in os.listdir(d)):
-                raise StoreError(f"folder {folder!r} is not empty ({sub}/ holds files)")
-        try:
-            for sub in SUBDIRS:
-                d = path / sub
-                if d.is_dir():
-                    for n in os.listdir(d):  # dot files only, e.g. editors' leftovers
-                        os.unlink(d / n)
-                    d.rmdir()
-            # Remove the folder's directory and any parents left as empty plain directories.
-            while path != self.root and not is_maildir(path) and not any(path.iterdir()):
-                path.rmdir()
-                path = path.parent
-        except OSError as exc:
-            raise _oserror(f"cannot delete folder {folder!r}", exc) from None
 
     # ------------------------------------------------------------------ messages
 

@@ -153,7 +153,7 @@ class CommandCompleter(Completer):
         param = params[min(pos, len(params) - 1)] if params else None
         if param is None:
             return
-        from pigeon.plugins.tui.ui import ARG_KINDS
+        from pigeon.plugins.tui.ui_commands import ARG_KINDS
 
         kind = ARG_KINDS.get(param.name, "")
         sub = completer_for(self.tui, kind)
