@@ -123,7 +123,7 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
                 new = mapping.get(m.uid)
                 if new is not None:
                     st.put(dest, MessageState(new, m.local.key, m.flags, m.keywords, m.known.size, m.known.digest, m.known.msgid))
-                if m.local.flags and synced_letters(m.local.flags) != m.flags:
+                if synced_letters(m.local.flags) != m.flags:  # the merge took a change from the server
                     set_local_flags(engine.store.folder_path(dest), m.local, m.flags)
         rep.moved += len(ms)
 

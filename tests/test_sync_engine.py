@@ -482,3 +482,76 @@ def test_progress_never_counts_past_what_it_announced(box) -> None:  # noqa: ANN
     for _n, done, total, got, size in rec.shown:
         assert done <= total and (size == 0 or got <= size), rec.shown
     assert {(n, d) for n, d, t, *_ in rec.shown if d == t and d} == {("INBOX", 3), ("INBOX (up)", 3)}
+
+
+def test_a_lost_state_is_rebuilt_by_content_and_later_changes_land(box) -> None:  # noqa: ANN001
+    """Deleting the state is safe: the next sync pairs the Maildir with the server by content
+    (taking the union of flags changed meanwhile on either side), and the sync after it applies
+    the server's changes to the right files."""
+    user, root, state = box
+    uids = seed(user, "INBOX", 6)
+    sync(user, root, state)
+    set_local_flags(find_local(root, "INBOX", b"Hello 1."), "F")
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.add_flags([uids[2]], ["\\Seen"])
+    c.logout()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(f"{state}{suffix}"):
+            os.unlink(f"{state}{suffix}")
+    res = sync(user, root, state)
+    assert (res.report.downloaded, res.report.uploaded, res.report.deleted_local, res.report.deleted_remote) == (0, 0, 0, 0)
+    assert_agree(user, root, state)
+    assert find_local(root, "INBOX", b"Hello 2.").name.endswith(":2,S")
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.add_flags([uids[4]], ["\\Flagged"])
+    c.delete_messages([uids[5]])
+    c.expunge()
+    c.logout()
+    r = sync(user, root, state).report
+    assert (r.flags_down, r.deleted_local, r.deleted_remote) == (1, 1, 0), r
+    assert find_local(root, "INBOX", b"Hello 4.").name.endswith(":2,F")
+    assert_agree(user, root, state)
+
+
+def test_moved_here_by_another_tool_while_flagged_on_the_server(box) -> None:  # noqa: ANN001
+    """mutt moves a message to Archive while another client flags it in INBOX: the move goes
+    up and the flag comes down onto the moved file (it was left off when the file had no
+    flags, and the next sync then took the flag off on the server too)."""
+    user, root, state = box
+    uids = seed(user, "INBOX", 4)
+    seed(user, "Archive", 1, start=50)
+    sync(user, root, state)
+    p = find_local(root, "INBOX", b"Hello 1.")
+    os.rename(p, root / "Archive" / "cur" / f"{p.name.split(':2,')[0]}:2,")
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.add_flags([uids[1]], ["\\Flagged"])
+    c.logout()
+    res = sync(user, root, state)
+    assert not res.failed and res.report.moved == 1
+    assert find_local(root, "Archive", b"Hello 1.").name.endswith(":2,F")
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report == type(again.report)("t"), again.report
+
+
+def test_moved_there_on_the_server_while_flagged_here(box) -> None:  # noqa: ANN001
+    """The other way round: the server moves a message that was just flagged here; the file
+    follows the move and the flag goes up to the message in its new folder."""
+    user, root, state = box
+    uids = seed(user, "INBOX", 4)
+    seed(user, "Archive", 1, start=50)
+    sync(user, root, state)
+    set_local_flags(find_local(root, "INBOX", b"Hello 2."), "F")
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.move([uids[2]], "Archive")
+    c.logout()
+    res = sync(user, root, state)
+    assert not res.failed and res.report.moved == 1 and res.report.downloaded == 0
+    assert find_local(root, "Archive", b"Hello 2.").name.endswith(":2,F")
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report == type(again.report)("t"), again.report
