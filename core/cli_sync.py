@@ -113,8 +113,9 @@ def run(args: argparse.Namespace) -> int:
                 openings[acct.name].ready(app, acct)
         return _sync_all(app, chosen, args, openings)
     finally:
+        end = time.monotonic() + 0.5  # one short wait for them all, not one each
         for opening in openings.values():  # those an early error left unused
-            opening.discard()
+            opening.discard(wait=max(0.0, end - time.monotonic()))
 
 
 def _sync_all(app: Any, chosen: list[Any], args: argparse.Namespace, openings: dict[str, Any]) -> int:

@@ -290,3 +290,27 @@ def test_an_early_connection_hands_over_its_folder_listing_or_its_failure(mail_u
     opening.ready(app, acct)
     res = sync_account(app, acct, opening=opening)
     assert res.failed == {"(connection)": "cut while listing"}
+
+
+def test_two_accounts_connect_at_once_and_each_syncs_its_own(dovecot, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    """Every account's connection starts while the command loads; each account's mail goes
+    to its own Maildir and state, and naming one account syncs only that one."""
+    alice, bob = dovecot.add_user(), dovecot.add_user()
+    write_config(config_dir, alice, tmp_path / "A", name="alice")
+    text = (config_dir / "config.toml").read_text()
+    write_config(config_dir, bob, tmp_path / "B", name="bob")
+    (config_dir / "config.toml").write_text(text + (config_dir / "config.toml").read_text())
+    alice.append(message(1), "INBOX")
+    bob.append(message(2), "INBOX")
+    bob.append(message(3), "Archive")
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("3 down")
+    assert_agree(alice, tmp_path / "A", state_file(isolated_env, "alice"))
+    assert_agree(bob, tmp_path / "B", state_file(isolated_env, "bob"))
+    bob.append(message(4), "INBOX")
+    alice.append(message(5), "INBOX")
+    p = run_pigeon("sync", "bob")
+    assert p.returncode == 0 and p.stdout.decode().startswith("1 down"), p.stdout.decode()
+    assert_agree(bob, tmp_path / "B", state_file(isolated_env, "bob"))
+    assert not any(b"Hello 5." in f.read_bytes() for f in (tmp_path / "A").rglob("*") if f.is_file())
