@@ -387,12 +387,17 @@ def write_early(engine: SyncEngine, works: list[Work], plan: Plan) -> None:
                 except OSError:
                     done = None  # written the usual way below
                 if done is not None and done.digest not in uploads:
-                    del engine.prefetched[(w.name, rm.uid)]
-                    row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body))
-                    engine.early_writes[(w.name, rm.uid)] = (place_staged(fdir, done, rm.flags), row)
-                    continue
+                    try:
+                        placed = place_staged(fdir, done, rm.flags)
+                    except OSError:
+                        placed = None  # written again the usual way below, where a failure is the folder's
+                    if placed is not None:
+                        del engine.prefetched[(w.name, rm.uid)]
+                        row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body))
+                        engine.early_writes[(w.name, rm.uid)] = (placed, row)
+                        continue
                 if done is not None:
-                    unlink_quiet(Path(done.tmp))  # may pair with a local file: left to downloads
+                    unlink_quiet(Path(done.tmp))  # may pair with a local file, or failed: left to the rest
             if not uploads:  # nothing to pair with: digest on the writer thread
                 del engine.prefetched[(w.name, rm.uid)]
                 row = MessageState(rm.uid, "", rm.flags, rm.keywords, len(body))
