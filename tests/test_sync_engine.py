@@ -555,3 +555,30 @@ def test_moved_there_on_the_server_while_flagged_here(box) -> None:  # noqa: ANN
     assert_agree(user, root, state)
     again = sync(user, root, state)
     assert again.report == type(again.report)("t"), again.report
+
+
+def test_a_staged_file_that_cannot_be_linked_is_written_again(box, monkeypatch) -> None:  # noqa: ANN001
+    """Linking a staged download into cur/ or new/ can fail (a full or broken directory): the
+    message is then written the usual way, whose failure would be the folder's alone; here
+    the second try works, and no staged file is left behind."""
+    import pigeon.core.sync_files as files
+
+    user, root, state = box
+    seed(user, "INBOX", 1)
+    seed(user, "Archive", 1, start=10)
+    sync(user, root, state)
+    user.append(message(20), "INBOX")
+    user.append(message(21), "Archive")
+    real, failed = files.place_staged, []
+
+    def place_once(fdir, staged, flags):  # noqa: ANN001, ANN202
+        if not failed:
+            failed.append(staged.key)
+            raise OSError(28, "No space left on device")
+        return real(fdir, staged, flags)
+
+    monkeypatch.setattr(files, "place_staged", place_once)
+    res = sync(user, root, state)
+    assert failed and not res.failed and res.report.downloaded == 2
+    assert_agree(user, root, state)
+    assert [p for f in ("INBOX", "Archive") for p in (root / f / "tmp").iterdir()] == []
