@@ -63,3 +63,23 @@ def test_folder_list_names_a_parent_that_is_not_a_folder() -> None:
     buf = FolderBuffer([("w", "INBOX"), ("w", "Trash"), ("w", "lists/dev"), ("w", "a"), ("w", "a/b"), ("w", "a/b/c")])
     names = [buf.line_text(i).split("w", 1)[1].rstrip() for i in range(buf.line_count())]
     assert names == ["          INBOX", "          Trash", "          lists/dev", "          a", "            b", "              c"]
+
+
+def test_the_inbox_tag_is_left_off_lines_in_the_inbox_only(tmp_path) -> None:  # noqa: ANN001
+    """Every message in INBOX has the ``inbox`` tag: there it is noise on every line and is
+    not shown; in any other folder it says something and stays."""
+    from pigeon.plugins.tui.model import MessageListBuffer
+    from pigeon.plugins.tui.source import FolderListing, MiniStore
+
+    for folder in ("INBOX", "Archive"):
+        for sub in ("cur", "new", "tmp"):
+            (tmp_path / "M" / folder / sub).mkdir(parents=True)
+        (tmp_path / "M" / folder / "cur" / "1700000000.1_1.host,U=1:2,S").write_bytes(b"Subject: x\n\nx\n")
+    shown = {}
+    for folder in ("INBOX", "Archive"):
+        listing = FolderListing(MiniStore(tmp_path / "M"), "a", folder, None)
+        listing.scan()
+        buf = MessageListBuffer(listing)
+        buf.tags["1700000000.1_1.host,U=1"] = ["inbox", "work"]
+        shown[folder] = buf.columns(0)[5]
+    assert shown == {"INBOX": "work", "Archive": "inbox work"}

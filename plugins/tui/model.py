@@ -310,7 +310,10 @@ class MessageListBuffer(Buffer):
                 j = self.row_index(i)
                 subject = ("- " if j in self.threaded.expanded else "+ ") + subject + f" [{size}]"
         marks = ("@" if s.attachment else " ") + ("⚠" if s.warning else " ")
-        tags = " ".join(s.tags or self.tags.get(row.key, []))
+        shown = s.tags or self.tags.get(row.key, [])
+        if self.folder.upper() == "INBOX":  # in the inbox itself, "inbox" on every line says nothing
+            shown = [t for t in shown if t != "inbox"]
+        tags = " ".join(shown)
         return f, format_date(s.date, self.now), s.sender or s.sender_addr or "(nobody)", subject, marks, tags
 
     def line_text(self, i: int) -> str:
