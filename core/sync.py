@@ -143,6 +143,7 @@ class SyncEngine:
         self._pool: Any = None
         self.unstamped: list[tuple[str, Path]] = []  # executed folders whose stamp is still to take
         self.preselected: dict[str, Any] = {}  # local name -> Selected, from sync_gather.prefetch
+        self.gone: list[str] = []  # folders in the state that the server no longer lists
         self.early_writes: dict[tuple[str, int], Any] = {}  # (folder, uid) -> (future, state row)
 
     def pool(self) -> Any:
@@ -208,7 +209,8 @@ class SyncEngine:
             return res
         from pigeon.core.sync_plan import plan
 
-        p = plan([w.fi for w in works], guard_share=self.opt.guard_share, guard_min=self.opt.guard_min, force=self.opt.force)
+        p = plan([w.fi for w in works] + self._gone_inputs(works, states), guard_share=self.opt.guard_share,
+                 guard_min=self.opt.guard_min, force=self.opt.force)
         res.plan = p
         for fp in p.guarded():
             res.failed[fp.name] = fp.guard or "deletion guard"
@@ -230,6 +232,25 @@ class SyncEngine:
         self.state.checkpoint_soon()  # the log of this pass goes to disk while the folders are listed
         stamp_folders(self)
         return res
+
+    def _gone_inputs(self, works: list[Work], states: dict[str, FolderState]) -> list[FolderInput]:
+        """The folders gone from the server, as sources of moves, when a folder is new there
+        this time (a folder renamed on the server): its messages are then moved across here
+        instead of downloaded again beside the old copies."""
+        if not self.gone or not any(w.fs is None and w.fi.remote is not None and w.fi.remote.changed for w in works):
+            return []
+        from pigeon.core import sync_local
+        from pigeon.core.sync_types import FolderInput, RemoteView
+
+        out = []
+        for ln in self.gone:
+            try:
+                fdir = self.store.folder_path(ln)
+                out.append(FolderInput(ln, self.state.messages(ln), sync_local.scan(fdir),
+                                       RemoteView(states[ln].uidvalidity, {}, complete=True), gone=True))
+            except Exception as exc:  # noqa: BLE001 - a folder that cannot be read is left alone
+                self.result.notes.append(f"{ln}: not read ({exc})")
+        return out
 
     def _fail(self, folder: str, exc: BaseException) -> None:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -279,6 +300,7 @@ class SyncEngine:
                 continue
             if ln in states:
                 res.notes.append(f"{ln}: gone from the server; the local copy is kept (remove it by hand to forget it)")
+                self.gone.append(ln)
                 continue
             rn = remote_name(ln, delim)
             if rn is None:

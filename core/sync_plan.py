@@ -262,6 +262,9 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
     # E. what is left: deletions (unless the other side changed it), flag merges, copies
     for fi in inputs:
         fp = p.folder(fi.name)
+        if fi.gone:  # kept as it is, apart from what moved out of it above
+            fp.forget = []
+            continue
         for k, lm, rm in both[fi.name]:
             pr = _pair(fi, k, lm, rm)
             if pr:

@@ -66,6 +66,10 @@ class FolderInput:
     # The ",U=<uid>" in file names counts for pairing (False after a UIDVALIDITY change: the
     # numbers in the names are the old ones)
     uid_hints: bool = True
+    # The folder is no longer on the server (kept here): its messages are looked for only in
+    # folders new on the server (a folder renamed there), to be moved across; nothing else
+    # is done to it.
+    gone: bool = False
 
 
 # --------------------------------------------------------------------------- actions

@@ -582,3 +582,55 @@ def test_a_staged_file_that_cannot_be_linked_is_written_again(box, monkeypatch) 
     assert failed and not res.failed and res.report.downloaded == 2
     assert_agree(user, root, state)
     assert [p for f in ("INBOX", "Archive") for p in (root / f / "tmp").iterdir()] == []
+
+
+def test_a_folder_renamed_on_the_server_is_moved_here_not_downloaded_again(box) -> None:  # noqa: ANN001
+    """Another client renames Projects to Work/Projects: the messages follow as moves (the
+    same files, renamed across), not as downloads beside the old copies. What the old folder
+    holds that the new one lacks (a message written here since, one whose server copy was
+    deleted with the rename) stays in the old folder, which is kept and reported."""
+    user, root, state = box
+    seed(user, "Projects", 4, flags=("\\Seen",))
+    seed(user, "INBOX", 1, start=50)
+    sync(user, root, state)
+    inodes = {p.stat().st_ino for p in (root / "Projects" / "cur").iterdir()}
+    put_local(root, "Projects", message(60), "S")  # written here after the last sync
+    c = user.imap()
+    c.select_folder("Projects")
+    c.delete_messages(c.search("ALL")[:1])  # "Hello 0." goes away with the rename
+    c.expunge()
+    c.close_folder()
+    c.rename_folder("Projects", "Work/Projects")
+    c.logout()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    r = res.report
+    assert (r.moved, r.downloaded, r.deleted_local, r.deleted_remote) == (3, 0, 0, 0), r
+    assert any("Projects: gone from the server" in n for n in res.notes)
+    moved = {p.stat().st_ino for p in (root / "Work" / "Projects" / "cur").iterdir()}
+    assert len(moved) == 3 and moved <= inodes  # the same files, renamed across
+    left = sorted(p.read_bytes().split(b"\n\n")[1].strip() for p in (root / "Projects" / "cur").iterdir())
+    assert left == [b"Hello 0.", b"Hello 60."]  # kept here, nothing lost
+    assert_agree(user, root, state, ignore=("Projects",))
+    again = sync(user, root, state)
+    assert (again.report.moved, again.report.downloaded, again.report.uploaded) == (0, 0, 0), again.report
+
+
+def test_a_folder_deleted_on_the_server_is_kept_and_a_new_one_takes_nothing_from_it(box) -> None:  # noqa: ANN001
+    """Projects deleted on the server while an unrelated folder appears there: Projects stays
+    here whole, and the new folder's mail (other messages) is downloaded, not taken from it."""
+    user, root, state = box
+    seed(user, "Projects", 3, flags=("\\Seen",))
+    sync(user, root, state)
+    c = user.imap()
+    c.delete_folder("Projects")
+    c.create_folder("Travel")
+    c.logout()
+    seed(user, "Travel", 2, start=70)
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    r = res.report
+    assert (r.moved, r.downloaded, r.deleted_local) == (0, 2, 0), r
+    assert len(list((root / "Projects" / "cur").iterdir())) == 3
+    assert any("Projects: gone from the server" in n for n in res.notes)
+    assert_agree(user, root, state, ignore=("Projects",))
