@@ -144,6 +144,7 @@ class SyncEngine:
         self.unstamped: list[tuple[str, Path]] = []  # executed folders whose stamp is still to take
         self.preselected: dict[str, Any] = {}  # local name -> Selected, from sync_gather.prefetch
         self.gone: list[str] = []  # folders in the state that the server no longer lists
+        self.missing: list[str] = []  # folders in the state removed here as a whole (perhaps renamed)
         self.early_writes: dict[tuple[str, int], Any] = {}  # (folder, uid) -> (future, state row)
 
     def pool(self) -> Any:
@@ -316,13 +317,21 @@ class SyncEngine:
                 continue
             pairs[ln] = FolderInfo(rn, delim, frozenset(), {})
             res.notes.append(f"{ln}: created on the server")
+        made_here = [ln for ln in sorted(local - set(states)) if ln in pairs]  # created on the server just now
         for ln in sorted(set(pairs) - local):
             if not self._wanted(ln, pairs[ln].name):
                 continue
-            if ln in states:
+            if ln in states and made_here:
+                # Removed here as a whole while a folder appeared here: perhaps renamed. Its
+                # files are looked for in the new folders (and moved on the server); the rest
+                # is downloaded again, never deleted on the server.
+                self.missing.append(ln)
+                res.notes.append(f"{ln}: gone locally; its messages are looked for in {', '.join(made_here)}, the rest downloaded again")
+            elif ln in states:
                 # The local folder was removed as a whole: download it again rather than
                 # reading that as "delete everything on the server".
-                self.state.remove_folder(ln)
+                if not self.opt.dry_run:
+                    self.state.remove_folder(ln)
                 res.notes.append(f"{ln}: gone locally; downloading it again")
             if not self.opt.dry_run:
                 self.store.create_folder(ln)

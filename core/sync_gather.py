@@ -152,7 +152,7 @@ def gather(engine: SyncEngine, ln: str, info: FolderInfo, fs: FolderState | None
         view = RemoteView(sel.uidvalidity, r.fetch_meta("1:*", sizes=False)[0], complete=True)
     if known and not reset:
         describe_new(engine, ln, view, known, ensure)
-    fi = FolderInput(ln, known, local, view, uid_hints=not reset)
+    fi = FolderInput(ln, known, local, view, uid_hints=not reset, missing=ln in engine.missing)
     loose = unpaired_local(fi)
     if loose:
         facts = {m.key: sync_local.with_facts(m, fdir) for m in loose}

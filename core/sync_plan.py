@@ -270,7 +270,9 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
             if pr:
                 fp.pairs.append(pr)
         for k, rm in gone_local[fi.name]:
-            if rm.flags != k.flags or rm.keywords != k.keywords:
+            if fi.missing:
+                fp.download.append(Download(fi.name, rm, "the folder was removed here: downloaded again"))
+            elif rm.flags != k.flags or rm.keywords != k.keywords:
                 fp.download.append(Download(fi.name, rm, "kept: deleted here but changed on the server"))
                 fp.notes.append(f"UID {k.uid} was deleted locally but changed on the server: kept")
             else:

@@ -70,6 +70,9 @@ class FolderInput:
     # folders new on the server (a folder renamed there), to be moved across; nothing else
     # is done to it.
     gone: bool = False
+    # The folder was removed here as a whole: a message whose file turned up in another folder
+    # is moved there on the server; the others are downloaded again, never deleted there.
+    missing: bool = False
 
 
 # --------------------------------------------------------------------------- actions

@@ -634,3 +634,44 @@ def test_a_folder_deleted_on_the_server_is_kept_and_a_new_one_takes_nothing_from
     assert len(list((root / "Projects" / "cur").iterdir())) == 3
     assert any("Projects: gone from the server" in n for n in res.notes)
     assert_agree(user, root, state, ignore=("Projects",))
+
+
+def test_a_folder_renamed_here_is_followed_on_the_server(box) -> None:  # noqa: ANN001
+    """mv Mail/Projects Mail/Work: the messages are moved on the server into the new folder
+    (not uploaded again, not downloaded back into Projects); a message whose file was removed
+    after the rename is downloaded again into Projects rather than deleted on the server."""
+    user, root, state = box
+    seed(user, "Projects", 4, flags=("\\Seen",))
+    sync(user, root, state)
+    inodes = {p.stat().st_ino for p in (root / "Projects" / "cur").iterdir()}
+    os.rename(root / "Projects", root / "Work")
+    find_local(root, "Work", b"Hello 3.").unlink()
+    dry = sync(user, root, state, dry_run=True)
+    assert dry.report.deleted_remote == 0
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    r = res.report
+    assert (r.moved, r.uploaded, r.downloaded, r.deleted_remote, r.deleted_local) == (3, 0, 1, 0, 0), r
+    assert {p.stat().st_ino for p in (root / "Work" / "cur").iterdir()} <= inodes
+    assert [p.read_bytes().split(b"\n\n")[1].strip() for p in (root / "Projects" / "cur").iterdir()] == [b"Hello 3."]
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report == type(again.report)("t"), again.report
+
+
+def test_a_dry_run_after_a_folder_was_removed_here_changes_no_state(box) -> None:  # noqa: ANN001
+    """--dry-run says the folder would be downloaded again, and leaves the state as it was."""
+    import shutil
+
+    from pigeon.core.sync_state import SyncState
+
+    user, root, state = box
+    seed(user, "Projects", 2)
+    sync(user, root, state)
+    shutil.rmtree(root / "Projects")
+    res = sync(user, root, state, dry_run=True)
+    assert any("Projects: gone locally; downloading it again" in n for n in res.notes)
+    with SyncState(state) as st:
+        assert st.count("Projects") == 2 and st.folder("Projects") is not None
+    assert sync(user, root, state).report.downloaded == 2
+    assert_agree(user, root, state)
