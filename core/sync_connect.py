@@ -48,21 +48,15 @@ class Opening:
                 from pigeon.core.errors import PigeonError
 
                 raise PigeonError("the connection was not needed")
+            from pigeon.core.imap import credentials_for
+
             app, account = self._for
-            self._source = _credential_source(app, account, account.imap)
+            self._source = credentials_for(app, account, "imap")
         return self._source(refresh)
 
     def _open(self, debug: bool) -> None:
         try:
-            from pigeon.core import imap
-
-            if debug:
-                from pigeon.core.transport import ProtocolTrace
-
-                session = imap.ImapSession(self.server, self._credentials, trace=ProtocolTrace(True))
-            else:
-                session = imap.ImapSession(self.server, self._credentials)
-            session.connect()
+            session = _connect(self.server, self._credentials, debug)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits in result()
             self._error = exc
             return
@@ -119,10 +113,10 @@ class Listed:
         return self.folders or {}
 
 
-def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Opening]:
+def open_early(config_dir: Any, names: list[str], debug: bool) -> tuple[dict[str, Opening], tuple[dict[str, Any], str] | None]:
     """Start an :class:`Opening` for each IMAP account to sync (``names``, else every account),
-    read from config.toml before the App is built. Empty when the file cannot be read as it
-    is: the App then reports the problem, with its file and line."""
+    read from config.toml before the App is built; also what was read, for the App. Nothing
+    when the file cannot be read as it is: the App then reports the problem, with its line."""
     try:
         from pigeon.core import config, paths
 
@@ -130,7 +124,7 @@ def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Open
         raw, text = config.read_raw(directory)
         accounts = config.read_accounts(directory, raw, text)
     except Exception:  # noqa: BLE001 - the App reads the file again and says what is wrong
-        return {}
+        return {}, None
     chosen = [accounts[n] for n in names if n in accounts if accounts[n].imap is not None] if names \
         else [a for a in accounts.values() if a.imap is not None]
     if chosen:
@@ -138,7 +132,7 @@ def open_early(config_dir: Any, names: list[str], debug: bool) -> dict[str, Open
         # other at every file the imports read, which costs more than the overlap gains.
         import pigeon.core.imap  # noqa: F401
         import pigeon.core.sync_remote  # noqa: F401
-    return {a.name: Opening(a.imap, debug=debug, name=a.name, list_folders=True) for a in chosen}
+    return {a.name: Opening(a.imap, debug=debug, name=a.name, list_folders=True) for a in chosen}, (raw, text)
 
 
 def open_session(app: Any, account: Any) -> Any:
@@ -146,51 +140,20 @@ def open_session(app: Any, account: Any) -> Any:
     from pigeon.core import imap
     from pigeon.core.errors import PigeonError
 
-    server = account.imap
-    if server is None:
+    if account.imap is None:
         raise PigeonError(f"account {account.name!r} has no IMAP server configured")
-    source = _credential_source(app, account, server)
-    trace = None
-    if getattr(app.options, "debug", False):
+    return _connect(account.imap, imap.credentials_for(app, account, "imap"), bool(getattr(app.options, "debug", False)))
+
+
+def _connect(server: Any, credentials: Callable[[bool], Any], debug: bool) -> Any:
+    """``ImapSession(server, credentials).connect()``, the protocol shown when ``debug``."""
+    from pigeon.core import imap
+
+    if debug:
         from pigeon.core.transport import ProtocolTrace
 
-        trace = ProtocolTrace(True)
-    session = imap.ImapSession(server, source, trace=trace) if trace else imap.ImapSession(server, source)
-    session.connect()
-    return session
-
-
-def _credential_source(app: Any, account: Any, server: Any) -> Callable[[bool], Any]:
-    for modname in ("pigeon.core.imap", "pigeon.core.credentials"):
-        try:
-            mod = __import__(modname, fromlist=["credentials_for"])
-        except ImportError:
-            continue
-        fn = getattr(mod, "credentials_for", None)
-        if fn is not None:
-            return fn(app, account, "imap")
-
-    def source(refresh: bool) -> Any:
-        from pigeon.core.errors import PigeonError
-
-        username = server.username or account.address
-        creds = app.pm.hook.pigeon_credentials(account=account, purpose="imap", username=username)
-        if creds is None and account.password_command:
-            # Until a credentials provider plugin answers the hook: the documented
-            # password_command (an argument list, no shell; the first line of its output).
-            import subprocess
-
-            from pigeon.hooks.types import Credentials
-
-            out = subprocess.run(list(account.password_command), capture_output=True, timeout=60, check=False)
-            if out.returncode != 0:
-                raise PigeonError(f"account {account.name!r}: password_command failed (exit {out.returncode})")
-            creds = Credentials(username, out.stdout.decode("utf-8", "replace").splitlines()[0] if out.stdout else "")
-        if creds is None:
-            raise PigeonError(f"account {account.name!r}: no credentials for IMAP (set password_command)")
-        return creds
-
-    return source
+        return imap.ImapSession(server, credentials, trace=ProtocolTrace(True)).connect()
+    return imap.ImapSession(server, credentials).connect()
 
 
 def _close(session: Any) -> None:
