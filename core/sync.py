@@ -85,7 +85,6 @@ class Work:
     notes: list[str] = field(default_factory=list)
     partial: bool = False  # only the server changed; ``fi.known`` holds just the touched UIDs
     stream: bool = False  # a first download into an empty folder: planned chunk by chunk (sync_exec)
-    rebased: bool = False  # UIDVALIDITY changed: ``fi.known`` is the state re-keyed by the new UIDs
 
 
 @dataclass

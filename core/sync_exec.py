@@ -40,7 +40,7 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
     # (a sync killed inside create_folder) or copied by a tool that drops empty directories
     # may lack tmp/, where every download is written first. Make what is missing.
     fdir = engine.store.create_folder(w.name)
-    if w.rebased:
+    if w.fi.rebased:
         # The server renumbered the folder: the agreed state is now the rows re-keyed by the
         # new UIDs (matched by content), and nothing of the old numbering may stay, or a later
         # change to UID n would land on the file that had UID n before.

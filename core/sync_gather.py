@@ -152,13 +152,12 @@ def gather(engine: SyncEngine, ln: str, info: FolderInfo, fs: FolderState | None
         view = RemoteView(sel.uidvalidity, r.fetch_meta("1:*", sizes=False)[0], complete=True)
     if known and not reset:
         describe_new(engine, ln, view, known, ensure)
-    fi = FolderInput(ln, known, local, view, uid_hints=not reset, missing=ln in engine.missing)
+    fi = FolderInput(ln, known, local, view, rebased=reset, missing=ln in engine.missing)
     loose = unpaired_local(fi)
     if loose:
         facts = {m.key: sync_local.with_facts(m, fdir) for m in loose}
         fi.local = [facts.get(m.key, m) for m in local]
-    return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, fs is None, notes,
-                rebased=reset)
+    return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, fs is None, notes)
 
 
 def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) -> dict[str, Selected]:

@@ -239,7 +239,7 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
             for m in loose.values():
                 if m.msgid and m.size is not None:
                     ident.setdefault((m.msgid, m.size), []).append(m)
-                if m.uid_hint is not None and fi.uid_hints:
+                if m.uid_hint is not None and not fi.rebased:
                     hinted[m.uid_hint] = m
             for uid in sorted(news):
                 rm = news[uid]

@@ -63,9 +63,9 @@ class FolderInput:
     remote: RemoteView | None = None
     local_keywords: dict[str, frozenset[str]] | None = None
     total: int | None = None  # messages in the folder when ``known`` holds only some of them
-    # The ",U=<uid>" in file names counts for pairing (False after a UIDVALIDITY change: the
-    # numbers in the names are the old ones)
-    uid_hints: bool = True
+    # UIDVALIDITY changed: ``known`` is the state re-keyed by the new UIDs, and the ",U=<uid>"
+    # in file names (the old numbers) no longer pairs anything
+    rebased: bool = False
     # The folder is no longer on the server (kept here): its messages are looked for only in
     # folders new on the server (a folder renamed there), to be moved across; nothing else
     # is done to it.
