@@ -50,13 +50,15 @@ class App:
         load_user: bool = True,
         accounts: dict[str, AccountConfig] | None = None,
         report_to_stderr: bool = True,
+        preread: tuple[dict[str, Any], str] | None = None,
     ) -> App:
         """Read config.toml, build the plugin manager, validate, configure.
 
-        Raises ``ConfigError`` before anything runs when config.toml is bad.
+        Raises ``ConfigError`` before anything runs when config.toml is bad. ``preread``: what
+        ``read_raw`` gave for this directory moments ago (``pigeon sync`` reads it first).
         """
         directory = paths.config_dir(config_dir)
-        raw, text = read_raw(directory)
+        raw, text = preread if preread is not None else read_raw(directory)
         pm = make_plugin_manager(
             config_dir=directory,
             disabled=disabled_from_raw(raw),

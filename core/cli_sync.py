@@ -99,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
     # Connect first: the handshakes overlap with loading the plugins and the sync engine.
     debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("PIGEON_DEBUG"))
-    openings = open_early(getattr(args, "config_dir", None), args.accounts, debug)
+    openings, preread = open_early(getattr(args, "config_dir", None), args.accounts, debug)
     try:
-        app = make_app(args)
+        app = make_app(args, preread=preread)
         chosen = server_accounts(app, args.accounts, "sync")
         for acct in chosen:
             early = openings.get(acct.name)
