@@ -7,6 +7,7 @@ pigeon before anything runs: it never starts half-configured. The line numbers c
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -376,8 +377,6 @@ def is_loopback(host: str) -> bool:
     if host.lower() in ("localhost", "localhost.localdomain"):
         return True
     try:
-        import ipaddress  # only for a host that is not "localhost"
-
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False

@@ -20,6 +20,7 @@ NOT_FOR_SYNC = (
     "argparse", "json", "pigeon.core.cli_parser", "pigeon.core.imap_values", "pigeon.core.rules",
     "pigeon.core.commands", "pigeon.plugins.spam_classifier", "pigeon.hooks.types_render",
     "pigeon.hooks.types_filter", "pigeon.hooks.types_crypto", "pigeon.hooks.types_ui",
+    "encodings.idna",  # an ASCII host name goes to the resolver and TLS as bytes
 )
 
 # ``import pigeon`` first: an editable install's import finder brings modules of its own
