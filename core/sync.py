@@ -156,9 +156,10 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ the pass
 
-    def stage(self, folder: str, uid: int, body: bytes) -> None:
-        """Start writing a body fetched early to the folder's ``tmp/`` (``sync_files.stage``),
-        so its fsync overlaps with the rest of the download."""
+    def fetched_early(self, folder: str, uid: int, body: bytes) -> None:
+        """Keep a body fetched while gathering, and start writing it to the folder's ``tmp/``
+        (``sync_files.stage``), so its fsync overlaps with the rest of the download."""
+        self.prefetched[(folder, uid)] = body
         if self.opt.writers <= 1 or self.opt.dry_run:
             return
         from pigeon.core.sync_files import stage

@@ -71,7 +71,7 @@ def describe_new(engine: SyncEngine, ln: str, view: Any, known: dict, ensure: Ca
     if len(new) <= PREFETCH_MESSAGES and left > 0 and not engine.opt.dry_run:
         for uid, letters, kws, size, body in engine.remote.fetch_new(new):
             view.changed[uid] = RemoteMsg(uid, letters, kws, size, sync_local.message_id(body))
-            engine.prefetched[(ln, uid)] = body
+            engine.fetched_early(ln, uid, body)
             left -= len(body)
         engine._prefetch_left = left
         new = [u for u in new if (ln, u) not in engine.prefetched]
@@ -228,8 +228,7 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
                 for u in new:
                     body = heads.get(u)
                     if body is not None and len(body) == meta[u].size:  # the whole message
-                        engine.prefetched[(ln, u)] = body
-                        engine.stage(ln, u, body)
+                        engine.fetched_early(ln, u, body)
                         left -= len(body)
                         continue
                     if meta[u].size > left:
@@ -255,8 +254,7 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
                 if typ == "OK" and ftyp == "OK" and answers.selected_from(untagged, False).uidvalidity == out[ln].uidvalidity:
                     for uid, body in answers.bodies_from(funtagged):
                         if uid in uids:
-                            engine.prefetched[(ln, uid)] = body
-                            engine.stage(ln, uid, body)
+                            engine.fetched_early(ln, uid, body)
 
         r.pipeline(commands, on_reply=_feeder(second()))
     engine._prefetch_left = left

@@ -105,6 +105,7 @@ def test_server_changes_come_down(box) -> None:  # noqa: ANN001
     moved_after = find_local(root, "Archive", b"Hello 3.")
     assert moved_after.stat().st_ino == os.stat(moved_after).st_ino
     assert not moved_before.exists()
+    assert list((root / "INBOX" / "tmp").iterdir()) == []  # the new message, written early, was linked in
 
 
 def test_server_changes_in_many_folders_come_down_together(box, monkeypatch) -> None:  # noqa: ANN001
