@@ -53,3 +53,25 @@ def pigeon_configure(config):
     proc = run_pigeon("sync", env=env)
     assert proc.returncode == 1
     assert marker.read_text() == "done"
+
+
+def test_the_collector_runs_seldom_while_starting_and_as_usual_after(tmp_path: Path) -> None:
+    seen = tmp_path / "thresholds"
+    env = _config(tmp_path, f"""
+import atexit, gc
+from pigeon.hooks import hookimpl
+
+def _record(when):
+    with open({str(seen)!r}, "a") as fh:
+        fh.write(f"{{when}} {{gc.get_threshold()[0]}} {{len(gc.get_objects())}}\\n")
+
+@hookimpl
+def pigeon_configure(config):
+    _record("start")
+    atexit.register(_record, "end")
+""")
+    run_pigeon("sync", env=env)
+    start, end = (line.split() for line in seen.read_text().splitlines())
+    assert int(start[1]) > 10_000  # the imports are not collected over and over
+    assert int(end[1]) == 700  # a long-running command (watch, the client) collects as usual
+    assert int(end[2]) < int(start[2])  # what the start allocated is out of the collector's way
