@@ -132,15 +132,17 @@ def credentials_for(app, account, purpose: str = "imap") -> CredentialSource:  #
 class _Client(imapclient.IMAPClient):
     """IMAPClient over a ``GuardedIMAP4``; its capability checks use post-TLS data only."""
 
-    def __init__(self, server: ServerConfig, trace: ProtocolTrace) -> None:
+    def __init__(self, server: ServerConfig, trace: ProtocolTrace, sock: Any = None) -> None:
         self._pigeon_server = server
         self._pigeon_trace = trace
+        self._pigeon_sock = sock
         super().__init__(server.host, server.port, ssl=False, timeout=server.timeout)
         self._imap.debug = 0
         self._imap._mesg = lambda *a, **k: None  # imapclient rewires imaplib's debug output
 
     def _create_IMAP4(self) -> GuardedIMAP4:
-        return GuardedIMAP4(self._pigeon_server, self._pigeon_trace)
+        sock, self._pigeon_sock = self._pigeon_sock, None
+        return GuardedIMAP4(self._pigeon_server, self._pigeon_trace, sock)
 
     def capabilities(self) -> tuple[bytes, ...]:
         return tuple(c.encode() for c in self._imap.capabilities)
@@ -156,7 +158,10 @@ class ImapSession(MessageCommands, Idling):
         *,
         trace: ProtocolTrace = NO_TRACE,
         backoff: Backoff | None = None,
+        sock: Any = None,
     ) -> None:
+        """``sock``: a connection to ``server`` made already (``transport.open_socket``), which
+        the first :meth:`connect` takes instead of opening one."""
         if server.protocol != "imap":
             raise ValueError("ImapSession needs an IMAP ServerConfig")
         self.server = server
@@ -167,6 +172,7 @@ class ImapSession(MessageCommands, Idling):
         self._enabled: set[str] = set()
         self.selected: str | None = None
         self.mechanism = ""
+        self._presock = sock
 
     # ------------------------------------------------------------------ connection
 
@@ -196,7 +202,8 @@ class ImapSession(MessageCommands, Idling):
 
     def connect(self) -> ImapSession:
         try:
-            self._client = _Client(self.server, self.trace)
+            sock, self._presock = self._presock, None
+            self._client = _Client(self.server, self.trace, sock)
         except imaplib.IMAP4.error as exc:
             raise ProtocolError(f"{where(self.server)}: {self._text(exc)}") from None
         try:

@@ -50,9 +50,10 @@ CHUNK = 1 << 20
 class GuardedIMAP4(imaplib.IMAP4):
     """imaplib.IMAP4 with the STARTTLS, PREAUTH and resource guards described above."""
 
-    def __init__(self, server: ServerConfig, trace: ProtocolTrace) -> None:
+    def __init__(self, server: ServerConfig, trace: ProtocolTrace, sock: socket.socket | None = None) -> None:
         self.server = server
         self.trace = trace
+        self._presock = sock  # a connection ``transport.open_socket`` made already
         self.max_line = MAX_LINE
         self.max_literal = MAX_LITERAL
         self.max_untagged = MAX_UNTAGGED
@@ -72,7 +73,13 @@ class GuardedIMAP4(imaplib.IMAP4):
         pass
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        return open_for(self)
+        sock, self._presock = self._presock, None
+        if sock is None:
+            return open_for(self)
+        if isinstance(sock, ssl.SSLSocket):  # as open_for marks an implicit-TLS connection
+            self.encrypted = True
+            self.tls_socket = sock
+        return sock
 
     def open(self, host: str = "", port: int = 0, timeout: float | None = None) -> None:
         self.host, self.port = host, port

@@ -2,9 +2,13 @@
 opened either on the spot or on a thread while the command gets on with its own start.
 
 ``pigeon sync`` starts connecting as soon as it has read the accounts from config.toml: the TCP
-and TLS handshakes and the greeting overlap with loading the plugins and the sync engine. The
-login waits until the plugins are loaded (credentials come through a hook), and a connection
-whose server settings the loaded configuration does not confirm is dropped unused.
+and TLS handshakes overlap with importing the IMAP layer, and the greeting, the login and the
+first questions with loading the plugins and the sync engine. A connection whose server
+settings the loaded configuration does not confirm is dropped unused.
+
+Credentials come through the ``pigeon_credentials`` hook, so the login waits for the plugins,
+except where only the built-in ``credentials`` plugin can answer it (:func:`early_credentials`):
+then it is asked at once, as the hook would ask it.
 """
 
 from __future__ import annotations
@@ -19,8 +23,13 @@ class Opening:
     logs in once :meth:`ready` gives it the App's credentials. ``result()`` waits for the
     session and raises what opening it raised; ``discard()`` drops a session nobody will use."""
 
-    def __init__(self, server: Any, *, debug: bool = False, name: str = "", list_folders: bool = False) -> None:
+    def __init__(self, server: Any, *, debug: bool = False, name: str = "", list_folders: bool = False,
+                 imported: threading.Event | None = None) -> None:
+        """``imported``: when given, the thread makes the TCP and TLS connection at once and
+        waits for this event (the main thread has imported the IMAP layer) before going on;
+        importing on two threads at once costs more than it overlaps."""
         self.server = server
+        self._imported = imported
         self._list = list_folders
         self._source: Callable[[bool], Any] | None = None
         self._for: tuple[Any, Any] | None = None  # (App, account) once ready
@@ -37,6 +46,11 @@ class Opening:
     def ready(self, app: Any, account: Any) -> None:
         """The App is built: log in with the credentials it has for ``account``."""
         self._for = (app, account)
+        self._ready.set()
+
+    def ready_early(self, source: Callable[[bool], Any]) -> None:
+        """Log in with ``source`` (:func:`early_credentials`) without waiting for the App."""
+        self._source = source
         self._ready.set()
 
     def _credentials(self, refresh: bool) -> Any:
@@ -56,7 +70,16 @@ class Opening:
 
     def _open(self, debug: bool) -> None:
         try:
-            session = _connect(self.server, self._credentials, debug)
+            sock = None
+            if self._imported is not None:
+                from pigeon.core.transport import open_socket, quietly
+
+                sock = open_socket(self.server)
+                while not self._imported.wait(0.05):
+                    if self._discarded:
+                        quietly(sock.close)
+                        return
+            session = _connect(self.server, self._credentials, debug, sock=sock)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits in result()
             self._error = exc
             return
@@ -91,6 +114,7 @@ class Opening:
         with self._lock:
             self._discarded = True
             self._for = None
+            self._source = None
             session, self._session = self._session, None
         self._ready.set()
         if session is not None:
@@ -127,12 +151,97 @@ def open_early(config_dir: Any, names: list[str], debug: bool) -> tuple[dict[str
         return {}, None
     chosen = [accounts[n] for n in names if n in accounts if accounts[n].imap is not None] if names \
         else [a for a in accounts.values() if a.imap is not None]
-    if chosen:
-        # Imported here, not on the thread: two threads importing at once hand the GIL to each
-        # other at every file the imports read, which costs more than the overlap gains.
+    if not chosen:
+        return {}, (raw, text)
+    # Imports here, not on the thread: two threads importing at once hand the GIL to each other
+    # at every file the imports read, which costs more than the overlap gains. The thread's
+    # handshakes need only the transport; the rest of the IMAP layer loads meanwhile.
+    import pigeon.core.transport  # noqa: F401
+
+    imported = threading.Event()
+    openings = {a.name: Opening(a.imap, debug=debug, name=a.name, list_folders=True, imported=imported) for a in chosen}
+    try:
+        for a in chosen:
+            source = early_credentials(directory, raw, a)
+            if source is not None:
+                openings[a.name].ready_early(asked_ahead(source))
         import pigeon.core.imap  # noqa: F401
         import pigeon.core.sync_remote  # noqa: F401
-    return {a.name: Opening(a.imap, debug=debug, name=a.name, list_folders=True) for a in chosen}, (raw, text)
+    finally:
+        imported.set()
+    return openings, (raw, text)
+
+
+def asked_ahead(source: Callable[[bool], Any]) -> Callable[[bool], Any]:
+    """``source`` asked at once on a thread of its own: a ``password_command`` (``pass`` with
+    gpg-agent takes tens of milliseconds) then runs during the handshakes and imports, not
+    after them. A refresh asks again."""
+    import subprocess  # noqa: F401 - here, not on that thread: one thread imports at a time
+
+    got: list[Any] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        try:
+            got.append((True, source(False)))
+        except BaseException as exc:  # noqa: BLE001 - raised where the login asks for it
+            got.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=ask, name="pigeon-credentials", daemon=True).start()
+
+    def answer(refresh: bool) -> Any:
+        if refresh:
+            return source(True)
+        done.wait()
+        ok, value = got[0]
+        if not ok:
+            raise value
+        return value
+
+    return answer
+
+
+def early_credentials(config_dir: Any, raw: dict[str, Any], account: Any) -> Callable[[bool], Any] | None:
+    """The ``pigeon_credentials`` answer for ``account``'s IMAP login, taken from the built-in
+    ``credentials`` plugin before the plugins are loaded, where nothing else could answer:
+    a password (``password_command`` or ``password``, not the keyring or OAuth2), the plugin
+    not disabled, no file of the user's plugins that names the hook, and no installed package
+    that declares pigeon plugins. Otherwise None, and the login waits for the hook."""
+    import os
+
+    from pigeon.core.config import disabled_from_raw
+    from pigeon.core.pluginmanager import _may_declare_entrypoints, user_plugin_files
+
+    server = account.imap
+    if server is None or server.auth != "password" or account.use_keyring:
+        return None
+    if not account.password_command and not isinstance(account.extra.get("password"), str):
+        return None
+    blocked = set(disabled_from_raw(raw)) | set(os.environ.get("PIGEON_DISABLE_PLUGINS", "").replace(" ", "").split(","))
+    if "credentials" in blocked:
+        return None
+    for path in user_plugin_files(config_dir):
+        try:
+            if b"pigeon_credentials" in path.read_bytes():
+                return None
+        except OSError:
+            return None
+    if _may_declare_entrypoints():
+        return None
+    from pigeon.plugins.credentials import pigeon_credentials
+
+    def source(refresh: bool) -> Any:
+        purpose = "imap:refresh" if refresh else "imap"
+        creds = pigeon_credentials(account=account, purpose=purpose, username=server.username or account.address)
+        if creds is None:  # cannot be, given the checks above; said as the hook's caller says it
+            from pigeon.core.transport import AuthError, where
+
+            raise AuthError(f"{where(server)}: no credentials for account {account.name}")
+        return creds
+
+    return source
 
 
 def open_session(app: Any, account: Any) -> Any:
@@ -145,15 +254,16 @@ def open_session(app: Any, account: Any) -> Any:
     return _connect(account.imap, imap.credentials_for(app, account, "imap"), bool(getattr(app.options, "debug", False)))
 
 
-def _connect(server: Any, credentials: Callable[[bool], Any], debug: bool) -> Any:
-    """``ImapSession(server, credentials).connect()``, the protocol shown when ``debug``."""
+def _connect(server: Any, credentials: Callable[[bool], Any], debug: bool, sock: Any = None) -> Any:
+    """``ImapSession(server, credentials).connect()``, the protocol shown when ``debug``;
+    over ``sock`` when a connection was made already."""
     from pigeon.core import imap
 
     if debug:
         from pigeon.core.transport import ProtocolTrace
 
-        return imap.ImapSession(server, credentials, trace=ProtocolTrace(True)).connect()
-    return imap.ImapSession(server, credentials).connect()
+        return imap.ImapSession(server, credentials, trace=ProtocolTrace(True), sock=sock).connect()
+    return imap.ImapSession(server, credentials, sock=sock).connect()
 
 
 def _close(session: Any) -> None:

@@ -314,3 +314,71 @@ def test_two_accounts_connect_at_once_and_each_syncs_its_own(dovecot, config_dir
     assert p.returncode == 0 and p.stdout.decode().startswith("1 down"), p.stdout.decode()
     assert_agree(bob, tmp_path / "B", state_file(isolated_env, "bob"))
     assert not any(b"Hello 5." in f.read_bytes() for f in (tmp_path / "A").rglob("*") if f.is_file())
+
+
+def _counting_password_command(tmp_path: Path, password: str) -> tuple[str, Path]:
+    """A password_command that notes each run in a file: (its TOML value, that file)."""
+    runs = tmp_path / "password-runs"
+    script = tmp_path / "password.sh"
+    script.write_text(f"#!/bin/sh\necho run >> '{runs}'\nprintf '%s' '{password}'\n")
+    script.chmod(0o755)
+    return f'["{script}"]', runs
+
+
+def test_the_password_command_runs_once_while_connecting(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    """With nothing but the built-in credentials plugin to answer, the password command runs
+    while the connection is made (before the plugins load), once per sync."""
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    command, runs = _counting_password_command(tmp_path, mail_user.password)
+    text = (config_dir / "config.toml").read_text()
+    (config_dir / "config.toml").write_text(text.replace(f'["printf", "%s", "{mail_user.password}"]', command))
+    mail_user.append(message(1), "INBOX")
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("1 down")
+    assert runs.read_text().splitlines() == ["run"]
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+
+
+CREDENTIALS_PLUGIN = '''
+from pigeon.hooks import hookimpl
+from pigeon.hooks.types import Credentials
+
+@hookimpl(tryfirst=True)
+def pigeon_credentials(account, purpose, username):
+    return Credentials(username, "PASSWORD")
+'''
+
+
+def test_a_plugin_that_gives_credentials_is_asked_instead_of_the_password_command(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    """A user's plugin that answers ``pigeon_credentials`` comes first, as the hook orders it:
+    the login waits for the plugins, and the password command never runs."""
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    command, runs = _counting_password_command(tmp_path, "wrong")
+    text = (config_dir / "config.toml").read_text()
+    (config_dir / "config.toml").write_text(text.replace(f'["printf", "%s", "{mail_user.password}"]', command))
+    (config_dir / "plugins").mkdir()
+    (config_dir / "plugins" / "secrets.py").write_text(CREDENTIALS_PLUGIN.replace("PASSWORD", mail_user.password))
+    mail_user.append(message(1), "INBOX")
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("1 down")
+    assert not runs.exists()
+
+
+def test_with_the_credentials_plugin_disabled_no_password_is_sent(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    """``[plugins] disabled = ["credentials"]``: nothing answers for the password, so the sync
+    says so; the password command is not run behind the user's back."""
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir, extra='[plugins]\ndisabled = ["credentials"]\n')
+    command, runs = _counting_password_command(tmp_path, mail_user.password)
+    text = (config_dir / "config.toml").read_text()
+    (config_dir / "config.toml").write_text(text.replace(f'["printf", "%s", "{mail_user.password}"]', command))
+    mail_user.append(message(1), "INBOX")
+    p = run_pigeon("sync")
+    assert p.returncode == 1
+    assert "no credentials for account work" in p.stderr.decode()
+    assert not runs.exists()
+    assert not maildir.exists() or not any(maildir.rglob("*,U=*"))
