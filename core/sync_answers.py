@@ -256,32 +256,6 @@ def meta_from(untagged: dict[str, list], ids: bool) -> dict[int, RemoteMsg]:
     return out
 
 
-def meta_and_starts_from(untagged: dict[str, list]) -> tuple[dict[int, RemoteMsg], dict[int, bytes]]:
-    """The FETCH answers of ``(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]
-    BODY.PEEK[]<0.N>)``: (RemoteMsg by UID, the first bytes of each message by UID)."""
-    from imapclient.response_parser import parse_fetch_response
-    from pigeon.core.sync_flags import from_imap
-    from pigeon.core.sync_local import message_id
-    from pigeon.core.sync_types import RemoteMsg
-
-    meta: dict[int, RemoteMsg] = {}
-    starts: dict[int, bytes] = {}
-    lines = untagged.get("FETCH", [])
-    if not lines:
-        return meta, starts
-    for _seq, d in parse_fetch_response(lines, False, False).items():
-        uid = d.get(b"UID")
-        if uid is None or b"FLAGS" not in d:
-            continue
-        letters, kws = from_imap(d[b"FLAGS"])
-        hdr = next((v for k, v in d.items() if k.startswith(b"BODY[HEADER")), b"") or b""
-        meta[uid] = RemoteMsg(uid, letters, kws, d.get(b"RFC822.SIZE"), message_id(hdr if isinstance(hdr, bytes) else b""))
-        start = d.get(b"BODY[]<0>")
-        if isinstance(start, bytes):
-            starts[uid] = start
-    return meta, starts
-
-
 def bodies_from(untagged: dict[str, list]) -> list[tuple[int, bytes]]:
     """The FETCH answers of :meth:`fetch_bodies`: [(uid, bytes)]."""
     lines = untagged.get("FETCH", [])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pigeon.core import sync_answers as answers
 from pigeon.core.sync_answers import FolderInfo, Selected, parse_uid_set, uid_set  # noqa: F401 - the engine's names
@@ -128,6 +128,62 @@ class Remote:
         if failed is not None:
             raise failed
         return out
+
+    def conveyor(self, first: list[tuple[str, list[bytes], str | None, Any]],
+                 on_reply: Callable[[Any, tuple[str, bytes, dict[str, list]]], list | None]) -> None:
+        """:meth:`pipeline` for commands that depend on earlier answers: ``first`` (name,
+        arguments, the folder a SELECT/EXAMINE opens, a context) is sent at once; each answer
+        goes to ``on_reply(context, (status, text, untagged))`` as soon as it is complete, and
+        the commands it returns are sent right away, behind those still unanswered. The server
+        therefore never waits for the client except where an answer decides what to ask next.
+        An exception from ``on_reply`` stops further sending; it is raised once every answer
+        sent for has been read, so the connection stays in step."""
+        import imaplib
+        from collections import deque
+
+        imap = self.imap
+        imap.untagged_responses.clear()
+        if hasattr(imap, "_untagged_count"):
+            imap._untagged_count = 0
+        waiting: deque[tuple[str, bytes, str | None, Any]] = deque()
+
+        def send(commands: list[tuple[str, list[bytes], str | None, Any]]) -> None:
+            for name, args, folder, ctx in commands:
+                words = name.split()
+                if words[0] in ("SELECT", "EXAMINE"):
+                    imap.state = "AUTH"
+                tag = imap._command(*words, *args)
+                if words[0] in ("SELECT", "EXAMINE"):
+                    imap.state = "SELECTED"  # for the commands that follow it
+                waiting.append((words[0], tag, folder, ctx))
+
+        send(first)
+        failed: Exception | None = None
+        while waiting:
+            name, tag, folder, ctx = waiting.popleft()
+            try:
+                typ, dat = imap._command_complete(name, tag)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error as exc:  # BAD: the stream is still in step
+                typ, dat = "BAD", [str(exc).encode()]
+            untagged = dict(imap.untagged_responses)
+            imap.untagged_responses.clear()
+            if name in ("SELECT", "EXAMINE"):
+                self.selected = folder if typ == "OK" else None
+            if failed is not None:
+                continue
+            text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
+            try:
+                more = on_reply(ctx, (typ, text, untagged))
+            except Exception as exc:  # noqa: BLE001 - raised once every answer is read
+                failed = exc
+                continue
+            if more:
+                send(more)
+        imap.state = "SELECTED" if self.selected is not None else "AUTH"
+        if failed is not None:
+            raise failed
 
     def enable_and_list(self) -> dict[str, FolderInfo]:
         """:meth:`enable` and :meth:`list_folders` in one round trip (both commands sent before
