@@ -145,6 +145,7 @@ class SyncEngine:
         self.gone: list[str] = []  # folders in the state that the server no longer lists
         self.missing: list[str] = []  # folders in the state removed here as a whole (perhaps renamed)
         self.early_writes: dict[tuple[str, int], Any] = {}  # (folder, uid) -> (future, state row)
+        self._dirs: dict[str, Path] = {}  # folder -> its directory, for fetched_early
 
     def pool(self) -> Any:
         """The sync's file-writing threads (started on first use, stopped when the run ends)."""
@@ -164,7 +165,9 @@ class SyncEngine:
             return
         from pigeon.core.sync_files import stage
 
-        fdir = self.store.folder_path(folder)
+        fdir = self._dirs.get(folder)
+        if fdir is None:  # checked once per folder, not once per message
+            fdir = self._dirs[folder] = self.store.folder_path(folder)
         self.staged[(folder, uid)] = self.pool().submit(stage, fdir, body, uid, fsync=self.opt.fsync)
 
     def run(self) -> Result:

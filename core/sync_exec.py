@@ -282,6 +282,7 @@ def stamp_folders(engine: SyncEngine) -> None:
         return max(int(x) for x in s.split(":")) if s else 0
 
     st = engine.state
+    stamps: list[tuple[str, str | None, float]] = []
     for _last, name, fdir in sorted((newest(fdir), name, fdir) for name, fdir in todo):
         wait = 0.0 if sync_local.fine_mtimes(fdir) else (newest(fdir) + sync_local.FINE_GRANULARITY_NS) / 1e9 - time.time()
         if 0 < wait <= STAMP_WAIT_MAX:
@@ -295,5 +296,9 @@ def stamp_folders(engine: SyncEngine) -> None:
             have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
             if len(have) != len(names) or have != st.key_flags(name):
                 continue
-        with st.transaction():
+        stamps.append((name, stamp, listed_at))
+    if not stamps:
+        return
+    with st.transaction():  # one commit for all: each stamp vouches for its own listing
+        for name, stamp, listed_at in stamps:
             st.update_folder(name, local_stamp=stamp, synced=listed_at)

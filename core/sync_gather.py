@@ -118,7 +118,7 @@ def gather(engine: SyncEngine, ln: str, info: FolderInfo, fs: FolderState | None
         view = RemoteView(sel.uidvalidity, dict(sel.changed), set(sel.vanished))
         known = engine.state.messages_for(ln, set(view.changed) | view.vanished)
         describe_new(engine, ln, view, known, ensure)
-        fi = FolderInput(ln, known, None, view, total=engine.state.count(ln))
+        fi = FolderInput(ln, known, None, view, total=lambda: engine.state.count(ln))
         return Work(ln, info.name, fs, stamp, fi, sel.uidvalidity, sel.uidnext, sel.highestmodseq, False, notes, partial=True)
     known = engine.state.messages(ln) if fs else {}
     local = sync_local.scan(fdir)

@@ -26,7 +26,7 @@ The rules (they are the documented contract of ``pigeon sync``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pigeon.core.sync_flags import (  # noqa: F401 - re-exported: the planner's public names
     IMAP_TO_LETTER,
@@ -149,10 +149,14 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
     loose_local: dict[str, dict[str, LocalMsg]] = {}  # folder -> key -> unpaired local file
     new_remote: dict[str, dict[int, RemoteMsg]] = {}
 
+    totals: dict[str, Callable[[], int]] = {}  # folder -> how to count it, asked only if needed
+
     # A. classify each known message by where it still is
     for fi in inputs:
         fp = p.folder(fi.name)
-        fp.known = fi.total if fi.total is not None else len(fi.known)
+        fp.known = len(fi.known) if fi.total is None else fi.total if isinstance(fi.total, int) else -1
+        if fp.known < 0:
+            totals[fi.name] = fi.total
         by_key = {m.key: m for m in _local_list(fi)}
         both[fi.name], gone_local[fi.name], gone_remote[fi.name] = [], [], []
         r = fi.remote
@@ -290,9 +294,14 @@ def plan(inputs: Iterable[FolderInput], *, guard_share: float = 0.5, guard_min: 
         for lm in loose_local[fi.name].values():
             fp.upload.append(Upload(fi.name, lm, _local_kw(fi, lm.key, frozenset())))
 
-    # F. the mass-deletion guard
+    # F. the mass-deletion guard. Fewer deletions than the share of the smallest folder it
+    # covers cannot trip it, whatever the folder's size: only more need the count.
     for fp in p.folders.values():
-        if force or fp.known < guard_min:
+        if force or max(len(fp.delete_remote), len(fp.delete_local)) <= guard_share * guard_min:
+            continue
+        if fp.name in totals:
+            fp.known = totals[fp.name]()
+        if fp.known < guard_min:
             continue
         limit = guard_share * fp.known
         msgs = []

@@ -5,6 +5,7 @@ Plain data; the rules are in ``pigeon.core.sync_plan``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -62,7 +63,9 @@ class FolderInput:
     local: list[LocalMsg] | None = None
     remote: RemoteView | None = None
     local_keywords: dict[str, frozenset[str]] | None = None
-    total: int | None = None  # messages in the folder when ``known`` holds only some of them
+    # messages in the folder when ``known`` holds only some of them; a callable is asked only
+    # when the mass-deletion guard needs the number (enough deletions to possibly trip it)
+    total: int | Callable[[], int] | None = None
     # UIDVALIDITY changed: ``known`` is the state re-keyed by the new UIDs, and the ",U=<uid>"
     # in file names (the old numbers) no longer pairs anything
     rebased: bool = False

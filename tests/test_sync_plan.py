@@ -363,6 +363,28 @@ def test_guard_thresholds(root: Path) -> None:
     assert fp.guard
 
 
+def test_guard_counts_a_partly_known_folder_only_when_it_could_trip(root: Path) -> None:
+    """An incremental sync knows only the messages the server named; the folder's size is
+    counted (a query over the state) only when there are enough deletions to trip the guard."""
+    box, known = synced_box(root, "INBOX", 40)
+    asked: list[int] = []
+
+    def count() -> int:
+        asked.append(1)
+        return 40
+
+    def vanished(n: int) -> FolderInput:
+        gone = dict(list(known.items())[:n])
+        return FolderInput("INBOX", gone, None, RemoteView(1, {}, vanished=set(gone)), total=count)
+
+    fp = plan([vanished(10)]).folders["INBOX"]  # no more than half of the smallest guarded folder
+    assert not fp.guard and len(fp.delete_local) == 10 and asked == []
+    fp = plan([vanished(20)]).folders["INBOX"]  # 20 of 40: counted, allowed
+    assert not fp.guard and len(fp.delete_local) == 20 and asked == [1]
+    fp = plan([vanished(21)]).folders["INBOX"]
+    assert fp.guard and "21 of 40 messages locally" in fp.guard and not fp.delete_local
+
+
 def test_describe_lists_every_action(root: Path) -> None:
     box, known = synced_box(root, "INBOX", 3)
     box.remove(known[1].key)
