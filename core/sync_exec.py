@@ -92,7 +92,7 @@ def execute(engine: SyncEngine, w: Work, p: Plan) -> None:
         rep.flags_up += bool(x.store_add or x.store_remove)
         rep.flags_down += x.local_flags is not None
     with st.transaction():
-        st.put_many(w.name, rows)
+        st.put_many(w.name, rows, was=w.fi.known)
         for x in fp.pairs:
             if x.adopted:
                 st.remove_pending(w.name, x.record.key)  # an upload that did reach the server

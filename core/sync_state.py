@@ -288,7 +288,25 @@ class SyncState:
         self.db.execute("DELETE FROM messages WHERE folder=?", (folder,))
         self.put_many(folder, msgs)
 
-    def put_many(self, folder: str, msgs: Iterable[MessageState]) -> None:
+    def put_many(self, folder: str, msgs: Iterable[MessageState], *, was: dict[int, MessageState] | None = None) -> None:
+        """Record ``msgs``. With ``was`` (the rows as they were), a row whose only change is its
+        flags or keywords is updated in place: a REPLACE also rewrites its entries in the key
+        and digest indexes, one random page each (~3x the pages written for a flag change)."""
+        if was:
+            same = []
+            other = []
+            for m in msgs:
+                old = was.get(m.uid)
+                if old is not None and (old.key, old.size, old.digest, old.msgid) == (m.key, m.size, m.digest, m.msgid):
+                    same.append(m)
+                else:
+                    other.append(m)
+            cur = self.db.executemany(
+                "UPDATE messages SET flags=?, keywords=? WHERE folder=? AND uid=?",
+                ((m.flags, _kw_text(m.keywords), folder, m.uid) for m in same),
+            )
+            # ``was`` not being what the table holds would be a bug; a row must never go missing
+            msgs = other if cur.rowcount == len(same) else same + other
         self.db.executemany(
             "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ((folder, m.uid, m.key, m.flags, _kw_text(m.keywords), m.size, m.digest, m.msgid) for m in msgs),

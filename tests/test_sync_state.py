@@ -206,3 +206,22 @@ def test_an_early_checkpoint_loses_no_write_and_leaves_no_log(tmp_path: Path) ->
         assert again.count("INBOX") == 1998
         assert again.get("INBOX", 1).flags == "FS" and again.get("INBOX", 3).flags == "FS"
         assert again.get("INBOX", 6).flags == "S" and again.get("INBOX", 2) is None
+
+
+def test_a_flag_change_updates_the_row_in_place_and_never_loses_one(tmp_path: Path) -> None:
+    """``put_many(..., was=...)``: a row whose only change is its flags or keywords is updated
+    in place; any other change (a new key) replaces the row; and a row ``was`` wrongly claims
+    to be there is still written."""
+    st = SyncState(tmp_path / "s.sqlite")
+    a = MessageState(1, "k1", "S", frozenset(), 10, "d1", "m1")
+    b = MessageState(2, "k2", "", frozenset(), 20, "d2", "m2")
+    with st.transaction():
+        st.put_many("INBOX", [a, b])
+    a2 = a.with_(flags="FS", keywords=frozenset({"todo"}))
+    b2 = b.with_(key="k2-renamed", flags="S")
+    ghost = MessageState(3, "k3", "S", frozenset(), 30, "d3", "m3")  # "was" says it is there; it is not
+    with st.transaction():
+        st.put_many("INBOX", [a2, b2, ghost], was={1: a, 2: b, 3: ghost})
+    assert st.messages("INBOX") == {1: a2, 2: b2, 3: ghost}
+    assert [f for f, _m in st.find_key("k2")] == [] and st.find_key("k2-renamed")[0][1] == b2
+    st.close()
