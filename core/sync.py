@@ -146,6 +146,8 @@ class SyncEngine:
         self.missing: list[str] = []  # folders in the state removed here as a whole (perhaps renamed)
         self.early_writes: dict[tuple[str, int], Any] = {}  # (folder, uid) -> (future, state row)
         self._dirs: dict[str, Path] = {}  # folder -> its directory, for fetched_early
+        self.stamps: Any = None  # sync_stamps.StampCheck of the last sync's stamps
+        self.verified: dict[str, tuple[str, float]] = {}  # folder -> stamp its check vouched for
 
     def pool(self) -> Any:
         """The sync's file-writing threads (started on first use, stopped when the run ends)."""
@@ -186,6 +188,10 @@ class SyncEngine:
 
     def _run(self) -> Result:
         res = self.result
+        if self.stamps is None:
+            from pigeon.core.sync_stamps import StampCheck
+
+            self.stamps = StampCheck.for_state(self.state, self.store)
         listed, self.listed = self.listed, None
         infos = listed() if listed is not None else self.remote.enable_and_list()
         pairs = self._folders(infos)
@@ -210,6 +216,10 @@ class SyncEngine:
                 works.append(w)
         self.remote.unselect()
         if not works:
+            if self.verified and not self.opt.dry_run:
+                from pigeon.core.sync_exec import stamp_folders
+
+                stamp_folders(self)  # the stamps this sync's check vouched for
             return res
         from pigeon.core.sync_plan import plan
 
@@ -233,7 +243,7 @@ class SyncEngine:
             except Exception as exc:  # noqa: BLE001
                 self._fail(w.name, exc)
         self.remote.unselect()
-        self.state.checkpoint_soon()  # the log of this pass goes to disk while the folders are listed
+        self.state.checkpoint_soon()  # the log of this pass goes to disk while the stamps are taken
         stamp_folders(self)
         return res
 
@@ -369,6 +379,10 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
     state = None
     try:
         state = SyncState.for_account(app.state_dir, account.name)
+        # The stamps the last sync left unverified are checked while the connection is made.
+        from pigeon.core.sync_stamps import StampCheck
+
+        stamps = StampCheck.for_state(state, app.store(account))
         # The journal's pending operations are already in the Maildir: this pass carries them.
         carried = 0 if options.dry_run or options.folders else journal_sync_started(app, account.name)
         listed = None
@@ -379,6 +393,7 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
         engine = SyncEngine(app.store(account), state, listed.remote if listed else Remote(session), account=account.name,
                             options=options, progress=progress)
         engine.listed = listed
+        engine.stamps = stamps
         keywords = None if options.dry_run else _tags_up(app, account.name, state, engine.remote)
         try:
             res = engine.run()

@@ -258,47 +258,29 @@ def _settle(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, touched_rem
     engine.unstamped.append((w.name, fdir))
 
 
-#: The longest pause ``stamp_folders`` makes so that its stamps are settled at once.
-STAMP_WAIT_MAX = 0.02
-
-
 def stamp_folders(engine: SyncEngine) -> None:
-    """Record the local stamp of every folder the sync executed, where the listing agrees
-    with the state (a tool that changed the folder meanwhile leaves it unstamped, so the
-    next sync lists it). The stamp goes with the time its listing began; a stamp whose
-    newest change lies within a clock tick of that time cannot vouch for the listing
-    (``sync_local.stamp_settled``). The folders were changed just now: they are listed in
-    the order they were last changed, each once its tick has passed (a few milliseconds at
-    most, and mostly spent listing the folders changed before it), so the next sync can skip
-    them. A file system with fine mtimes (``sync_local.fine_mtimes``) has no tick to wait for."""
+    """Record the local stamp of every folder the sync executed, marked unverified: the next
+    sync lists the folder once, while it waits for the server, before trusting the stamp
+    (``sync_stamps``). Also record as verified the stamps the check of this sync vouched for
+    in folders it did not change."""
     import time
 
+    from pigeon.core.sync_stamps import unverified
+
     todo, engine.unstamped = engine.unstamped, []
-    if not todo:
-        return
-
-    def newest(fdir: Path) -> int:
-        s = sync_local.stamp(fdir)
-        return max(int(x) for x in s.split(":")) if s else 0
-
-    st = engine.state
-    stamps: list[tuple[str, str | None, float]] = []
-    for _last, name, fdir in sorted((newest(fdir), name, fdir) for name, fdir in todo):
-        wait = 0.0 if sync_local.fine_mtimes(fdir) else (newest(fdir) + sync_local.FINE_GRANULARITY_NS) / 1e9 - time.time()
-        if 0 < wait <= STAMP_WAIT_MAX:
-            time.sleep(wait + 0.001)
-        listed_at = time.time()
-        stamp = sync_local.stamp(fdir)  # taken before listing: a later change makes it stale
-        if not sync_local.listing_is(fdir, st.file_names(name)):
-            # Not exactly the names pigeon gives: compare (unique name, synced flags) pairs,
-            # which allows letters we do not sync and the other info separator.
-            names = sync_local.scan_names(fdir)
-            have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, names)}
-            if len(have) != len(names) or have != st.key_flags(name):
-                continue
-        stamps.append((name, stamp, listed_at))
+    stamps: list[tuple[str, str, float]] = []
+    executed = {name for name, _ in todo}
+    for name, fdir in todo:
+        stamp = sync_local.stamp(fdir)
+        if stamp is not None:
+            stamps.append((name, unverified(stamp), time.time()))
+    for name, (stamp, listed_at) in engine.verified.items():
+        if name not in executed:
+            stamps.append((name, stamp, listed_at))
+    engine.verified = {}
     if not stamps:
         return
-    with st.transaction():  # one commit for all: each stamp vouches for its own listing
+    st = engine.state
+    with st.transaction():  # one commit for all
         for name, stamp, listed_at in stamps:
             st.update_folder(name, local_stamp=stamp, synced=listed_at)

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from pigeon.core import sync_answers as answers
 from pigeon.core.sync import Work
 from pigeon.core.sync_remote import FolderInfo
+from pigeon.core.sync_stamps import UNVERIFIED
 from pigeon.core.sync_state import FolderState
 
 if TYPE_CHECKING:
@@ -88,8 +89,15 @@ def gather(engine: SyncEngine, ln: str, info: FolderInfo, fs: FolderState | None
     st = info.status
     fdir = engine.store.folder_path(ln)
     stamp = sync_local.stamp(fdir)
-    local_changed = (fs is None or stamp is None or stamp != fs.local_stamp
-                     or not sync_local.stamp_settled(fs.local_stamp, fs.synced, fine=sync_local.fine_mtimes(fdir)))
+    if fs is not None and fs.local_stamp and fs.local_stamp.startswith(UNVERIFIED):
+        # changed by the last sync: trusted if this sync's check of it found it as recorded
+        checked = engine.stamps.result(ln) if engine.stamps is not None else None
+        local_changed = stamp is None or checked is None or checked[0] != stamp
+        if not local_changed:
+            engine.verified[ln] = checked
+    else:
+        local_changed = (fs is None or stamp is None or stamp != fs.local_stamp
+                         or not sync_local.stamp_settled(fs.local_stamp, fs.synced, fine=sync_local.fine_mtimes(fdir)))
     remote_changed = (
         fs is None
         or not st

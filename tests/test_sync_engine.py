@@ -434,6 +434,35 @@ def test_a_file_added_right_after_a_sync_goes_up_with_the_next(box) -> None:  # 
         assert_agree(user, root, state)
 
 
+def test_a_change_hidden_behind_the_stamp_is_found_by_the_next_check(box) -> None:  # noqa: ANN001
+    """A sync that changed a folder leaves its stamp unverified; the next sync lists the folder
+    once (while it waits for the server) before trusting it. A flag another tool set in the
+    same clock tick as pigeon's last change, which left the folder's mtime as recorded, is
+    found that way and goes up; with nothing hidden, the folder is skipped from then on."""
+    from pigeon.core.sync_stamps import UNVERIFIED
+    from pigeon.core.sync_state import SyncState
+
+    user, root, state = box
+    seed(user, "INBOX", 3)
+    sync(user, root, state)
+    user.append(message(10), "INBOX")
+    assert sync(user, root, state).report.downloaded == 1
+    with SyncState(state) as st:
+        assert st.folder("INBOX").local_stamp.startswith(UNVERIFIED)
+    subdirs = [root / "INBOX" / sub for sub in ("cur", "new")]
+    before = [os.stat(d) for d in subdirs]
+    set_local_flags(find_local(root, "INBOX", b"Hello 1."), "F")  # mutt, in the same tick
+    for d, st in zip(subdirs, before, strict=True):
+        os.utime(d, ns=(st.st_atime_ns, st.st_mtime_ns))
+    res = sync(user, root, state)
+    assert res.report.flags_up == 1
+    assert_agree(user, root, state)
+    again = sync(user, root, state)  # checks the stamp the last sync left: as recorded
+    assert again.skipped >= 1 and again.report == type(res.report)("t")
+    with SyncState(state) as st:
+        assert not st.folder("INBOX").local_stamp.startswith(UNVERIFIED)
+
+
 def test_files_left_in_tmp_go_once_36_hours_old(box) -> None:  # noqa: ANN001
     """A sync killed while writing leaves files in tmp/ (no reader sees them); a later sync
     of that folder removes those older than 36 hours, as the Maildir spec advises, and
