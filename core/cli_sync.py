@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
 
     # Connect first: the handshakes overlap with loading the plugins and the sync engine.
     debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("PIGEON_DEBUG"))
-    openings, preread = open_early(getattr(args, "config_dir", None), args.accounts, debug)
+    # The changed folders are read ahead on the connecting thread, except where the sync
+    # would not read them all (a dry run, some folders only).
+    openings, preread = open_early(getattr(args, "config_dir", None), args.accounts, debug,
+                                   ahead=not args.dry_run and not args.folder)
     try:
         app = make_app(args, preread=preread)
         chosen = server_accounts(app, args.accounts, "sync")

@@ -147,6 +147,7 @@ class SyncEngine:
         self.early_writes: dict[tuple[str, int], Any] = {}  # (folder, uid) -> (future, state row)
         self._dirs: dict[str, Path] = {}  # folder -> its directory, for fetched_early
         self.stamps: Any = None  # sync_stamps.StampCheck of the last sync's stamps
+        self.ahead: Any = None  # sync_gather.Ahead: the changed folders, read while connecting
         self.verified: dict[str, tuple[str, float]] = {}  # folder -> stamp its check vouched for
 
     def pool(self) -> Any:
@@ -172,10 +173,27 @@ class SyncEngine:
             fdir = self._dirs[folder] = self.store.folder_path(folder)
         self.staged[(folder, uid)] = self.pool().submit(stage, fdir, body, uid, fsync=self.opt.fsync)
 
+    def adopt(self, ahead: Any) -> bool:
+        """Take the answers read ahead (``sync_gather.Ahead``): its bodies, written to ``tmp/``
+        already, and its writer threads. False where this sync writes otherwise (one writer,
+        no fsync, a dry run): the caller then discards them and asks again."""
+        if self.opt.writers <= 1 or not self.opt.fsync or self.opt.dry_run or self._pool is not None:
+            return False
+        self._pool = ahead.pool
+        for ln, uid, body, fut in ahead.bodies:
+            self.prefetched[(ln, uid)] = body
+            self.staged[(ln, uid)] = fut
+        ahead.bodies = []
+        self._prefetch_left = ahead.left
+        return True
+
     def run(self) -> Result:
         try:
             return self._run()
         finally:
+            if self.ahead is not None:  # read ahead, never used (the pass ended before)
+                self.ahead.discard()
+                self.ahead = None
             if self.staged:  # fetched early, but the plan did not take them (or the pass failed)
                 from pigeon.core.sync_files import drop_staged
 
@@ -393,8 +411,9 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
         engine = SyncEngine(app.store(account), state, listed.remote if listed else Remote(session), account=account.name,
                             options=options, progress=progress)
         engine.listed = listed
+        engine.ahead = getattr(listed, "ahead", None)
         engine.stamps = stamps
-        keywords = None if options.dry_run else _tags_up(app, account.name, state, engine.remote)
+        keywords = None if options.dry_run else _tags_up(app, account.name, state, engine)
         try:
             res = engine.run()
         except Exception as exc:  # noqa: BLE001 - reported through the result and the hook
@@ -424,15 +443,18 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
     return res
 
 
-def _tags_up(app: Any, account: str, state: SyncState, remote: Remote) -> dict[str, frozenset[str]] | None:
+def _tags_up(app: Any, account: str, state: SyncState, engine: SyncEngine) -> dict[str, frozenset[str]] | None:
     """Tags changed in the index -> IMAP keywords (``sync_tags``), before the pass; returns the
     keywords as agreed before it, for :func:`_tags_down` (None: no index, nothing to do)."""
     try:
         from pigeon.core import sync_tags
 
         before = sync_tags.snapshot(app, state)
-        if before is not None and sync_tags.push(app, account, state, remote):
+        if before is not None and sync_tags.push(app, account, state, engine.remote):
             before = sync_tags.snapshot(app, state)  # what was just stored is agreed
+            if engine.ahead is not None:  # read before these keywords were stored: the pass asks again
+                engine.ahead.discard()
+                engine.ahead = None
         return before
     except Exception as exc:  # noqa: BLE001 - tags never stop the mail from syncing
         import logging

@@ -24,12 +24,16 @@ class Opening:
     session and raises what opening it raised; ``discard()`` drops a session nobody will use."""
 
     def __init__(self, server: Any, *, debug: bool = False, name: str = "", list_folders: bool = False,
-                 imported: threading.Event | None = None) -> None:
+                 imported: threading.Event | None = None, prepared: threading.Event | None = None) -> None:
         """``imported``: when given, the thread makes the TCP and TLS connection at once and
         waits for this event (the main thread has imported the IMAP layer) before going on;
-        importing on two threads at once costs more than it overlaps."""
+        importing on two threads at once costs more than it overlaps. ``prepared``: set once
+        :meth:`read_ahead` has been given what to read ahead, if anything; the thread waits for
+        it after listing the folders."""
         self.server = server
         self._imported = imported
+        self._prepared = prepared
+        self._ahead: Callable[[Any, dict[str, Any]], Any] | None = None
         self._list = list_folders
         self._source: Callable[[bool], Any] | None = None
         self._for: tuple[Any, Any] | None = None  # (App, account) once ready
@@ -47,6 +51,11 @@ class Opening:
         """The App is built: log in with the credentials it has for ``account``."""
         self._for = (app, account)
         self._ready.set()
+
+    def read_ahead(self, reader: Callable[[Any, dict[str, Any]], Any]) -> None:
+        """Once the folders are listed, ``reader(remote, folders)`` reads the changed ones on
+        this thread (``Listed.ahead``), while the command is still loading."""
+        self._ahead = reader
 
     def ready_early(self, source: Callable[[bool], Any]) -> None:
         """Log in with ``source`` (:func:`early_credentials`) without waiting for the App."""
@@ -93,11 +102,26 @@ class Opening:
                 self.listed = Listed(remote, remote.enable_and_list())
             except Exception as exc:  # noqa: BLE001 - raised where the engine asks (Listed.__call__)
                 self.listed = Listed(remote, error=exc)
+            if self._prepared is not None:
+                self._prepared.wait()
+            if self._ahead is not None and self.listed.error is None and not self._discarded:
+                try:
+                    self.listed.ahead = self._ahead(remote, self.listed.folders or {})
+                except Exception:  # noqa: BLE001, S110 - the sync asks again; a dead connection fails there
+                    pass
         with self._lock:
             if not self._discarded:
                 self._session = session
                 return
         _close(session)
+        self._drop_ahead()
+
+    def _drop_ahead(self) -> None:
+        """What was read ahead, for a connection nobody will use: its files in ``tmp/`` go."""
+        ahead = self.listed.ahead if self.listed is not None else None
+        if ahead is not None:
+            self.listed.ahead = None
+            ahead.discard()
 
     def result(self) -> Any:
         self._thread.join()
@@ -119,6 +143,7 @@ class Opening:
         self._ready.set()
         if session is not None:
             _close(session)
+            self._drop_ahead()
         self._thread.join(wait)
 
 
@@ -130,6 +155,7 @@ class Listed:
         self.remote = remote
         self.folders = folders
         self.error = error
+        self.ahead: Any = None  # the changed folders read ahead (sync_gather.Ahead), if asked
 
     def __call__(self) -> dict[str, Any]:
         if self.error is not None:
@@ -137,7 +163,8 @@ class Listed:
         return self.folders or {}
 
 
-def open_early(config_dir: Any, names: list[str], debug: bool) -> tuple[dict[str, Opening], tuple[dict[str, Any], str] | None]:
+def open_early(config_dir: Any, names: list[str], debug: bool, *, ahead: bool = False,
+               ) -> tuple[dict[str, Opening], tuple[dict[str, Any], str] | None]:
     """Start an :class:`Opening` for each IMAP account to sync (``names``, else every account),
     read from config.toml before the App is built; also what was read, for the App. Nothing
     when the file cannot be read as it is: the App then reports the problem, with its line."""
@@ -158,18 +185,63 @@ def open_early(config_dir: Any, names: list[str], debug: bool) -> tuple[dict[str
     # handshakes need only the transport; the rest of the IMAP layer loads meanwhile.
     import pigeon.core.transport  # noqa: F401
 
-    imported = threading.Event()
-    openings = {a.name: Opening(a.imap, debug=debug, name=a.name, list_folders=True, imported=imported) for a in chosen}
+    imported, prepared = threading.Event(), threading.Event()
+    openings = {a.name: Opening(a.imap, debug=debug, name=a.name, list_folders=True, imported=imported,
+                                prepared=prepared) for a in chosen}
     try:
-        for a in chosen:
-            source = early_credentials(directory, raw, a)
-            if source is not None:
-                openings[a.name].ready_early(asked_ahead(source))
-        import pigeon.core.imap  # noqa: F401
-        import pigeon.core.sync_remote  # noqa: F401
+        try:
+            for a in chosen:
+                source = early_credentials(directory, raw, a)
+                if source is not None:
+                    openings[a.name].ready_early(asked_ahead(source))
+            import pigeon.core.imap  # noqa: F401
+            import pigeon.core.sync_remote  # noqa: F401
+        finally:
+            imported.set()
+        # While the thread logs in and lists the folders: what reading ahead needs.
+        readers = _readers_ahead(raw, chosen) if ahead else {}
+        if readers:
+            import concurrent.futures.thread  # noqa: F401
+
+            import pigeon.core.sync_files  # noqa: F401
+            import pigeon.core.sync_flags  # noqa: F401
+            import pigeon.core.sync_gather  # noqa: F401
+            import pigeon.core.sync_types  # noqa: F401
+        for name, reader in readers.items():
+            openings[name].read_ahead(reader)
     finally:
-        imported.set()
+        prepared.set()
     return openings, (raw, text)
+
+
+def _readers_ahead(raw: dict[str, Any], chosen: list[Any]) -> dict[str, Callable[[Any, dict[str, Any]], Any]]:
+    """Per account with a sync state, what reads its changed folders ahead on the connecting
+    thread (``sync_gather.prefetch_ahead``), from the state file where the App will look for it
+    (``state_dir`` in config.toml, else ``$PIGEON_STATE_DIR``, else the default)."""
+    import os
+
+    from pigeon.core import paths
+    from pigeon.core.maildir import Maildir
+    from pigeon.core.sync import SyncOptions
+    from pigeon.core.sync_state import state_path
+
+    setting = raw.get("state_dir")
+    base = paths.state_dir(setting if isinstance(setting, str) and setting else None)
+    out: dict[str, Callable[[Any, dict[str, Any]], Any]] = {}
+    for a in chosen:
+        path = state_path(base, a.name)
+        if os.path.exists(path):
+            out[a.name] = _reader(path, Maildir(a.maildir), SyncOptions().writers)
+    return out
+
+
+def _reader(path: Any, store: Any, writers: int) -> Callable[[Any, dict[str, Any]], Any]:
+    def read(remote: Any, folders: dict[str, Any]) -> Any:
+        from pigeon.core.sync_gather import prefetch_ahead
+
+        return prefetch_ahead(remote, folders, path, store, writers)
+
+    return read
 
 
 def asked_ahead(source: Callable[[bool], Any]) -> Callable[[bool], Any]:

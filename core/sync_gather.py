@@ -176,23 +176,123 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
     with the metadata of its new messages, and its bodies are asked for as soon as that answer
     is in, together with the next such folder (``Remote.conveyor``): so the bodies come while
     the folder is still the one examined, not after examining it again (which costs the server
-    as much as the first time: ~8 ms for a folder of thousands on Dovecot)."""
+    as much as the first time: ~8 ms for a folder of thousands on Dovecot).
+
+    The connecting thread may have done all this already (:func:`prefetch_ahead`, while the
+    command was still loading); its answers are taken when they were asked on exactly the
+    grounds this sync has (the same folders, as recorded and as listed)."""
     r = engine.remote
     if not r.qresync or engine.opt.dry_run:
         return {}
+    todo = changed_folders(pairs, states, engine._wanted)
+    if len(todo) < 2:
+        return {}
+    ahead, engine.ahead = engine.ahead, None
+    if ahead is not None:
+        if ahead.grounds == grounds(todo) and engine.adopt(ahead):
+            return ahead.selected
+        ahead.discard()
+    out, engine._prefetch_left = run_prefetch(r, todo, engine.fetched_early)
+    return out
+
+
+def changed_folders(pairs: dict[str, Any], states: dict[str, Any], wanted: Callable[[str, str], bool]) -> list[tuple]:
+    """(local name, FolderInfo, FolderState, status) of each folder the listing says the server
+    changed since the state's record of it."""
     todo = []
     for ln in sorted(pairs):
         info, fs = pairs[ln], states.get(ln)
         st = info.status
-        if fs is None or not fs.uidvalidity or not fs.highestmodseq or not engine._wanted(ln, info.name):
+        if fs is None or not fs.uidvalidity or not fs.highestmodseq or not wanted(ln, info.name):
             continue
         if not st or "HIGHESTMODSEQ" not in st or st.get("UIDVALIDITY") != fs.uidvalidity:
             continue
         if (fs.highestmodseq, fs.uidnext) == (st.get("HIGHESTMODSEQ"), st.get("UIDNEXT")):
             continue  # unchanged on the server
         todo.append((ln, info, fs, st))
+    return todo
+
+
+def grounds(todo: list[tuple]) -> tuple:
+    """What the answers to :func:`run_prefetch` depend on: every folder's names, record and status."""
+    return tuple((ln, info.name, fs.uidvalidity, fs.highestmodseq, fs.uidnext, tuple(sorted(st.items())))
+                 for ln, info, fs, st in todo)
+
+
+class Ahead:
+    """:func:`run_prefetch` done by the connecting thread: its ``grounds``, the answers
+    (``selected``; ``bodies`` as (folder, uid, bytes, Future of a ``sync_files.Staged``: the
+    body written to the folder's ``tmp/`` on a writer thread of ``pool``)) and the budget
+    ``left``. A sync that does not take them calls :meth:`discard`."""
+
+    def __init__(self, grounds: tuple, selected: dict[str, Selected], bodies: list[tuple[str, int, bytes, Any]],
+                 left: int, pool: Any) -> None:
+        self.grounds = grounds
+        self.selected = selected
+        self.bodies = bodies
+        self.left = left
+        self.pool = pool
+
+    def discard(self) -> None:
+        """Remove the files written to ``tmp/`` and stop the writer threads."""
+        from pigeon.core.sync_files import drop_staged
+
+        for _ln, _uid, _body, fut in self.bodies:
+            drop_staged(fut)
+        self.bodies = []
+        self.pool.shutdown(wait=True)
+
+
+def prefetch_ahead(remote: Any, folders: dict[str, Any], state_file: Any, store: Any, writers: int) -> Ahead | None:
+    """:func:`run_prefetch` on the connecting thread, right after the folder listing, from the
+    state's record as it is on disk (read with a connection of its own, read-only), each body
+    written to its folder's ``tmp/`` by ``writers`` threads as it arrives. The sync takes the
+    answers only if its own grounds turn out the same (:func:`prefetch`). The folders are
+    paired by the server name the state recorded; a folder it does not know is left to the
+    sync."""
+    import os
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pigeon.core.sync_files import stage
+    from pigeon.core.sync_state import FolderState
+
+    if not remote.qresync or not os.path.exists(state_file):
+        return None
+    db = sqlite3.connect(f"file:{state_file}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = db.execute("SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders").fetchall()
+    finally:
+        db.close()
+    pairs: dict[str, Any] = {}
+    states: dict[str, Any] = {}
+    for row in rows:
+        fs = FolderState(*row)
+        info = folders.get(fs.remote) if fs.remote else None
+        if info is not None:
+            pairs[fs.name] = info
+            states[fs.name] = fs
+    todo = changed_folders(pairs, states, lambda _ln, _rn: True)
     if len(todo) < 2:
-        return {}
+        return None
+    dirs = {ln: store.folder_path(ln) for ln, _i, _f, _s in todo}
+    pool = ThreadPoolExecutor(max_workers=max(1, writers), thread_name_prefix="pigeon-sync-fs")
+    bodies: list[tuple[str, int, bytes, Any]] = []
+
+    def on_body(ln: str, uid: int, body: bytes) -> None:
+        bodies.append((ln, uid, body, pool.submit(stage, dirs[ln], body, uid, fsync=True)))
+
+    try:
+        selected, left = run_prefetch(remote, todo, on_body)
+    except BaseException:
+        Ahead((), {}, bodies, 0, pool).discard()
+        raise
+    return Ahead(grounds(todo), selected, bodies, left, pool)
+
+
+def run_prefetch(r: Any, todo: list[tuple], on_body: Callable[[str, int, bytes], None]) -> tuple[dict[str, Selected], int]:
+    """The conveyor of :func:`prefetch` over ``todo`` (:func:`changed_folders`): each folder's
+    Selected, and what is left of the budget; each new body fetched goes to ``on_body``."""
     from pigeon.core.sync_remote import uid_set
 
     def has_new(item: tuple) -> bool:
@@ -229,7 +329,7 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
             if typ == "OK" and ln in out:
                 for uid, body in answers.bodies_from(untagged):
                     if uid in uids:
-                        engine.fetched_early(ln, uid, body)
+                        on_body(ln, uid, body)
             return None
         # "meta": the new messages' flags, sizes and Message-IDs; their bodies next, while
         # this folder is still the one examined, then the next folder with new mail
@@ -254,8 +354,7 @@ def prefetch(engine: SyncEngine, pairs: dict[str, Any], states: dict[str, Any]) 
         return more
 
     r.conveyor(first, on_reply)
-    engine._prefetch_left = left
-    return out
+    return out, left
 
 
 #: what the pipelined gathering asks of every new message

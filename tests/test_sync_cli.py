@@ -382,3 +382,92 @@ def test_with_the_credentials_plugin_disabled_no_password_is_sent(mail_user, con
     assert "no credentials for account work" in p.stderr.decode()
     assert not runs.exists()
     assert not maildir.exists() or not any(maildir.rglob("*,U=*"))
+
+
+def _changes_in_two_folders(user, n: int) -> None:  # noqa: ANN001
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.add_flags(c.search("ALL")[:1], ["\\Flagged"])
+    c.logout()
+    user.append(message(n), "INBOX")
+    user.append(message(n + 1), "Archive")
+
+
+def test_changed_folders_are_read_ahead_while_the_command_loads(mail_user, config_dir, isolated_env, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The connecting thread reads the folders the server changed (their QRESYNC answers and new
+    bodies, written to tmp/) as soon as they are listed; the sync takes those answers when its
+    own grounds are the same, and asks again, leaving nothing in tmp/, when they are not."""
+    import pigeon.core.sync_gather as gather
+    from pigeon.core.app import App
+    from pigeon.core.sync import sync_account
+    from pigeon.core.sync_connect import Opening, _readers_ahead
+
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    for i in range(2):
+        mail_user.append(message(i), "INBOX")
+        mail_user.append(message(10 + i), "Archive")
+    assert run_pigeon("sync").returncode == 0
+    app = App.create(config_dir)
+    acct = app.account("work")
+    asked: list[int] = []
+    real = gather.run_prefetch
+    monkeypatch.setattr(gather, "run_prefetch", lambda *a: asked.append(1) or real(*a))
+
+    def sync_reading_ahead() -> object:
+        import threading
+
+        prepared = threading.Event()
+        opening = Opening(acct.imap, name="work", list_folders=True, prepared=prepared)
+        opening.read_ahead(_readers_ahead({}, [acct])["work"])
+        prepared.set()
+        opening.ready(app, acct)
+        return sync_account(app, acct, opening=opening)
+
+    _changes_in_two_folders(mail_user, 100)
+    res = sync_reading_ahead()
+    assert not res.failed and res.report.downloaded == 2 and res.report.flags_down == 1
+    assert asked == [1]  # read once, on the connecting thread; the sync took those answers
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+
+    asked.clear()
+    _changes_in_two_folders(mail_user, 200)
+    calls = iter(range(1000))
+    monkeypatch.setattr(gather, "grounds", lambda todo: (next(calls), tuple(t[0] for t in todo)))  # never the same twice
+    res = sync_reading_ahead()
+    assert not res.failed and res.report.downloaded == 2
+    assert asked == [1, 1]  # read ahead, found on other grounds, read again by the sync
+    assert_agree(mail_user, maildir, state_file(isolated_env))
+    assert [p for f in ("INBOX", "Archive") for p in (maildir / f / "tmp").iterdir()] == []
+
+
+def test_what_an_unused_connection_read_ahead_leaves_nothing_behind(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    """A connection dropped unused (a plugin changed the account's server) takes what it read
+    ahead with it: no file is left in tmp/."""
+    import threading
+    import time
+
+    from pigeon.core.app import App
+    from pigeon.core.sync_connect import Opening, _readers_ahead
+
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    for i in range(2):
+        mail_user.append(message(i), "INBOX")
+        mail_user.append(message(10 + i), "Archive")
+    assert run_pigeon("sync").returncode == 0
+    _changes_in_two_folders(mail_user, 100)
+    app = App.create(config_dir)
+    acct = app.account("work")
+    prepared = threading.Event()
+    opening = Opening(acct.imap, name="work", list_folders=True, prepared=prepared)
+    opening.read_ahead(_readers_ahead({}, [acct])["work"])
+    prepared.set()
+    opening.ready(app, acct)
+    deadline = time.monotonic() + 10
+    while (opening.listed is None or opening.listed.ahead is None) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert opening.listed is not None and opening.listed.ahead is not None
+    assert any((maildir / f / "tmp").iterdir() for f in ("INBOX", "Archive"))  # the new bodies, written ahead
+    opening.discard(wait=5)
+    assert [p for f in ("INBOX", "Archive") for p in (maildir / f / "tmp").iterdir()] == []
