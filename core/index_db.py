@@ -169,7 +169,7 @@ class IndexDB:
                 from pigeon.core.errors import PigeonError
 
                 raise PigeonError(f"no index yet at {self.path}: run 'pigeon index'")
-            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+            self.conn = sqlite3.connect(sqlite3.read_only_uri(self.path), uri=True, isolation_level=None,
                                         check_same_thread=False)
             try:
                 row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()

@@ -14,4 +14,15 @@ try:
 except ImportError:  # pragma: no cover - another Python implementation
     from sqlite3 import DatabaseError, IntegrityError, OperationalError, connect
 
-__all__ = ["DatabaseError", "IntegrityError", "OperationalError", "connect"]
+__all__ = ["DatabaseError", "IntegrityError", "OperationalError", "connect", "read_only_uri"]
+
+
+def read_only_uri(path: str) -> str:
+    """The ``file:`` URI that opens ``path`` read-only (``connect(..., uri=True)``): the
+    characters a URI gives a meaning to (``%``, ``?``, ``#``) escaped, so any file name works."""
+    import os
+
+    path = os.path.abspath(path)
+    for char, code in (("%", "%25"), ("?", "%3f"), ("#", "%23")):
+        path = path.replace(char, code)
+    return f"file:{path}?mode=ro"

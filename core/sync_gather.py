@@ -254,12 +254,13 @@ def prefetch_ahead(remote: Any, folders: dict[str, Any], state_file: Any, store:
     import sqlite3
     from concurrent.futures import ThreadPoolExecutor
 
+    from pigeon.core.sqlite import read_only_uri
     from pigeon.core.sync_files import stage
     from pigeon.core.sync_state import FolderState
 
     if not remote.qresync or not os.path.exists(state_file):
         return None
-    db = sqlite3.connect(f"file:{state_file}?mode=ro", uri=True, timeout=5)
+    db = sqlite3.connect(read_only_uri(os.fspath(state_file)), uri=True, timeout=5)
     try:
         rows = db.execute("SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders").fetchall()
     finally:

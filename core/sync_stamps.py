@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pigeon.core import sync_local
+from pigeon.core.sqlite import read_only_uri
 from pigeon.core.sync_flags import synced_letters
 
 #: In front of a stamp that no listing has vouched for yet.
@@ -64,7 +65,7 @@ class StampCheck:
 
     def _run(self, db_path: Path, todo: list[tuple[str, Path, str]]) -> None:
         try:
-            db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+            db = sqlite3.connect(read_only_uri(str(db_path)), uri=True, timeout=30)
         except sqlite3.Error:
             return
         try:

@@ -225,3 +225,24 @@ def test_a_flag_change_updates_the_row_in_place_and_never_loses_one(tmp_path: Pa
     assert st.messages("INBOX") == {1: a2, 2: b2, 3: ghost}
     assert [f for f, _m in st.find_key("k2")] == [] and st.find_key("k2-renamed")[0][1] == b2
     st.close()
+
+
+def test_a_state_in_a_directory_with_uri_characters_opens_read_only(tmp_path: Path) -> None:
+    """The threads that read the state on their own (stamp checks, reading ahead) open it by a
+    ``file:`` URI: a directory named with ``%``, ``?`` or ``#`` must still be that directory."""
+    import sqlite3
+
+    from pigeon.core.sqlite import read_only_uri
+
+    odd = tmp_path / "100% mail? #1"
+    odd.mkdir()
+    st = SyncState(odd / "s.sqlite")
+    with st.transaction():
+        st.put_many("INBOX", [MessageState(1, "k1", "S", frozenset(), 10, "d1", "m1")])
+    st.close()
+    db = sqlite3.connect(read_only_uri(str(odd / "s.sqlite")), uri=True)
+    assert db.execute("SELECT key FROM messages").fetchall() == [("k1",)]
+    with pytest.raises(sqlite3.OperationalError):
+        db.execute("DELETE FROM messages")
+    db.close()
+    assert not (tmp_path / "100").exists()
