@@ -4,7 +4,7 @@ as flags, sizes and Message-IDs or as message bodies, and UID sets both ways.
 
 Pure functions over imaplib's collected untagged responses (``{"FETCH": [...], ...}``), so
 the same reading serves a command run alone (``Remote``) and pipelined ones
-(``Remote.pipeline``)."""
+(``Remote.conveyor``)."""
 
 from __future__ import annotations
 

@@ -77,67 +77,19 @@ class Remote:
 
     # ------------------------------------------------------------------ folders
 
-    def pipeline(self, commands: list[tuple[str, list[bytes], str | None]],
-                 on_reply: Callable[[tuple[str, bytes, dict[str, list]]], None] | None = None,
-                 ) -> list[tuple[str, bytes, dict[str, list]]]:
-        """Send every command (name, arguments, the folder a SELECT/EXAMINE opens) before
-        reading any answer; return (status, text, untagged responses) per command, in order.
-        IMAP answers in order and ends each answer with its tagged line, so what arrives
-        between two tagged lines belongs to the second command. A name may be ``UID FETCH``.
-        A refused command does not raise here; afterwards ``selected`` is the folder of the
-        last SELECT/EXAMINE if it went through (a refused one leaves none selected).
-        ``on_reply`` is called with each answer as soon as it is complete, while the later
-        ones are still arriving."""
-        import imaplib
-
-        imap = self.imap
-        imap.untagged_responses.clear()
-        if hasattr(imap, "_untagged_count"):
-            imap._untagged_count = 0
-        sent = []
-        for name, args, _folder in commands:
-            words = name.split()
-            if words[0] in ("SELECT", "EXAMINE"):
-                imap.state = "AUTH"
-            tag = imap._command(*words, *args)
-            if words[0] in ("SELECT", "EXAMINE"):
-                imap.state = "SELECTED"  # for the commands that follow it
-            sent.append((words[0], tag))
-        out = []
-        failed: Exception | None = None
-        for name, tag in sent:
-            try:
-                typ, dat = imap._command_complete(name, tag)
-            except imaplib.IMAP4.abort:
-                raise
-            except imaplib.IMAP4.error as exc:  # BAD: the stream is still in step
-                typ, dat = "BAD", [str(exc).encode()]
-            untagged = dict(imap.untagged_responses)
-            imap.untagged_responses.clear()
-            text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
-            out.append((typ, text, untagged))
-            if on_reply is not None and failed is None:
-                try:
-                    on_reply(out[-1])
-                except Exception as exc:  # noqa: BLE001 - raised once every answer is read
-                    failed = exc
-        for (name, _args, folder), (typ, _t, _u) in zip(commands, out, strict=True):
-            if name.split()[0] in ("SELECT", "EXAMINE"):
-                self.selected = folder if typ == "OK" else None
-        imap.state = "SELECTED" if self.selected is not None else "AUTH"
-        if failed is not None:
-            raise failed
-        return out
-
     def conveyor(self, first: list[tuple[str, list[bytes], str | None, Any]],
                  on_reply: Callable[[Any, tuple[str, bytes, dict[str, list]]], list | None]) -> None:
-        """:meth:`pipeline` for commands that depend on earlier answers: ``first`` (name,
-        arguments, the folder a SELECT/EXAMINE opens, a context) is sent at once; each answer
+        """Pipelined commands, some depending on earlier answers: ``first`` (name, arguments,
+        the folder a SELECT/EXAMINE opens, a context) is sent at once, before any answer is
+        read (IMAP answers in order, ending each with its tagged line, so what arrives between
+        two tagged lines belongs to the second command; a name may be ``UID FETCH``). Each answer
         goes to ``on_reply(context, (status, text, untagged))`` as soon as it is complete, and
         the commands it returns are sent right away, behind those still unanswered. The server
         therefore never waits for the client except where an answer decides what to ask next.
-        An exception from ``on_reply`` stops further sending; it is raised once every answer
-        sent for has been read, so the connection stays in step."""
+        A refused command does not raise here; afterwards ``selected`` is the folder of the
+        last SELECT/EXAMINE if it went through. An exception from ``on_reply`` stops further
+        sending; it is raised once every answer sent for has been read, so the connection stays
+        in step."""
         import imaplib
         from collections import deque
 

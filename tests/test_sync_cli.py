@@ -384,6 +384,33 @@ def test_with_the_credentials_plugin_disabled_no_password_is_sent(mail_user, con
     assert not maildir.exists() or not any(maildir.rglob("*,U=*"))
 
 
+def _synced_in_two_folders(user, config_dir: Path, maildir: Path):  # noqa: ANN001, ANN202
+    """An account synced once with mail in INBOX and Archive: (App, its account)."""
+    from pigeon.core.app import App
+
+    write_config(config_dir, user, maildir)
+    for i in range(2):
+        user.append(message(i), "INBOX")
+        user.append(message(10 + i), "Archive")
+    assert run_pigeon("sync").returncode == 0
+    app = App.create(config_dir)
+    return app, app.account("work")
+
+
+def _opening_reading_ahead(app, acct):  # noqa: ANN001, ANN202
+    """An Opening for ``acct`` that reads the changed folders ahead, as ``open_early`` sets it up."""
+    import threading
+
+    from pigeon.core.sync_connect import Opening, _readers_ahead
+
+    prepared = threading.Event()
+    opening = Opening(acct.imap, name="work", list_folders=True, prepared=prepared)
+    opening.read_ahead(_readers_ahead({}, [acct])["work"])
+    prepared.set()
+    opening.ready(app, acct)
+    return opening
+
+
 def _changes_in_two_folders(user, n: int) -> None:  # noqa: ANN001
     c = user.imap()
     c.select_folder("INBOX")
@@ -398,31 +425,16 @@ def test_changed_folders_are_read_ahead_while_the_command_loads(mail_user, confi
     bodies, written to tmp/) as soon as they are listed; the sync takes those answers when its
     own grounds are the same, and asks again, leaving nothing in tmp/, when they are not."""
     import pigeon.core.sync_gather as gather
-    from pigeon.core.app import App
     from pigeon.core.sync import sync_account
-    from pigeon.core.sync_connect import Opening, _readers_ahead
 
     maildir = tmp_path / "Mail"
-    write_config(config_dir, mail_user, maildir)
-    for i in range(2):
-        mail_user.append(message(i), "INBOX")
-        mail_user.append(message(10 + i), "Archive")
-    assert run_pigeon("sync").returncode == 0
-    app = App.create(config_dir)
-    acct = app.account("work")
+    app, acct = _synced_in_two_folders(mail_user, config_dir, maildir)
     asked: list[int] = []
     real = gather.run_prefetch
     monkeypatch.setattr(gather, "run_prefetch", lambda *a: asked.append(1) or real(*a))
 
     def sync_reading_ahead() -> object:
-        import threading
-
-        prepared = threading.Event()
-        opening = Opening(acct.imap, name="work", list_folders=True, prepared=prepared)
-        opening.read_ahead(_readers_ahead({}, [acct])["work"])
-        prepared.set()
-        opening.ready(app, acct)
-        return sync_account(app, acct, opening=opening)
+        return sync_account(app, acct, opening=_opening_reading_ahead(app, acct))
 
     _changes_in_two_folders(mail_user, 100)
     res = sync_reading_ahead()
@@ -444,26 +456,12 @@ def test_changed_folders_are_read_ahead_while_the_command_loads(mail_user, confi
 def test_what_an_unused_connection_read_ahead_leaves_nothing_behind(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
     """A connection dropped unused (a plugin changed the account's server) takes what it read
     ahead with it: no file is left in tmp/."""
-    import threading
     import time
 
-    from pigeon.core.app import App
-    from pigeon.core.sync_connect import Opening, _readers_ahead
-
     maildir = tmp_path / "Mail"
-    write_config(config_dir, mail_user, maildir)
-    for i in range(2):
-        mail_user.append(message(i), "INBOX")
-        mail_user.append(message(10 + i), "Archive")
-    assert run_pigeon("sync").returncode == 0
+    app, acct = _synced_in_two_folders(mail_user, config_dir, maildir)
     _changes_in_two_folders(mail_user, 100)
-    app = App.create(config_dir)
-    acct = app.account("work")
-    prepared = threading.Event()
-    opening = Opening(acct.imap, name="work", list_folders=True, prepared=prepared)
-    opening.read_ahead(_readers_ahead({}, [acct])["work"])
-    prepared.set()
-    opening.ready(app, acct)
+    opening = _opening_reading_ahead(app, acct)
     deadline = time.monotonic() + 10
     while (opening.listed is None or opening.listed.ahead is None) and time.monotonic() < deadline:
         time.sleep(0.02)
