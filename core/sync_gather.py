@@ -251,24 +251,21 @@ def prefetch_ahead(remote: Any, folders: dict[str, Any], state_file: Any, store:
     paired by the server name the state recorded; a folder it does not know is left to the
     sync."""
     import os
-    import sqlite3
     from concurrent.futures import ThreadPoolExecutor
 
-    from pigeon.core.sqlite import read_only_uri
     from pigeon.core.sync_files import stage
-    from pigeon.core.sync_state import FolderState
+    from pigeon.core.sync_state import StateReader
 
     if not remote.qresync or not os.path.exists(state_file):
         return None
-    db = sqlite3.connect(read_only_uri(os.fspath(state_file)), uri=True, timeout=5)
+    state = StateReader(state_file)
     try:
-        rows = db.execute("SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders").fetchall()
+        recorded = state.folders()
     finally:
-        db.close()
+        state.close()
     pairs: dict[str, Any] = {}
     states: dict[str, Any] = {}
-    for row in rows:
-        fs = FolderState(*row)
+    for fs in recorded.values():
         info = folders.get(fs.remote) if fs.remote else None
         if info is not None:
             pairs[fs.name] = info

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pigeon.core import sync_local
-from pigeon.core.sqlite import read_only_uri
 from pigeon.core.sync_flags import synced_letters
+from pigeon.core.sync_state import StateReader
 
 #: In front of a stamp that no listing has vouched for yet.
 UNVERIFIED = "?"
@@ -65,31 +65,28 @@ class StampCheck:
 
     def _run(self, db_path: Path, todo: list[tuple[str, Path, str]]) -> None:
         try:
-            db = sqlite3.connect(read_only_uri(str(db_path)), uri=True, timeout=30)
+            state = StateReader(db_path)
         except sqlite3.Error:
             return
         try:
             for name, fdir, recorded in todo:
                 try:
-                    self._results[name] = _check(db, name, fdir, recorded)
+                    self._results[name] = _check(state, name, fdir, recorded)
                 except (OSError, sqlite3.Error):
                     self._results[name] = None
         finally:
-            db.close()
+            state.close()
 
 
-def _check(db: sqlite3.Connection, name: str, fdir: Path, recorded: str) -> tuple[str, float] | None:
+def _check(state: StateReader, name: str, fdir: Path, recorded: str) -> tuple[str, float] | None:
     listed_at = time.time()
     now = sync_local.stamp(fdir)  # read before the listing: a change after it makes it stale
     if now != recorded or not sync_local.stamp_settled(now, listed_at, fine=sync_local.fine_mtimes(fdir)):
         return None
-    row = db.execute("SELECT group_concat(key || ':2,' || flags, '/') FROM messages WHERE folder=?", (name,)).fetchone()
-    names = set(row[0].split("/")) if row and row[0] else set()
-    if sync_local.listing_is(fdir, names):
+    if sync_local.listing_is(fdir, state.file_names(name)):
         return now, listed_at
     # Not exactly the names pigeon gives: compare (unique name, synced flags) pairs, which
     # allows letters we do not sync and the other info separator.
     listed = sync_local.scan_names(fdir)
     have = {(k, synced_letters(f)) for k, f in map(sync_local.split_name, listed)}
-    want = set(db.execute("SELECT key, flags FROM messages WHERE folder=?", (name,)))
-    return (now, listed_at) if len(have) == len(listed) and have == want else None
+    return (now, listed_at) if len(have) == len(listed) and have == state.key_flags(name) else None

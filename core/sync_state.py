@@ -105,7 +105,38 @@ def state_path(state_dir: Path, account: str) -> Path:
     return Path(state_dir) / "sync" / f"{safe.lstrip('.') or '_'}.sqlite"
 
 
-class SyncState:
+class StateReader:
+    """The state read through a read-only connection of its own, for a thread (the stamp check,
+    reading ahead) while the engine's ``SyncState`` may be writing."""
+
+    def __init__(self, path: Path) -> None:
+        from pigeon.core.sqlite import read_only_uri
+
+        self.path = Path(path)
+        self.db = sqlite3.connect(read_only_uri(str(self.path)), uri=True, timeout=30)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def folders(self) -> dict[str, FolderState]:
+        rows = self.db.execute(
+            "SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders"
+        )
+        return {r[0]: FolderState(*r) for r in rows}
+
+    def file_names(self, folder: str) -> set[str]:
+        """``<unique name>:2,<flags>`` of every message of a folder (one string from SQLite,
+        split in C: a folder of thousands costs a fraction of a millisecond)."""
+        row = self.db.execute("SELECT group_concat(key || ':2,' || flags, '/') FROM messages WHERE folder=?", (folder,)).fetchone()
+        return set(row[0].split("/")) if row and row[0] else set()
+
+    def key_flags(self, folder: str) -> set[tuple[str, str]]:
+        """(unique name, flags) of every message of a folder: what its files should be."""
+        return set(self.db.execute("SELECT key, flags FROM messages WHERE folder=?", (folder,)))
+
+
+
+class SyncState(StateReader):
     """The SQLite state of one account. Not thread-safe: one engine owns it at a time."""
 
     def __init__(self, path: Path) -> None:
@@ -189,12 +220,6 @@ class SyncState:
 
     # ------------------------------------------------------------------ folders
 
-    def folders(self) -> dict[str, FolderState]:
-        rows = self.db.execute(
-            "SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders"
-        )
-        return {r[0]: FolderState(*r) for r in rows}
-
     def folder(self, name: str) -> FolderState | None:
         r = self.db.execute(
             "SELECT name, remote, uidvalidity, highestmodseq, uidnext, local_stamp, synced FROM folders WHERE name=?",
@@ -249,16 +274,6 @@ class SyncState:
             for r in rows:
                 out[r[0]] = MessageState(r[0], r[1], r[2], _kw_set(r[3]), r[4], r[5], r[6])
         return out
-
-    def file_names(self, folder: str) -> set[str]:
-        """``<unique name>:2,<flags>`` of every message of a folder (one string from SQLite,
-        split in C: a folder of thousands costs a fraction of a millisecond)."""
-        row = self.db.execute("SELECT group_concat(key || ':2,' || flags, '/') FROM messages WHERE folder=?", (folder,)).fetchone()
-        return set(row[0].split("/")) if row and row[0] else set()
-
-    def key_flags(self, folder: str) -> set[tuple[str, str]]:
-        """(unique name, flags) of every message of a folder: what its files should be."""
-        return set(self.db.execute("SELECT key, flags FROM messages WHERE folder=?", (folder,)))
 
     def get_many(self, folder: str, uids: Iterable[int]) -> dict[int, MessageState]:
         out: dict[int, MessageState] = {}

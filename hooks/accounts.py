@@ -19,6 +19,12 @@ def pigeon_credentials(account: AccountConfig, purpose: str, username: str) -> C
     ``password_command`` (run without a shell, first line of its output), the system keyring,
     and OAuth2 tokens. The user's implementations run first.
 
+    ``pigeon sync`` asks the built-in provider at once, before the plugins load, when nothing
+    else can answer: no file of the user's plugins names this hook and no installed package
+    declares pigeon plugins. An implementation registered from elsewhere (a module a user
+    file imports and registers under another name) should be named in that file, or the
+    account's ``password_command`` may be used for the sync's login.
+
     :param account: the account being connected.
     :param purpose: ``"imap"``, ``"smtp"`` or ``"pop3"``; with ``":refresh"`` appended
         (``"imap:refresh"``) when the server just rejected the OAuth2 token supplied: return

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pigeon.core.sync_state import FolderState, MessageState, SyncState, state_path
+from pigeon.core.sync_state import FolderState, MessageState, StateReader, SyncState, state_path
 
 
 def test_roundtrip_folders_and_messages(tmp_path: Path) -> None:
@@ -245,4 +245,7 @@ def test_a_state_in_a_directory_with_uri_characters_opens_read_only(tmp_path: Pa
     with pytest.raises(sqlite3.OperationalError):
         db.execute("DELETE FROM messages")
     db.close()
+    reader = StateReader(odd / "s.sqlite")  # what those threads open
+    assert reader.file_names("INBOX") == {"k1:2,S"} and reader.key_flags("INBOX") == {("k1", "S")}
+    reader.close()
     assert not (tmp_path / "100").exists()
