@@ -18,7 +18,6 @@ Rules every protocol module follows (SECURITY.md §1, §7):
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import random
 import socket
@@ -190,6 +189,8 @@ def quietly(*steps: Callable[[], object]) -> None:
 
 
 def fingerprint_of(tls: ssl.SSLSocket | ssl.SSLObject) -> str:
+    import hashlib  # here: only a pinned certificate needs it, and loading it costs ~2 ms
+
     der = tls.getpeercert(binary_form=True) or b""
     return hashlib.sha256(der).hexdigest()
 
@@ -270,7 +271,7 @@ class TLSInfo:
             subject=subject,
             issuer=issuer,
             not_after=not_after,
-            fingerprint=hashlib.sha256(der).hexdigest(),
+            fingerprint=fingerprint_of(tls),
             verified=server.verify,
         )
 
