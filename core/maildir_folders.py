@@ -99,6 +99,17 @@ class MaildirFolders:
             raise _oserror(f"cannot create folder {folder!r}", exc) from None
         return path
 
+    def file_count(self, folder: str) -> int | None:
+        """How many message files ``folder`` holds (in ``cur/``, ``new/`` and ``tmp/``; dot
+        files such as editors' leftovers do not count); None if it is no folder here."""
+        path = self.folder_path(folder)
+        try:
+            if not is_maildir(path):
+                return None
+            return sum(1 for sub in SUBDIRS if (path / sub).is_dir() for n in os.listdir(path / sub) if not n.startswith("."))
+        except OSError:
+            return None
+
     def delete_folder(self, folder: str) -> None:
         """Remove an empty folder. Subfolders stay (their parent becomes a plain directory)."""
         if folder == "":
@@ -110,6 +121,7 @@ class MaildirFolders:
             d = path / sub
             if d.is_dir() and any(not n.startswith(".") for n in os.listdir(d)):
                 raise StoreError(f"folder {folder!r} is not empty ({sub}/ holds files)")
+        # A file arriving after the check above makes the rmdir below fail: it is kept.
         try:
             for sub in SUBDIRS:
                 d = path / sub

@@ -238,6 +238,7 @@ class SyncEngine:
                 from pigeon.core.sync_exec import stamp_folders
 
                 stamp_folders(self)  # the stamps this sync's check vouched for
+            self._drop_emptied()
             return res
         from pigeon.core.sync_plan import plan
 
@@ -250,6 +251,7 @@ class SyncEngine:
         for w in works:
             res.notes += [f"{w.name}: {n}" for n in w.notes]
         if self.opt.dry_run:
+            self._drop_emptied(p)
             return res
         from pigeon.core.sync_exec import execute, stamp_folders
         from pigeon.core.sync_files import write_early
@@ -263,7 +265,30 @@ class SyncEngine:
         self.remote.unselect()
         self.state.checkpoint_soon()  # the log of this pass goes to disk while the stamps are taken
         stamp_folders(self)
+        self._drop_emptied()
         return res
+
+    def _drop_emptied(self, plan: Plan | None = None) -> None:
+        """The folders gone from the server (renamed or deleted there) whose local copy holds
+        nothing any more (its messages moved to the folder's new name, or it was empty): the
+        local folder is removed and forgotten, as on the server. One that still holds anything,
+        a file the state does not know included, is kept as it is. A dry run says which would
+        go, counting the moves its ``plan`` would make out of them."""
+        notes = self.result.notes
+        for ln in self.gone:
+            out = sum(1 for m in plan.moves_local if m.src == ln) if plan is not None else 0
+            if ln in self.result.failed or self.state.count(ln) != out or self.store.file_count(ln) != out:
+                continue
+            kept = f"{ln}: gone from the server; the local copy is kept (remove it by hand to forget it)"
+            if self.opt.dry_run:
+                notes[:] = [f"{ln}: gone from the server and empty here; would be removed" if n == kept else n for n in notes]
+                continue
+            try:
+                self.store.delete_folder(ln)
+            except Exception:  # noqa: BLE001, S112 - a file arrived meanwhile (or the folder is odd): kept
+                continue
+            self.state.remove_folder(ln)
+            notes[:] = [f"{ln}: gone from the server and empty here; removed" if n == kept else n for n in notes]
 
     def _gone_inputs(self, works: list[Work], states: dict[str, FolderState]) -> list[FolderInput]:
         """The folders gone from the server, as sources of moves, when a folder is new there

@@ -656,6 +656,58 @@ def test_a_folder_renamed_on_the_server_is_moved_here_not_downloaded_again(box) 
     assert (again.report.moved, again.report.downloaded, again.report.uploaded) == (0, 0, 0), again.report
 
 
+def test_a_folder_renamed_on_the_server_leaves_no_empty_folder_here(box) -> None:  # noqa: ANN001
+    """Projects renamed to Work on the server, nothing else changed: every message moves across,
+    and the old local folder, empty then, goes too (as on the server) and is forgotten. A dry
+    run first says so and removes nothing."""
+    user, root, state = box
+    seed(user, "Projects", 3, flags=("\\Seen",))
+    seed(user, "INBOX", 1, start=50)
+    sync(user, root, state)
+    c = user.imap()
+    c.rename_folder("Projects", "Work")
+    c.logout()
+    dry = sync(user, root, state, dry_run=True)
+    assert "Projects: gone from the server and empty here; would be removed" in dry.notes, dry.notes
+    assert (root / "Projects" / "cur").is_dir()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert (res.report.moved, res.report.downloaded) == (3, 0), res.report
+    assert "Projects: gone from the server and empty here; removed" in res.notes, res.notes
+    assert not (root / "Projects").exists()
+    assert len(list((root / "Work" / "cur").iterdir())) == 3
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert not any("Projects" in n for n in again.notes), again.notes
+    assert again.report == type(again.report)("t"), again.report
+
+
+def test_an_empty_folder_deleted_on_the_server_goes_here_but_one_with_a_file_stays(box) -> None:  # noqa: ANN001
+    """Two folders deleted on the server: the one empty here is removed here too; the other
+    holds a message written here since the last sync (which the state does not know), so it
+    is kept with it, and said to be."""
+    user, root, state = box
+    seed(user, "INBOX", 1)
+    c = user.imap()
+    c.create_folder("Empty")
+    c.create_folder("Notes")
+    c.logout()
+    sync(user, root, state)
+    assert (root / "Empty" / "cur").is_dir() and (root / "Notes" / "cur").is_dir()
+    put_local(root, "Notes", message(70), "S")
+    c = user.imap()
+    c.delete_folder("Empty")
+    c.delete_folder("Notes")
+    c.logout()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert not (root / "Empty").exists()
+    assert "Empty: gone from the server and empty here; removed" in res.notes, res.notes
+    assert len(list((root / "Notes" / "cur").iterdir())) == 1
+    assert any(n.startswith("Notes: gone from the server; the local copy is kept") for n in res.notes), res.notes
+    assert res.report.uploaded == 0 and res.report.deleted_local == 0, res.report
+
+
 def test_a_folder_deleted_on_the_server_is_kept_and_a_new_one_takes_nothing_from_it(box) -> None:  # noqa: ANN001
     """Projects deleted on the server while an unrelated folder appears there: Projects stays
     here whole, and the new folder's mail (other messages) is downloaded, not taken from it."""
