@@ -149,6 +149,7 @@ class SyncEngine:
         self.stamps: Any = None  # sync_stamps.StampCheck of the last sync's stamps
         self.ahead: Any = None  # sync_gather.Ahead: the changed folders, read while connecting
         self.verified: dict[str, tuple[str, float]] = {}  # folder -> stamp its check vouched for
+        self.held: set[str] = set()  # folders a dry run leaves out (a rename it would make first)
 
     def pool(self) -> Any:
         """The sync's file-writing threads (started on first use, stopped when the run ends)."""
@@ -290,6 +291,61 @@ class SyncEngine:
             self.state.remove_folder(ln)
             notes[:] = [f"{ln}: gone from the server and empty here; removed" if n == kept else n for n in notes]
 
+    def _renamed_here(self, pairs: dict[str, FolderInfo], states: dict[str, FolderState], local: set[str],
+                      delim: str | None) -> bool:
+        """Folders renamed here by hand (``mv Mail/Projects Mail/Work``): gone here under a name
+        the server still has, while a folder new on both sides holds every file the state knows
+        of the old one (and perhaps more). The server folder is renamed to match (RENAME: its
+        messages keep their UIDs where the server can, what reached it meanwhile goes along, and
+        its subfolders follow), and so is everything the state records of it; the pass then
+        finds the folder as agreed, apart from what changed here since. Anything short of
+        that exact match is left to the usual pass, which moves what it finds and deletes
+        nothing. True if the state changed."""
+        missing = [ln for ln in sorted(set(pairs) - local) if ln in states and ln.upper() != "INBOX"
+                   and self._wanted(ln, pairs[ln].name)]
+        new_here = [ln for ln in sorted(local - set(pairs) - set(states)) if ln.upper() != "INBOX" and self._wanted(ln, ln)]
+        if not missing or not new_here:
+            return False
+        from pigeon.core import sync_local
+
+        changed = False
+        taken: set[str] = set()
+        for old in missing:
+            keys = {k for k, _f in self.state.key_flags(old)} if old in pairs else set()
+            if not keys:
+                continue  # renamed along with its parent already, or nothing to recognise it by
+            for new in new_here:
+                if new in taken or new in pairs or new == old or new.startswith(old + "/") or old.startswith(new + "/"):
+                    continue
+                rn = remote_name(new, delim)
+                if rn is None or not keys <= {m.key for m in sync_local.scan(self.store.folder_path(new))}:
+                    continue
+                subs = [k for k in sorted(pairs) if k == old or k.startswith(old + "/")]
+                if any(new + k[len(old):] in pairs for k in subs):
+                    continue  # a subfolder would land on a folder the server has
+                taken.update(new + k[len(old):] for k in subs)
+                if self.opt.dry_run:
+                    self.result.notes.append(f"{old}: renamed here to {new}; would be renamed on the server")
+                    self.held.update(subs)
+                    self.held.update(new + k[len(old):] for k in subs)
+                    break
+                try:
+                    self.remote.rename(pairs[old].name, rn)
+                except Exception as exc:  # noqa: BLE001 - refused: the usual pass follows it message by message
+                    self.result.notes.append(f"{old}: renamed here to {new}; the server refused to rename it ({exc})")
+                    break
+                for k in subs:  # the server renamed the subfolders with it
+                    nk = new + k[len(old):]
+                    info = pairs.pop(k)
+                    nrn = remote_name(nk, delim) or nk
+                    pairs[nk] = FolderInfo(nrn, info.delimiter, info.flags, {})  # status: asked again
+                    if k in states:
+                        self.state.rename_folder(k, nk, remote=nrn)
+                        changed = True
+                self.result.notes.append(f"{old}: renamed here to {new}; renamed on the server too")
+                break
+        return changed
+
     def _gone_inputs(self, works: list[Work], states: dict[str, FolderState]) -> list[FolderInput]:
         """The folders gone from the server, as sources of moves, when a folder is new there
         this time (a folder renamed on the server): its messages are then moved across here
@@ -327,6 +383,8 @@ class SyncEngine:
         return True
 
     def _wanted(self, local: str, remote: str) -> bool:
+        if local in self.held:
+            return False
         if not self.opt.folders:
             return True
         return local in self.opt.folders or remote in self.opt.folders
@@ -352,6 +410,8 @@ class SyncEngine:
             pairs[ln] = info
         states = self.state.folders()
         local = {f for f in self.store.folders() if f}
+        if self._renamed_here(pairs, states, local, delim):
+            states = self.state.folders()
         for ln in sorted(local - set(pairs)):
             if not self._wanted(ln, ln):
                 continue

@@ -187,6 +187,10 @@ class Remote:
     def create(self, name: str) -> None:
         self._run(b"CREATE", [_quote(name)])
 
+    def rename(self, old: str, new: str) -> None:
+        """RENAME: the folder, its messages (UIDs kept where the server can) and its subfolders."""
+        self._run(b"RENAME", [_quote(old), _quote(new)])
+
     # ------------------------------------------------------------------ selecting
 
     def select(self, name: str, *, known: tuple[int, int] | None = None, readonly: bool = False) -> Selected:

@@ -246,10 +246,14 @@ class SyncState(StateReader):
             self.db.execute("DELETE FROM pending WHERE folder=?", (name,))
             self.db.execute("DELETE FROM folders WHERE name=?", (name,))
 
-    def rename_folder(self, old: str, new: str) -> None:
+    def rename_folder(self, old: str, new: str, remote: str | None = None) -> None:
+        """Everything recorded of ``old`` now belongs to ``new`` (whose server name is ``remote``
+        when given)."""
         with self.transaction():
             for table, col in (("messages", "folder"), ("pending", "folder"), ("folders", "name")):
                 self.db.execute(f"UPDATE {table} SET {col}=? WHERE {col}=?", (new, old))  # noqa: S608
+            if remote is not None:
+                self.db.execute("UPDATE folders SET remote=? WHERE name=?", (remote, new))
 
     # ------------------------------------------------------------------ messages
 

@@ -7,7 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
-from sync_support import assert_agree, find_local, message, put_local, set_local_flags, sync
+from sync_support import (
+    assert_agree,
+    find_local,
+    message,
+    put_local,
+    server_snapshot,
+    set_local_flags,
+    sync,
+)
 
 pytestmark = pytest.mark.dovecot
 
@@ -749,6 +757,50 @@ def test_a_folder_renamed_here_is_followed_on_the_server(box) -> None:  # noqa: 
     assert_agree(user, root, state)
     again = sync(user, root, state)
     assert again.report == type(again.report)("t"), again.report
+
+
+def test_a_folder_renamed_here_whole_is_renamed_on_the_server(box) -> None:  # noqa: ANN001
+    """mv Mail/Projects Mail/Work, subfolder included, and nothing else: the server folder is
+    renamed too (its messages keep their UIDs, its subfolder follows), and no message is moved,
+    copied or downloaded. A dry run first says so and changes nothing anywhere."""
+    user, root, state = box
+    seed(user, "Projects", 3, flags=("\\Seen",))
+    seed(user, "Projects/2025", 2, start=20)
+    seed(user, "INBOX", 1, start=50)
+    sync(user, root, state)
+    before = server_snapshot(user)
+    os.rename(root / "Projects", root / "Work")
+    dry = sync(user, root, state, dry_run=True)
+    assert "Projects: renamed here to Work; would be renamed on the server" in dry.notes, dry.notes
+    assert dry.report == type(dry.report)("t"), dry.report
+    assert server_snapshot(user) == before
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert "Projects: renamed here to Work; renamed on the server too" in res.notes, res.notes
+    r = res.report
+    assert (r.moved, r.uploaded, r.downloaded, r.deleted_remote, r.deleted_local) == (0, 0, 0, 0, 0), r
+    after = assert_agree(user, root, state)
+    assert "Projects" not in after and "Projects/2025" not in after
+    assert after["Work"] == before["Projects"] and after["Work/2025"] == before["Projects/2025"]  # same UIDs, same bytes
+    assert not (root / "Projects").exists()
+    again = sync(user, root, state)
+    assert again.report == type(again.report)("t") and not again.notes, (again.report, again.notes)
+
+
+def test_a_folder_renamed_here_with_a_new_file_is_renamed_and_the_file_uploaded(box) -> None:  # noqa: ANN001
+    """mv Mail/Projects Mail/Work, then a message written into Work: the rename is followed on
+    the server as a rename and the new message goes up into Work."""
+    user, root, state = box
+    seed(user, "Projects", 2)
+    sync(user, root, state)
+    os.rename(root / "Projects", root / "Work")
+    put_local(root, "Work", message(90), "S")
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert "Projects: renamed here to Work; renamed on the server too" in res.notes, res.notes
+    assert (res.report.uploaded, res.report.moved, res.report.downloaded) == (1, 0, 0), res.report
+    after = assert_agree(user, root, state)
+    assert len(after["Work"]) == 3 and "Projects" not in after
 
 
 def test_a_dry_run_after_a_folder_was_removed_here_changes_no_state(box) -> None:  # noqa: ANN001
