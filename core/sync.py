@@ -321,8 +321,8 @@ class SyncEngine:
                 if rn is None or not keys <= {m.key for m in sync_local.scan(self.store.folder_path(new))}:
                     continue
                 subs = [k for k in sorted(pairs) if k == old or k.startswith(old + "/")]
-                if any(new + k[len(old):] in pairs for k in subs):
-                    continue  # a subfolder would land on a folder the server has
+                if any(new + k[len(old):] in pairs or new + k[len(old):] in states for k in subs):
+                    continue  # a subfolder would land on a folder the server (or the state) has
                 taken.update(new + k[len(old):] for k in subs)
                 if self.opt.dry_run:
                     self.result.notes.append(f"{old}: renamed here to {new}; would be renamed on the server")

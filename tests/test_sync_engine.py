@@ -803,6 +803,33 @@ def test_a_folder_renamed_here_with_a_new_file_is_renamed_and_the_file_uploaded(
     assert len(after["Work"]) == 3 and "Projects" not in after
 
 
+def test_a_folder_renamed_here_onto_names_the_state_still_has_is_followed_message_by_message(box) -> None:  # noqa: ANN001
+    """Work/2025 was deleted on both sides earlier, so the state still records it; then
+    mv Mail/Projects Mail/Work would rename Projects/2025 onto that name: no RENAME then (the
+    state's rows would collide), the usual pass follows what it can message by message, and
+    nothing is lost: Projects/2025 stays on the server, its file stays here in Work/2025."""
+    import shutil
+
+    user, root, state = box
+    seed(user, "Projects", 2)
+    seed(user, "Projects/2025", 1, start=10)
+    seed(user, "Work/2025", 1, start=20)
+    sync(user, root, state)
+    c = user.imap()
+    c.delete_folder("Work/2025")
+    c.logout()
+    shutil.rmtree(root / "Work")
+    sync(user, root, state)
+    os.rename(root / "Projects", root / "Work")
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert not any("renamed on the server too" in n for n in res.notes), res.notes
+    assert res.report.uploaded == 0 and res.report.deleted_remote == 0, res.report
+    server = server_snapshot(user)
+    assert len(server["Work"]) == 2 and len(server["Projects/2025"]) == 1  # nothing lost there
+    assert len(list((root / "Work" / "2025" / "cur").iterdir()) + list((root / "Work" / "2025" / "new").iterdir())) == 1
+
+
 def test_a_dry_run_after_a_folder_was_removed_here_changes_no_state(box) -> None:  # noqa: ANN001
     """--dry-run says the folder would be downloaded again, and leaves the state as it was."""
     import shutil
