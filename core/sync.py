@@ -410,6 +410,16 @@ class SyncEngine:
             pairs[ln] = info
         states = self.state.folders()
         local = {f for f in self.store.folders() if f}
+        # Gone from both sides (deleted here and on the server): nothing left to agree on.
+        for ln in sorted(set(states) - set(pairs) - local):
+            if not ln or not self._wanted(ln, states[ln].remote or ln):
+                continue
+            if self.opt.dry_run:
+                res.notes.append(f"{ln}: gone from the server and from here; would be forgotten")
+                continue
+            self.state.remove_folder(ln)
+            res.notes.append(f"{ln}: gone from the server and from here; forgotten")
+            states.pop(ln)
         if self._renamed_here(pairs, states, local, delim):
             states = self.state.folders()
         for ln in sorted(local - set(pairs)):

@@ -803,11 +803,10 @@ def test_a_folder_renamed_here_with_a_new_file_is_renamed_and_the_file_uploaded(
     assert len(after["Work"]) == 3 and "Projects" not in after
 
 
-def test_a_folder_renamed_here_onto_names_the_state_still_has_is_followed_message_by_message(box) -> None:  # noqa: ANN001
-    """Work/2025 was deleted on both sides earlier, so the state still records it; then
-    mv Mail/Projects Mail/Work would rename Projects/2025 onto that name: no RENAME then (the
-    state's rows would collide), the usual pass follows what it can message by message, and
-    nothing is lost: Projects/2025 stays on the server, its file stays here in Work/2025."""
+def test_a_folder_gone_from_both_sides_is_forgotten_and_its_name_free_again(box) -> None:  # noqa: ANN001
+    """Work/2025 deleted on the server and here: the next sync forgets it (before, its state
+    rows stayed, and a folder later made here under that name was taken for one gone from the
+    server and never uploaded). A rename here onto that name is then a plain RENAME."""
     import shutil
 
     user, root, state = box
@@ -819,15 +818,19 @@ def test_a_folder_renamed_here_onto_names_the_state_still_has_is_followed_messag
     c.delete_folder("Work/2025")
     c.logout()
     shutil.rmtree(root / "Work")
-    sync(user, root, state)
+    dry = sync(user, root, state, dry_run=True)
+    assert "Work/2025: gone from the server and from here; would be forgotten" in dry.notes, dry.notes
+    res = sync(user, root, state)
+    assert "Work/2025: gone from the server and from here; forgotten" in res.notes, res.notes
+    assert res.report == type(res.report)("t"), res.report
     os.rename(root / "Projects", root / "Work")
     res = sync(user, root, state)
     assert not res.failed, res.failed
-    assert not any("renamed on the server too" in n for n in res.notes), res.notes
-    assert res.report.uploaded == 0 and res.report.deleted_remote == 0, res.report
-    server = server_snapshot(user)
-    assert len(server["Work"]) == 2 and len(server["Projects/2025"]) == 1  # nothing lost there
-    assert len(list((root / "Work" / "2025" / "cur").iterdir()) + list((root / "Work" / "2025" / "new").iterdir())) == 1
+    assert "Projects: renamed here to Work; renamed on the server too" in res.notes, res.notes
+    r = res.report
+    assert (r.moved, r.uploaded, r.downloaded, r.deleted_remote, r.deleted_local) == (0, 0, 0, 0, 0), r
+    server = assert_agree(user, root, state)
+    assert len(server["Work"]) == 2 and len(server["Work/2025"]) == 1 and "Projects/2025" not in server
 
 
 def test_a_dry_run_after_a_folder_was_removed_here_changes_no_state(box) -> None:  # noqa: ANN001
