@@ -158,6 +158,18 @@ def pigeon_folder_changed(account: str, folder: str) -> None:
     timer.start()
 
 
+def cancel_settling(timeout: float = 5.0) -> None:
+    """Drop the index updates still waiting for their folders to settle, and wait for one that
+    is running: for whoever ends an App's life in a process that goes on (a test), so that no
+    late update reads another App's accounts into the index. The next update catches up."""
+    with _settling_lock:
+        timers = list(_settling.values())
+        _settling.clear()
+    for timer in timers:
+        timer.cancel()
+        timer.join(timeout)
+
+
 def _settle(account: str) -> None:
     with _settling_lock:
         _settling.pop(account, None)  # changes from now on schedule another pass

@@ -33,6 +33,11 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, P
     monkeypatch.delenv("PIGEON_DISABLE_PLUGINS", raising=False)
     monkeypatch.delenv("PIGEON_TRACE_PLUGINS", raising=False)
     yield {"config": config, "state": state}
+    # An index update the search plugin scheduled must not run in the next test, against its
+    # state directory with this test's accounts.
+    search = sys.modules.get("pigeon.plugins.search")
+    if search is not None:
+        search.cancel_settling()
     # user plugin modules are per test
     for name in [m for m in sys.modules if m.startswith("pigeon_user")]:
         del sys.modules[name]
