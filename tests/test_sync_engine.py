@@ -759,6 +759,17 @@ def test_a_folder_renamed_here_is_followed_on_the_server(box) -> None:  # noqa: 
     assert again.report == type(again.report)("t"), again.report
 
 
+def _synced_as_a_rename(user, root: Path, state: Path) -> dict:  # noqa: ANN001
+    """A sync after Projects was renamed Work here: the server renames it, nothing else moves;
+    the server as it then is (checked against the Maildir and the state)."""
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert "Projects: renamed here to Work; renamed on the server too" in res.notes, res.notes
+    r = res.report
+    assert (r.moved, r.uploaded, r.downloaded, r.deleted_remote, r.deleted_local) == (0, 0, 0, 0, 0), r
+    return assert_agree(user, root, state)
+
+
 def test_a_folder_renamed_here_whole_is_renamed_on_the_server(box) -> None:  # noqa: ANN001
     """mv Mail/Projects Mail/Work, subfolder included, and nothing else: the server folder is
     renamed too (its messages keep their UIDs, its subfolder follows), and no message is moved,
@@ -774,12 +785,7 @@ def test_a_folder_renamed_here_whole_is_renamed_on_the_server(box) -> None:  # n
     assert "Projects: renamed here to Work; would be renamed on the server" in dry.notes, dry.notes
     assert dry.report == type(dry.report)("t"), dry.report
     assert server_snapshot(user) == before
-    res = sync(user, root, state)
-    assert not res.failed, res.failed
-    assert "Projects: renamed here to Work; renamed on the server too" in res.notes, res.notes
-    r = res.report
-    assert (r.moved, r.uploaded, r.downloaded, r.deleted_remote, r.deleted_local) == (0, 0, 0, 0, 0), r
-    after = assert_agree(user, root, state)
+    after = _synced_as_a_rename(user, root, state)
     assert "Projects" not in after and "Projects/2025" not in after
     assert after["Work"] == before["Projects"] and after["Work/2025"] == before["Projects/2025"]  # same UIDs, same bytes
     assert not (root / "Projects").exists()
@@ -824,12 +830,7 @@ def test_a_folder_gone_from_both_sides_is_forgotten_and_its_name_free_again(box)
     assert "Work/2025: gone from the server and from here; forgotten" in res.notes, res.notes
     assert res.report == type(res.report)("t"), res.report
     os.rename(root / "Projects", root / "Work")
-    res = sync(user, root, state)
-    assert not res.failed, res.failed
-    assert "Projects: renamed here to Work; renamed on the server too" in res.notes, res.notes
-    r = res.report
-    assert (r.moved, r.uploaded, r.downloaded, r.deleted_remote, r.deleted_local) == (0, 0, 0, 0, 0), r
-    server = assert_agree(user, root, state)
+    server = _synced_as_a_rename(user, root, state)
     assert len(server["Work"]) == 2 and len(server["Work/2025"]) == 1 and "Projects/2025" not in server
 
 
