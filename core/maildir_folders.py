@@ -117,10 +117,9 @@ class MaildirFolders:
         path = self.folder_path(folder)
         if not is_maildir(path):
             raise StoreError(f"no folder {folder!r}")
-        for sub in SUBDIRS:
-            d = path / sub
-            if d.is_dir() and any(not n.startswith(".") for n in os.listdir(d)):
-                raise StoreError(f"folder {folder!r} is not empty ({sub}/ holds files)")
+        held = self.file_count(folder)
+        if held:
+            raise StoreError(f"folder {folder!r} is not empty ({held} message file{'s' if held != 1 else ''})")
         # A file arriving after the check above makes the rmdir below fail: it is kept.
         try:
             for sub in SUBDIRS:

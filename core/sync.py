@@ -280,7 +280,7 @@ class SyncEngine:
             out = sum(1 for m in plan.moves_local if m.src == ln) if plan is not None else 0
             if ln in self.result.failed or self.state.count(ln) != out or self.store.file_count(ln) != out:
                 continue
-            kept = f"{ln}: gone from the server; the local copy is kept (remove it by hand to forget it)"
+            kept = _kept_note(ln)
             if self.opt.dry_run:
                 notes[:] = [f"{ln}: gone from the server and empty here; would be removed" if n == kept else n for n in notes]
                 continue
@@ -426,7 +426,7 @@ class SyncEngine:
             if not self._wanted(ln, ln):
                 continue
             if ln in states:
-                res.notes.append(f"{ln}: gone from the server; the local copy is kept (remove it by hand to forget it)")
+                res.notes.append(_kept_note(ln))
                 self.gone.append(ln)
                 continue
             rn = remote_name(ln, delim)
@@ -462,6 +462,11 @@ class SyncEngine:
             if not self.opt.dry_run:
                 self.store.create_folder(ln)
         return pairs
+
+
+def _kept_note(folder: str) -> str:
+    """What a sync says of a folder gone from the server that it keeps here."""
+    return f"{folder}: gone from the server; the local copy is kept (remove it by hand to forget it)"
 
 
 def _network_error(exc: BaseException) -> bool:
