@@ -337,9 +337,6 @@ class SyncState(StateReader):
     def remove_many(self, folder: str, uids: Iterable[int]) -> None:
         self.db.executemany("DELETE FROM messages WHERE folder=? AND uid=?", ((folder, u) for u in uids))
 
-    def clear_messages(self, folder: str) -> None:
-        self.db.execute("DELETE FROM messages WHERE folder=?", (folder,))
-
     def find_key(self, key: str) -> list[tuple[str, MessageState]]:
         rows = self.db.execute(
             "SELECT folder, uid, key, flags, keywords, size, digest, msgid FROM messages WHERE key=?", (key,)
