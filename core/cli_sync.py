@@ -69,6 +69,14 @@ class TerminalProgress:
         self.stream.flush()
         self.shown = True
 
+    def waiting(self, holder: str) -> None:
+        from pigeon.core.sanitize import sanitize_line
+
+        text = f"{self.account}: waiting for another sync of this account to finish ({holder or 'another process'})"
+        self.stream.write("\r\x1b[K" + sanitize_line(text)[:200])
+        self.stream.flush()
+        self.shown = True
+
     def clear(self) -> None:
         if self.shown:
             self.stream.write("\r\x1b[K")
@@ -134,6 +142,7 @@ def _sync_all(app: Any, chosen: list[Any], args: argparse.Namespace, openings: d
         guard_min=int(settings.get("sync.guard_min", 20)),
         events_on_first_sync=bool(settings.get("sync.events_on_first_sync", False)),
         events=bool(settings.get("sync.events", True)),
+        lock_wait=float(settings.get("sync.lock_wait", 60)),
     )
     tty = sys.stderr.isatty() and not args.json
     start = time.monotonic()

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         push_delay=args.push_delay if args.push_delay is not None else float(cfg.get("watch.push_delay", 2.0)),
         guard_share=float(cfg.get("sync.guard_share", 0.5)),
         guard_min=int(cfg.get("sync.guard_min", 20)),
+        lock_wait=float(cfg.get("sync.lock_wait", 60)),
     )
 
     def stop(signum: int, _frame: object) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pigeon.core.sync_connect import Opening, _close, open_session
 from pigeon.core.sync_remote import FolderInfo, Remote
-from pigeon.core.sync_state import FolderState, SyncState
+from pigeon.core.sync_state import FolderState, SyncState, state_path
 from pigeon.hooks.types import SyncReport
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class SyncOptions:
     writers: int = 8  # files written (and fsynced) in parallel during downloads
     events_on_first_sync: bool = False  # a folder's first sync imports; it does not "arrive"
     events: bool = True  # fire pigeon_message_arrived per new message (parses each one)
+    lock_wait: float = 60.0  # seconds to wait for another sync of the account (sync_lock)
 
 
 class Progress:
@@ -66,6 +67,9 @@ class Progress:
         pass
 
     def done(self, name: str, summary: str) -> None:
+        pass
+
+    def waiting(self, holder: str) -> None:  # another sync of the account runs; this one waits
         pass
 
 
@@ -484,8 +488,33 @@ def sync_account(app: Any, account: Any, options: SyncOptions | None = None, *, 
     used: a logged-in ``imapclient.IMAPClient`` or an object with a ``client`` attribute; or
     taken from ``opening``, a connection already on its way, which this sync then owns).
 
-    An account with a ``pop3`` server and no ``imap`` one downloads instead (``sync_pop3``)."""
+    An account with a ``pop3`` server and no ``imap`` one downloads instead (``sync_pop3``).
+
+    Only one sync of an account runs at a time (``sync_lock``): this one waits up to
+    ``options.lock_wait`` seconds for another to finish, else fails with ``(busy)``."""
+    from pigeon.core.sync_lock import AccountLock, SyncBusy, lock_path
+
     options = options or SyncOptions()
+    lock = AccountLock(lock_path(state_path(app.state_dir, account.name)))
+    try:
+        lock.acquire(options.lock_wait, on_wait=progress.waiting if progress is not None else None)
+    except SyncBusy as exc:
+        app.pm.hook.pigeon_sync_started(account=account.name)
+        res = Result(SyncReport(account.name))
+        res.report.errors.append(str(exc))
+        res.failed["(busy)"] = str(exc)
+        app.pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
+        if opening is not None:
+            opening.discard()
+        return res
+    try:
+        return _sync_account(app, account, options, progress=progress, session=session, opening=opening)
+    finally:
+        lock.release()
+
+
+def _sync_account(app: Any, account: Any, options: SyncOptions, *, progress: Progress | None,
+                  session: Any, opening: Opening | None) -> Result:
     if session is None and account.imap is None and getattr(account, "pop3", None) is not None:
         from pigeon.core.sync_pop3 import sync_pop3
 

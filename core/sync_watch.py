@@ -137,7 +137,8 @@ class AccountWatch:
         svc = self.service
         svc.syncing[self.name] = True
         try:
-            res = sync_account(self.app, self.account, SyncOptions(guard_share=svc.guard_share, guard_min=svc.guard_min))
+            res = sync_account(self.app, self.account, SyncOptions(guard_share=svc.guard_share, guard_min=svc.guard_min,
+                                                                  lock_wait=svc.lock_wait))
         except Exception as exc:  # noqa: BLE001 - logged, retried
             log.warning("%s: sync failed: %s", self.name, exc)
             self.failures += 1
@@ -153,7 +154,7 @@ class AccountWatch:
             log.info("%s: %s", self.name, summary([res]))
         for folder, why in res.failed.items():
             log.warning("%s: %s: %s", self.name, folder, why)
-        if "(connection)" in res.failed:
+        if "(connection)" in res.failed or "(busy)" in res.failed:  # retried with backoff
             self.failures += 1
             return False
         self._send_outbox()
@@ -236,13 +237,14 @@ class WatchService:
     """All accounts' watch loops, started and stopped together."""
 
     def __init__(self, app: Any, accounts: list[Any], *, interval: float = 300.0, connections: int = 1,
-                 push_delay: float = 2.0, guard_share: float = 0.5, guard_min: int = 20) -> None:
+                 push_delay: float = 2.0, guard_share: float = 0.5, guard_min: int = 20, lock_wait: float = 60.0) -> None:
         self.app = app
         self.interval = interval
         self.connections = connections
         self.push_delay = push_delay
         self.guard_share = guard_share
         self.guard_min = guard_min
+        self.lock_wait = lock_wait  # for a sync another process (a pigeon sync) is running
         self.stopping = threading.Event()
         self.syncing: dict[str, bool] = {}
         self.accounts = [AccountWatch(self, a) for a in accounts]

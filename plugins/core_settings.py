@@ -16,6 +16,7 @@ def pigeon_add_settings(settings: SettingsRegistry) -> None:
     core_settings(settings)
     settings.add("sync.guard_share", (int, float), 0.5, "pigeon sync stops before deleting more than this share of a folder (unless --force).")
     settings.add("sync.guard_min", int, 20, "The deletion guard applies to folders with at least this many messages.")
+    settings.add("sync.lock_wait", (int, float), 60, "Seconds a sync waits for another sync of the same account (another pigeon sync, pigeon watch) before giving up with exit 1.")
     settings.add("sync.events", bool, True, "Fire pigeon_message_arrived (filters, notifications) for each message a sync brings in.")
     settings.add("sync.events_on_first_sync", bool, False, "Fire filter and message-arrived hooks for mail fetched by a folder's first sync.")
     settings.add("watch.interval", int, 300, "pigeon watch: seconds between full syncs of every account.")
