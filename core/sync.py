@@ -559,8 +559,11 @@ def _sync_account(app: Any, account: Any, options: SyncOptions, *, progress: Pro
 
             fire_arrivals(app, account, res)
     except Exception as exc:
-        res.report.errors.append(str(exc) or type(exc).__name__)
-        res.failed.setdefault("(connection)", str(exc) or type(exc).__name__)
+        why, where = str(exc) or type(exc).__name__, "(connection)"
+        if state is None:
+            why, where = _state_problem(state_path(app.state_dir, account.name), exc), "(state)"
+        res.report.errors.append(why)
+        res.failed.setdefault(where, why)
     finally:
         if state is not None:
             state.close()
@@ -570,6 +573,16 @@ def _sync_account(app: Any, account: Any, options: SyncOptions, *, progress: Pro
             opening.discard()
         pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
     return res
+
+
+def _state_problem(path: Path, exc: Exception) -> str:
+    """Why the account's sync state could not be opened, and what to do about it."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return (f"the sync state {path} is damaged ({exc}): move it aside and sync again; the next sync"
+                " pairs the Maildir with the server by content and loses nothing")
+    return f"the sync state {path} cannot be opened: {exc}"
 
 
 def _tags_up(app: Any, account: str, state: SyncState, engine: SyncEngine) -> dict[str, frozenset[str]] | None:

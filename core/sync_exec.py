@@ -24,6 +24,7 @@ from pigeon.core.sync_files import (
     unlink_quiet,
 )
 from pigeon.core.sync_flags import synced_letters, to_imap
+from pigeon.core.sync_remote import Refused
 from pigeon.core.sync_state import MessageState
 from pigeon.core.sync_types import FolderPlan, LocalMsg, Plan
 
@@ -193,6 +194,7 @@ def _uploads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
     rep = engine.result.report
     chunk: list[tuple] = []
     size = 0
+    refused: list[tuple[Path, str]] = []
 
     def flush() -> None:
         nonlocal chunk, size
@@ -206,13 +208,17 @@ def _uploads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
             [(sync_local.wire(data), to_imap(synced_letters(u.local.flags), u.keywords), p.stat().st_mtime) for u, data, _dg, p in chunk],
         )
         with st.transaction():
-            for (u, data, dg, _p), uid in zip(chunk, uids, strict=True):
+            for (u, data, dg, p), uid in zip(chunk, uids, strict=True):
+                if isinstance(uid, Refused):  # not on the server: the file stays, as it was
+                    st.remove_pending(w.name, u.local.key)
+                    refused.append((p, uid))
+                    continue
                 if uid is None:
                     continue  # no APPENDUID: stays pending; the next sync pairs it by content
                 st.put(w.name, MessageState(uid, u.local.key, synced_letters(u.local.flags), u.keywords,
                                             sync_local.wire_size(data), dg, sync_local.message_id(data)))
                 st.remove_pending(w.name, u.local.key)
-        rep.uploaded += len(chunk)
+        rep.uploaded += sum(not isinstance(uid, Refused) for uid in uids)
         engine.progress.advance(f"{w.name} (up)", len(chunk), size)
         chunk, size = [], 0
 
@@ -228,6 +234,15 @@ def _uploads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path) -> None:
         if len(chunk) >= 50 or size >= 8 * 1024 * 1024:
             flush()
     flush()
+    if refused:
+        # The rest of the folder syncs on (flags, moves, deletions); the sync exits 1 naming
+        # the file, and tries it again next time.
+        path, why = refused[0]
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        msg = (f"the server refused to store {path.parent.name}/{path.name}{more} (kept here only):"
+               f" {why.removeprefix('APPEND failed: ')}")
+        engine.result.failed[w.name] = msg
+        rep.errors.append(f"{w.name}: {msg}")
 
 
 def _settle(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, touched_remote: bool) -> None:

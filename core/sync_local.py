@@ -42,7 +42,9 @@ def scan(folder_dir: Path) -> list[LocalMsg]:
         with it:
             for e in it:
                 name = e.name
-                if name.startswith("."):
+                # No message: a dot file, or a directory some tool left (from the entry's type,
+                # which the listing gives without a stat on the usual file systems).
+                if name.startswith(".") or e.is_dir(follow_symlinks=False):
                     continue
                 key, info = split_name(name)
                 m = _UID_RE.search(key)

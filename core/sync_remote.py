@@ -28,6 +28,10 @@ class RemoteError(Exception):
     """A command the server refused, with its answer (one line)."""
 
 
+class Refused(str):
+    """In :meth:`Remote.append`'s answer: a message the server would not store (its answer)."""
+
+
 def _quote(name: str) -> bytes:
     from imapclient.imap_utf7 import encode
 
@@ -321,9 +325,11 @@ class Remote:
                     return dict(zip(src, dst, strict=False))
         return {}
 
-    def append(self, folder: str, messages: list[tuple[bytes, list[str], float | None]]) -> list[int | None]:
+    def append(self, folder: str, messages: list[tuple[bytes, list[str], float | None]]) -> list[int | Refused | None]:
         """APPEND (MULTIAPPEND where offered) messages (data with CRLF, flags, mtime); returns the
-        new UIDs in order where the server says (APPENDUID), else None for each."""
+        new UIDs in order where the server says (APPENDUID), else None for each, and
+        :class:`Refused` for a message the server would not take (an empty file, one over its
+        size limit): the others are stored all the same."""
         if not messages:
             return []
         from imapclient.imapclient import _literal
@@ -337,13 +343,23 @@ class Remote:
             out.append(_literal(data))
             return out
 
-        groups = [messages] if self.has("MULTIAPPEND") else [[m] for m in messages]
-        uids: list[int | None] = []
+        groups = [messages] if self.has("MULTIAPPEND") and len(messages) > 1 else [[m] for m in messages]
+        uids: list[int | Refused | None] = []
         for group in groups:
             args = [_quote(folder)]
             for data, flags, mtime in group:
                 args += parts(data, flags, mtime)
-            text, _ = self._run(b"APPEND", args)
+            try:
+                text, _ = self._run(b"APPEND", args)
+            except RemoteError as exc:
+                # A MULTIAPPEND stores all or nothing (RFC 3502): one message the server will
+                # not take fails the lot, so each goes alone to find which.
+                if len(group) == 1:
+                    uids.append(Refused(str(exc)))
+                else:
+                    for m in group:
+                        uids += self.append(folder, [m])
+                continue
             m = _CODE_RE.search(text)
             got = parse_uid_set(m.group(2).split()[1]) if m and m.group(1).upper() == b"APPENDUID" else []
             uids += got if len(got) == len(group) else [None] * len(group)

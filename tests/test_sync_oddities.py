@@ -1,0 +1,92 @@
+"""What users' Maildirs and disks hold besides mail: a file the server will not store, a
+directory some tool left in ``cur/``, a damaged sync state. None of them may stop the rest of
+a folder from syncing, and each is named in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import run_pigeon
+from sync_support import (
+    assert_agree,
+    find_local,
+    message,
+    put_local,
+    server_snapshot,
+    set_local_flags,
+    sync,
+)
+from test_sync_cli import state_file, write_config
+
+pytestmark = pytest.mark.dovecot
+
+
+def test_a_message_the_server_refuses_stays_here_and_the_rest_of_the_folder_syncs(tmp_path: Path, mail_user) -> None:  # noqa: ANN001
+    user, root, state = mail_user, tmp_path / "Mail", tmp_path / "state.sqlite"
+    uids = [user.append(message(i), "INBOX") for i in range(3)]
+    assert not sync(user, root, state).failed
+    # An empty file in new/ (Dovecot will not store a zero-byte message) beside a message
+    # written here, a flag set here, and a message deleted on the server.
+    (root / "INBOX" / "new" / "1700000000.empty.host").write_bytes(b"")
+    put_local(root, "INBOX", message(10, subject="written here"))
+    set_local_flags(find_local(root, "INBOX", b"Hello 0."), "F")
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.delete_messages([uids[2]])
+    c.expunge()
+    c.logout()
+
+    res = sync(user, root, state)
+    why = res.failed["INBOX"]
+    assert why.startswith("the server refused to store new/1700000000.empty.host (kept here only): ")
+    assert "zero byte" in why
+    # Everything else went through: the upload beside it, the flag, the deletion.
+    assert res.report.uploaded == 1
+    srv = server_snapshot(user)["INBOX"]
+    assert sorted(data.split(b"\n\n", 1)[1] for _f, _k, data in srv.values()) == [b"Hello 0.\n", b"Hello 1.\n", b"Hello 10.\n"]
+    assert srv[uids[0]][0] == "F"
+    assert not list((root / "INBOX" / "cur").glob(f"*,U={uids[2]}:*"))
+    assert (root / "INBOX" / "new" / "1700000000.empty.host").exists()
+
+    # It is tried again each time, and said again; gone, the folder agrees.
+    assert "refused" in sync(user, root, state).failed["INBOX"]
+    (root / "INBOX" / "new" / "1700000000.empty.host").unlink()
+    assert not sync(user, root, state).failed
+    assert_agree(user, root, state)
+
+
+def test_a_directory_in_cur_or_new_is_no_message(tmp_path: Path, mail_user) -> None:  # noqa: ANN001
+    user, root, state = mail_user, tmp_path / "Mail", tmp_path / "state.sqlite"
+    user.append(message(1), "INBOX")
+    assert not sync(user, root, state).failed
+    (root / "INBOX" / "cur" / "left-by-a-tool").mkdir()
+    (root / "INBOX" / "new" / "another").mkdir()
+    put_local(root, "INBOX", message(2))
+    res = sync(user, root, state)
+    assert not res.failed and res.report.uploaded == 1
+    assert_agree(user, root, state)
+    assert (root / "INBOX" / "cur" / "left-by-a-tool").is_dir()
+
+
+def test_a_damaged_sync_state_is_named_with_what_to_do(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    for i in range(3):
+        mail_user.append(message(i), "INBOX")
+    assert run_pigeon("sync").returncode == 0
+    path = state_file(isolated_env)
+    path.write_bytes(path.read_bytes()[:3000])  # cut short, as a full disk or a crash might
+    for extra in ("-wal", "-shm"):
+        Path(f"{path}{extra}").unlink(missing_ok=True)
+    p = run_pigeon("sync")
+    assert p.returncode == 1
+    err = p.stderr.decode().strip()
+    assert err == (f"pigeon: sync work: (state): the sync state {path} is damaged (database disk image is malformed):"
+                   " move it aside and sync again; the next sync pairs the Maildir with the server by content and"
+                   " loses nothing"), err
+    path.rename(path.with_suffix(".damaged"))
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().startswith("0 down, 0 up")
+    assert_agree(mail_user, maildir, path)
