@@ -629,6 +629,11 @@ def journal_sync_finished(app: Any, account: str, up_to: int, ok: bool) -> None:
     sync_finished(app, account, up_to, ok)
 
 
+def problems(results: Iterable[Result]) -> list[str]:
+    """What went wrong, a line each (``account: folder: why``), as ``pigeon sync`` prints it."""
+    return [f"{r.report.account}: {folder}: {why}" for r in results for folder, why in r.failed.items()]
+
+
 def summary(results: Iterable[Result], elapsed: float | None = None) -> str:
     """The one-line summary of ``pigeon sync``."""
     t = {k: 0 for k in ("downloaded", "uploaded", "flags_down", "flags_up", "deleted_local", "deleted_remote", "moved")}

@@ -90,3 +90,15 @@ def test_a_damaged_sync_state_is_named_with_what_to_do(mail_user, config_dir, is
     assert p.returncode == 0, p.stderr.decode()
     assert p.stdout.decode().startswith("0 down, 0 up")
     assert_agree(mail_user, maildir, path)
+
+
+def test_the_sync_command_of_the_shell_says_what_failed(mail_user, config_dir, tmp_path) -> None:  # noqa: ANN001
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    assert run_pigeon("sync").returncode == 0
+    (maildir / "INBOX" / "new" / "1700000000.empty.host").write_bytes(b"")
+    p = run_pigeon("shell", input=b"sync\n")
+    assert p.returncode == 1
+    assert p.stdout.decode().startswith("0 down, 0 up")
+    assert ("work: INBOX: the server refused to store new/1700000000.empty.host (kept here only): Can't save a zero"
+            in p.stderr.decode()), p.stderr.decode()

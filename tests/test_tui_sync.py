@@ -37,6 +37,34 @@ def test_g_syncs_in_the_background_and_new_mail_shows(mail_user, config_dir: Pat
     asyncio.run(main())
 
 
+def test_a_sync_that_fails_says_why_in_the_echo_area(mail_user, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """Not only "sync failed" in the mode line: the cause, where the summary used to cover it."""
+    maildir = tmp_path / "Mail"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / "INBOX" / sub).mkdir(parents=True)
+    (maildir / "INBOX" / "new" / "1700000000.empty.host").write_bytes(b"")  # Dovecot refuses it
+    (config_dir / "config.toml").write_text(
+        f'[accounts.work]\naddress = "{mail_user.name}@example.org"\nmaildir = "{maildir}"\n'
+        f'{mail_user.toml("imap", "tls")}\npassword_command = ["printf", "%s", "{mail_user.password}"]\n'
+    )
+    mail_user.append(message(1, subject="Straight from the server"), "INBOX")
+
+    async def main() -> None:
+        d = await Driver(App.create(report_to_stderr=False)).start()
+        try:
+            await d.settle(until=lambda: "INBOX [work]" in d.screen())
+            await d.keys("g")
+            await d.settle(until=lambda: d.tui.echo.startswith("sync: work: INBOX: the server refused"), timeout=30)
+            assert d.tui.echo_error
+            assert "new/1700000000.empty.host (kept here only)" in d.tui.echo and "(1 down, 0 up" in d.tui.echo
+            assert "work: sync failed" in d.screen()
+            assert "Straight from the server" in d.screen()  # the rest synced
+        finally:
+            await d.stop()
+
+    asyncio.run(main())
+
+
 def test_a_reply_goes_out_through_the_outbox_and_smtp(smtp_inbox, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
     import os
     import sys

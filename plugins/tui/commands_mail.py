@@ -203,18 +203,30 @@ def sync(ctx: CommandContext, account: str = "") -> None:
     if not accounts or any(a.imap is None for a in accounts):
         raise CommandError("no IMAP server configured for " + (account or "any account"))
     try:
-        from pigeon.core.sync import summary, sync_account
+        from pigeon.core.sync import problems, summary, sync_account
     except ImportError:
         raise CommandError("this pigeon has no sync engine") from None
 
-    def work() -> str:
-        return summary([sync_account(ctx.app, a) for a in accounts])
+    def work() -> tuple[str, list[str]]:
+        results = [sync_account(ctx.app, a) for a in accounts]
+        return summary(results), problems(results)
+
+    def said(done: tuple[str, list[str]]) -> None:
+        # What failed, first: the summary of what went through follows it.
+        line, wrong = done
+        for p in wrong[1:]:
+            ui.messages.append(f"sync: {p}")
+        more = f" (and {len(wrong) - 1} more: C-h e)" if len(wrong) > 1 else ""
+        ui.message(f"sync: {wrong[0]}{more} ({line})" if wrong else f"sync: {line}", bool(wrong))
 
     if isinstance(ctx.ui, TUI):
         ui = ctx.ui
-        ui.call(ui.spawn, work, lambda line: ui.message(f"sync: {line}"), "sync")
+        ui.call(ui.spawn, work, said, "sync")
         return
-    ctx.print(work())
+    line, wrong = work()
+    ctx.print(line)
+    if wrong:
+        raise CommandError("; ".join(wrong))
 
 
 def _flag(ctx: CommandContext, letter: str, toggle_on_missing: bool = True) -> None:
