@@ -82,6 +82,8 @@ class Maildir(MaildirFolders):
         if create:
             try:
                 self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except (FileExistsError, NotADirectoryError):
+                raise StoreError(f"cannot create the Maildir {self.root}: it (or a directory above it) is a file") from None
             except OSError as exc:
                 raise _oserror(f"cannot create the Maildir {self.root}", exc) from None
         elif not self.root.is_dir():

@@ -17,8 +17,10 @@ from pigeon.core.maildir_names import SUBDIRS, check_folder_name
 def _oserror(action: str, exc: OSError) -> StoreError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StoreError(f"{action}: the disk is full ({exc.strerror}); nothing was stored")
-    where = f" {exc.filename}" if exc.filename else ""
-    return StoreError(f"{action}: {exc.strerror or exc}{where}")
+    name = str(exc.filename) if exc.filename else ""
+    if name and (name in action or action.endswith(name.rstrip("/"))):
+        name = ""  # the action names it already
+    return StoreError(f"{action}: {name + ': ' if name else ''}{exc.strerror or exc}")
 
 
 def is_maildir(path: Path) -> bool:

@@ -562,6 +562,8 @@ def _sync_account(app: Any, account: Any, options: SyncOptions, *, progress: Pro
         why, where = str(exc) or type(exc).__name__, "(connection)"
         if state is None:
             why, where = _state_problem(state_path(app.state_dir, account.name), exc), "(state)"
+        elif _local_error(exc):
+            where = "(local)"  # the Maildir, the journal: not worth a quick retry
         res.report.errors.append(why)
         res.failed.setdefault(where, why)
     finally:
@@ -573,6 +575,15 @@ def _sync_account(app: Any, account: Any, options: SyncOptions, *, progress: Pro
             opening.discard()
         pm.hook.pigeon_sync_finished(account=account.name, report=res.report)
     return res
+
+
+def _local_error(exc: BaseException) -> bool:
+    """An error of this machine's files (the Maildir, the journal), not of the server."""
+    import sqlite3
+
+    from pigeon.core.errors import StoreError
+
+    return isinstance(exc, StoreError | OSError | sqlite3.Error) and not _network_error(exc)
 
 
 def _state_problem(path: Path, exc: Exception) -> str:

@@ -231,7 +231,11 @@ def _readers_ahead(raw: dict[str, Any], chosen: list[Any]) -> dict[str, Callable
     for a in chosen:
         path = state_path(base, a.name)
         if os.path.exists(path):
-            out[a.name] = _reader(path, Maildir(a.maildir), SyncOptions().writers)
+            try:
+                store = Maildir(a.maildir)
+            except Exception:  # noqa: BLE001, S112 - the sync reports it, for this account only
+                continue
+            out[a.name] = _reader(path, store, SyncOptions().writers)
     return out
 
 

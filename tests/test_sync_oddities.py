@@ -4,6 +4,7 @@ a folder from syncing, and each is named in one line."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,25 @@ def test_the_sync_command_of_the_shell_says_what_failed(mail_user, config_dir, t
     assert p.stdout.decode().startswith("0 down, 0 up")
     assert ("work: INBOX: the server refused to store new/1700000000.empty.host (kept here only): Can't save a zero"
             in p.stderr.decode()), p.stderr.decode()
+
+
+def test_an_account_whose_maildir_is_broken_does_not_stop_the_others(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    other = mail_user.server.add_user()
+    good, bad = tmp_path / "Good", tmp_path / "Bad"
+
+    def configure() -> None:
+        (config_dir / "config.toml").write_text("".join(
+            f'[accounts.{name}]\naddress = "{u.name}@example.org"\nmaildir = "{root}"\n{u.toml("imap", "tls")}\n'
+            f'password_command = ["printf", "%s", "{u.password}"]\n' for name, u, root in (("good", mail_user, good), ("bad", other, bad))))
+
+    configure()
+    assert run_pigeon("sync").returncode == 0  # both have a state now
+    mail_user.append(message(1), "INBOX")
+    other.append(message(2), "INBOX")
+    shutil.rmtree(bad)
+    bad.write_text("not a directory\n")  # a path mistyped, a mount gone wrong
+    p = run_pigeon("sync")
+    assert p.returncode == 1
+    assert p.stderr.decode().strip() == f"pigeon: sync bad: (local): cannot create the Maildir {bad}: it (or a directory above it) is a file"
+    assert p.stdout.decode().startswith("1 down, 0 up")
+    assert_agree(mail_user, good, state_file(isolated_env, "good"))
