@@ -153,7 +153,14 @@ def _sync_all(app: Any, chosen: list[Any], args: argparse.Namespace, openings: d
         if not args.dry_run:
             _send_waiting(app, acct, quiet=args.json)
         progress = TerminalProgress(acct.name) if tty else None
-        res = sync_account(app, acct, options, progress=progress, opening=openings.pop(acct.name, None))
+        try:
+            res = sync_account(app, acct, options, progress=progress, opening=openings.pop(acct.name, None))
+        except KeyboardInterrupt:
+            if progress:
+                progress.clear()  # the message below on a line of its own, not after the progress
+            print(f"pigeon: sync {acct.name} interrupted: what it finished is kept; pigeon sync goes on from there",
+                  file=sys.stderr)
+            return 130
         if progress:
             progress.clear()
         results.append(res)

@@ -129,3 +129,25 @@ def test_the_lock_sits_beside_the_state_and_dies_with_its_process(tmp_path: Path
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_ctrl_c_while_waiting_says_so_and_leaves_nothing_behind(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
+    import signal
+
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir)
+    mail_user.append(message(1), "INBOX")
+    held = AccountLock(lock_path(state_file(isolated_env)))
+    held.acquire(0)
+    try:
+        waiting = start_sync()
+        time.sleep(1.5)
+        waiting.send_signal(signal.SIGINT)
+        _out, err = waiting.communicate(timeout=30)
+    finally:
+        held.release()
+    assert waiting.returncode == 130
+    assert err.decode().strip() == "pigeon: sync work interrupted: what it finished is kept; pigeon sync goes on from there"
+    p = run_pigeon("sync")  # the lock the interrupted sync waited for is not left taken
+    assert p.returncode == 0 and p.stdout.decode().startswith("1 down")
+    assert_agree(mail_user, maildir, state_file(isolated_env))
