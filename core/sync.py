@@ -154,6 +154,8 @@ class SyncEngine:
         self.ahead: Any = None  # sync_gather.Ahead: the changed folders, read while connecting
         self.verified: dict[str, tuple[str, float]] = {}  # folder -> stamp its check vouched for
         self.held: set[str] = set()  # folders a dry run leaves out (a rename it would make first)
+        # The session ends with this sync (LOGOUT next): no UNSELECT first, a round trip saved.
+        self.logging_out = False
 
     def pool(self) -> Any:
         """The sync's file-writing threads (started on first use, stopped when the run ends)."""
@@ -267,7 +269,8 @@ class SyncEngine:
                 execute(self, w, p)
             except Exception as exc:  # noqa: BLE001
                 self._fail(w.name, exc)
-        self.remote.unselect()
+        if not self.logging_out:
+            self.remote.unselect()
         self.state.checkpoint_soon()  # the log of this pass goes to disk while the stamps are taken
         stamp_folders(self)
         self._drop_emptied()
@@ -540,6 +543,7 @@ def _sync_account(app: Any, account: Any, options: SyncOptions, *, progress: Pro
         engine = SyncEngine(app.store(account), state, listed.remote if listed else Remote(session), account=account.name,
                             options=options, progress=progress)
         engine.listed = listed
+        engine.logging_out = opened is not None
         engine.ahead = getattr(listed, "ahead", None)
         engine.stamps = stamps
         keywords = None if options.dry_run else _tags_up(app, account.name, state, engine)

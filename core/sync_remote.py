@@ -51,6 +51,7 @@ class Remote:
         self.qresync = False
         self.condstore = False
         self.selected: str | None = None
+        self.writable = False  # the selected folder was SELECTed, not EXAMINEd
 
     def has(self, cap: str) -> bool:
         return cap.upper() in self.caps
@@ -127,6 +128,7 @@ class Remote:
             imap.untagged_responses.clear()
             if name in ("SELECT", "EXAMINE"):
                 self.selected = folder if typ == "OK" else None
+                self.writable = name == "SELECT" and typ == "OK"
             if failed is not None:
                 continue
             text = dat[-1] if dat and isinstance(dat[-1], bytes) else b""
@@ -204,6 +206,7 @@ class Remote:
         _, untagged = self._run(b"EXAMINE" if readonly else b"SELECT", args)
         self.imap.state = "SELECTED"
         self.selected = name
+        self.writable = not readonly
         return answers.selected_from(untagged, use_q)
 
     def examine_args(self, name: str, known: tuple[int, int] | None) -> tuple[list[bytes], bool]:
@@ -370,14 +373,20 @@ class Remote:
         self._run(b"NOOP", [])
 
     def unselect(self) -> None:
+        """Leave the selected folder without expunging anything: UNSELECT, else CLOSE, which
+        would expunge the messages marked ``\\Deleted`` of a folder SELECTed read-write, so
+        that one is EXAMINEd first."""
         if self.selected is None:
             return
         if self.has("UNSELECT"):
             self._run(b"UNSELECT", [])
         else:
+            if self.writable:
+                self._run(b"EXAMINE", [_quote(self.selected)])
             self._run(b"CLOSE", [])
         self.imap.state = "AUTH"
         self.selected = None
+        self.writable = False
 
     def logout(self) -> None:
         try:

@@ -125,3 +125,22 @@ def test_an_account_whose_maildir_is_broken_does_not_stop_the_others(mail_user, 
     assert p.stderr.decode().strip() == f"pigeon: sync bad: (local): cannot create the Maildir {bad}: it (or a directory above it) is a file"
     assert p.stdout.decode().startswith("1 down, 0 up")
     assert_agree(mail_user, good, state_file(isolated_env, "good"))
+
+
+def test_leaving_a_folder_on_a_server_without_unselect_expunges_nothing(mail_user) -> None:  # noqa: ANN001
+    """CLOSE, the fallback where UNSELECT is missing, expunges what is marked \\Deleted in a
+    folder selected read-write: a message merely marked deleted (Maildir T) would be gone."""
+    from pigeon.core.sync_remote import Remote
+    from sync_support import session
+
+    uid = mail_user.append(message(1), "INBOX", ("\\Deleted",))
+    s = session(mail_user)
+    try:
+        r = Remote(s)
+        r.has = lambda cap: cap != "UNSELECT" and Remote.has(r, cap)  # as on a server without it
+        r.select("INBOX")
+        r.unselect()
+        assert r.selected is None
+    finally:
+        s.logout()
+    assert list(mail_user.fetch_all("INBOX")) == [uid]
