@@ -226,6 +226,13 @@ def open_socket(server: ServerConfig) -> socket.socket:
     except OSError as exc:
         raise ConnectionLost(f"{where(server)}: cannot connect: {exc.strerror or exc}") from None
     sock.settimeout(server.timeout)
+    # No Nagle: a command often leaves in two writes (imapclient sends its CRLF on its own),
+    # and the second would wait for the ACK of the first, which a server holds back while it
+    # has nothing to answer yet: up to 40 ms per command on a real network (200 ms elsewhere).
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
     if server.security == "tls":
         return wrap_tls(sock, server)
     return sock

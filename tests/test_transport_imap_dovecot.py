@@ -127,3 +127,15 @@ def test_modified_utf7_round_trip() -> None:
         assert decode_folder(encode_folder(name)) == name
     assert encode_folder("a&b") == b"a&-b"
     assert str(UIDSet.parse("5,1:3,4")) == "1:5" and len(UIDSet.parse("1:4294967295")) == 4294967295
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_commands_are_not_held_back_by_nagle(mail_user, security) -> None:
+    """imapclient sends a command's CRLF in a write of its own; with Nagle's algorithm on, that
+    write waits for the ACK of the first, which the server delays while it has nothing to answer
+    (up to 40 ms a command over a real network, measured with bench/delay_proxy.py at 10 ms each
+    way: a first sync of 10,000 messages took 8.7 s instead of 5.7 s)."""
+    import socket
+
+    with session(mail_user, security) as s:
+        assert s.imap.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
