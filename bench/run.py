@@ -151,7 +151,9 @@ class Bench:
     def sync_args(self, peer, n):
         base = os.path.join(self.a.work, str(n), peer)
         e = self.env
-        return [e["MAILBENCH_HOST"], e["MAILBENCH_IMAPS_PORT"], e["MAILBENCH_USER"], e["MAILBENCH_PASS"],
+        # MAILBENCH_CLIENT_IMAPS_PORT: the clients go through a proxy there (sync_bench --latency-ms)
+        port = os.environ.get("MAILBENCH_CLIENT_IMAPS_PORT") or e["MAILBENCH_IMAPS_PORT"]
+        return [e["MAILBENCH_HOST"], port, e["MAILBENCH_USER"], e["MAILBENCH_PASS"],
                 e["MAILBENCH_CAFILE"], os.path.join(base, "maildir"), os.path.join(base, "state")]
 
     def adapter(self, name):

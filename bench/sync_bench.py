@@ -4,6 +4,8 @@
     python3 bench/sync_bench.py                       # N = 1,000 and 10,000 (several minutes)
     python3 bench/sync_bench.py --sizes 1000 --peers pigeon,mbsync --inc-rounds 1
     python3 bench/sync_bench.py --report              # tables again from bench/results/
+    python3 bench/sync_bench.py --sizes 10000 --peers pigeon,mbsync --latency-ms 10 --out /tmp/lat
+                                                      # the clients 10 ms (each way) from the server
     python3 bench/sync_bench.py --sizes 100000 --small --peers pigeon,mbsync --inc-rounds 0 --full-runs 1
                                                       # 100,000 short messages: initial + no-change
 
@@ -131,6 +133,8 @@ def main() -> int:
     ap.add_argument("--small", action="store_true", help="short text/plain messages (e.g. N = 100,000)")
     ap.add_argument("--keep", action="store_true", help="keep the local Maildirs and state (for profiling)")
     ap.add_argument("--report", action="store_true", help="only print the tables of the last run")
+    ap.add_argument("--latency-ms", type=float, default=0,
+                    help="clients reach the server through delay_proxy.py adding this much each way")
     a = ap.parse_args()
     out = Path(a.out)
     if not a.report:
@@ -144,13 +148,31 @@ def main() -> int:
         if a.full_runs:
             cmd += ["--full-runs", str(a.full_runs)]
         cmd += ["--small"] * a.small + ["--keep"] * a.keep
+        proxy = None
+        if a.latency_ms:
+            import socket
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                env["MAILBENCH_CLIENT_IMAPS_PORT"] = str(s.getsockname()[1])
+            proxy = subprocess.Popen([sys.executable, str(BENCH / "delay_proxy.py"), env["MAILBENCH_CLIENT_IMAPS_PORT"],
+                                      env["MAILBENCH_IMAPS_PORT"], str(a.latency_ms)], stdout=subprocess.PIPE, text=True)
+            print("+ delay_proxy.py:", proxy.stdout.readline().strip() if proxy.stdout else "", flush=True)
         print("+", " ".join(cmd), flush=True)
-        rc = subprocess.run(cmd, env=env).returncode
+        try:
+            rc = subprocess.run(cmd, env=env).returncode
+        finally:
+            if proxy is not None:
+                proxy.terminate()
+                proxy.wait(10)
         subprocess.run([str(BENCH / "server.sh"), "stop"], env=env, check=False)
         if rc != 0:
             print(f"run.py exited {rc}", file=sys.stderr)
     results = json.loads((out / "results.json").read_text())
     text = ratio_table(results)
+    if a.latency_ms:
+        text = (f"\nThe clients reached the server through bench/delay_proxy.py adding {a.latency_ms:g} ms each way"
+                f" (a {2 * a.latency_ms:g} ms round trip); imaptool's changes and checks went direct.\n" + text)
     (out / "sync_table.md").write_text(text)
     print(text)
     return 0
