@@ -162,7 +162,7 @@ def _store(remote: Any, state: Any, todo: dict[str, list[tuple[Any, frozenset[st
             continue
         if "\\*" not in sel.permanent:
             log.info("%s: the server keeps no new keywords here; tags stay local", folder)
-            _leave(remote, name)
+            remote.unselect()  # expunges nothing, even where UNSELECT is missing
             continue
         groups: dict[tuple[str, frozenset[str]], list[int]] = {}
         for ms, want in items:
@@ -178,16 +178,8 @@ def _store(remote: Any, state: Any, todo: dict[str, list[tuple[Any, frozenset[st
         with state.transaction():
             state.put_many(folder, [ms.with_(keywords=want) for ms, want in items])
         stored += len(items)
-        _leave(remote, name)
+        remote.unselect()  # expunges nothing, even where UNSELECT is missing
     return stored
-
-
-def _leave(remote: Any, name: str) -> None:
-    """Unselect without expunging: where UNSELECT is missing, CLOSE would expunge the messages
-    marked ``\\Deleted`` of a read-write folder, so it is examined (read-only) first."""
-    if not remote.has("UNSELECT"):
-        remote.select(name, readonly=True)
-    remote.unselect()
 
 
 # --------------------------------------------------------------------------- down
