@@ -29,6 +29,17 @@ def server_count(user, folder: str = "INBOX") -> int:  # noqa: ANN001
     return len(user.fetch_all(folder))
 
 
+def one_new_and_the_lock_held(mail_user, config_dir, isolated_env, tmp_path, wait: float) -> tuple[Path, AccountLock]:  # noqa: ANN001
+    """Account ``work`` with ``[sync] lock_wait = wait``, a message on the server, and its sync
+    lock taken by this process (as another sync would hold it)."""
+    maildir = tmp_path / "Mail"
+    write_config(config_dir, mail_user, maildir, extra=f"[sync]\nlock_wait = {wait}\n")
+    mail_user.append(message(1), "INBOX")
+    held = AccountLock(lock_path(state_file(isolated_env)))
+    held.acquire(0)
+    return maildir, held
+
+
 def test_two_syncs_at_once_neither_duplicate_nor_lose(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
     maildir = tmp_path / "Mail"
     write_config(config_dir, mail_user, maildir)
@@ -56,11 +67,7 @@ def test_two_syncs_at_once_neither_duplicate_nor_lose(mail_user, config_dir, iso
 
 
 def test_a_sync_that_finds_another_running_waits_or_gives_up(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
-    maildir = tmp_path / "Mail"
-    write_config(config_dir, mail_user, maildir, extra="[sync]\nlock_wait = 0.5\n")
-    mail_user.append(message(1), "INBOX")
-    held = AccountLock(lock_path(state_file(isolated_env)))
-    held.acquire(0)
+    maildir, held = one_new_and_the_lock_held(mail_user, config_dir, isolated_env, tmp_path, wait=0.5)
     try:
         # Held by another process for longer than this sync waits: exit 1 with the cause,
         # and nothing done.
@@ -88,11 +95,7 @@ def test_a_sync_that_finds_another_running_waits_or_gives_up(mail_user, config_d
 
 
 def test_watch_retries_a_sync_another_process_holds(mail_user, config_dir, isolated_env, tmp_path) -> None:  # noqa: ANN001
-    maildir = tmp_path / "Mail"
-    write_config(config_dir, mail_user, maildir, extra="[sync]\nlock_wait = 0.2\n")
-    mail_user.append(message(1), "INBOX")
-    held = AccountLock(lock_path(state_file(isolated_env)))
-    held.acquire(0)
+    maildir, held = one_new_and_the_lock_held(mail_user, config_dir, isolated_env, tmp_path, wait=0.2)
     proc = subprocess.Popen([sys.executable, "-m", "pigeon.core.cli", "watch", "--interval", "600"],
                             cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -13,8 +13,8 @@ from tui_support import Driver
 pytestmark = pytest.mark.dovecot
 
 
-def test_g_syncs_in_the_background_and_new_mail_shows(mail_user, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    maildir = tmp_path / "Mail"
+def server_news(mail_user, config_dir: Path, maildir: Path) -> Path:  # noqa: ANN001
+    """Account ``work`` on ``mail_user`` with an empty INBOX here and one message on the server."""
     for sub in ("cur", "new", "tmp"):
         (maildir / "INBOX" / sub).mkdir(parents=True)
     (config_dir / "config.toml").write_text(
@@ -22,6 +22,11 @@ def test_g_syncs_in_the_background_and_new_mail_shows(mail_user, config_dir: Pat
         f'{mail_user.toml("imap", "tls")}\npassword_command = ["printf", "%s", "{mail_user.password}"]\n'
     )
     mail_user.append(message(1, subject="Straight from the server"), "INBOX")
+    return maildir
+
+
+def test_g_syncs_in_the_background_and_new_mail_shows(mail_user, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    server_news(mail_user, config_dir, tmp_path / "Mail")
 
     async def main() -> None:
         d = await Driver(App.create(report_to_stderr=False)).start()
@@ -39,15 +44,8 @@ def test_g_syncs_in_the_background_and_new_mail_shows(mail_user, config_dir: Pat
 
 def test_a_sync_that_fails_says_why_in_the_echo_area(mail_user, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
     """Not only "sync failed" in the mode line: the cause, where the summary used to cover it."""
-    maildir = tmp_path / "Mail"
-    for sub in ("cur", "new", "tmp"):
-        (maildir / "INBOX" / sub).mkdir(parents=True)
+    maildir = server_news(mail_user, config_dir, tmp_path / "Mail")
     (maildir / "INBOX" / "new" / "1700000000.empty.host").write_bytes(b"")  # Dovecot refuses it
-    (config_dir / "config.toml").write_text(
-        f'[accounts.work]\naddress = "{mail_user.name}@example.org"\nmaildir = "{maildir}"\n'
-        f'{mail_user.toml("imap", "tls")}\npassword_command = ["printf", "%s", "{mail_user.password}"]\n'
-    )
-    mail_user.append(message(1, subject="Straight from the server"), "INBOX")
 
     async def main() -> None:
         d = await Driver(App.create(report_to_stderr=False)).start()
