@@ -63,6 +63,36 @@ def test_a_sync_that_fails_says_why_in_the_echo_area(mail_user, config_dir: Path
     asyncio.run(main())
 
 
+def test_a_sync_held_up_by_another_says_so_then_goes_through(mail_user, config_dir: Path, isolated_env, tmp_path: Path) -> None:  # noqa: ANN001
+    import os
+
+    from pigeon.core.sync_lock import AccountLock, lock_path
+
+    server_news(mail_user, config_dir, tmp_path / "Mail")
+    held = AccountLock(lock_path(isolated_env["state"] / "sync" / "work.sqlite"))
+    held.acquire(0)  # as pigeon watch or a cron job's sync would hold it
+
+    async def main() -> None:
+        d = await Driver(App.create(report_to_stderr=False)).start()
+        try:
+            await d.settle(until=lambda: "INBOX [work]" in d.screen())
+            d.input.send_text("g")
+            for _ in range(1500):  # the sync is still running: settle() would wait for its end
+                if "waiting for another sync" in d.tui.echo:
+                    break
+                await asyncio.sleep(0.02)
+            assert d.tui.pending == 1
+            assert d.tui.echo.startswith(f"sync work: waiting for another sync of this account (pid {os.getpid()}")
+            held.release()
+            await d.settle(until=lambda: "sync: 1 down" in d.tui.echo, timeout=30)
+            assert "Straight from the server" in d.screen()
+        finally:
+            held.release()
+            await d.stop()
+
+    asyncio.run(main())
+
+
 def test_a_reply_goes_out_through_the_outbox_and_smtp(smtp_inbox, config_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
     import os
     import sys

@@ -203,12 +203,25 @@ def sync(ctx: CommandContext, account: str = "") -> None:
     if not accounts or any(a.imap is None for a in accounts):
         raise CommandError("no IMAP server configured for " + (account or "any account"))
     try:
-        from pigeon.core.sync import problems, summary, sync_account
+        from pigeon.core.sync import Progress, problems, summary, sync_account
     except ImportError:
         raise CommandError("this pigeon has no sync engine") from None
 
+    class Said(Progress):
+        """Says so when another sync of the account (pigeon watch, a cron job) holds it up."""
+
+        def __init__(self, account: str) -> None:
+            self.account = account
+
+        def waiting(self, holder: str) -> None:
+            line = f"sync {self.account}: waiting for another sync of this account ({holder or 'another process'})"
+            if isinstance(ctx.ui, TUI):
+                ctx.ui.post(ctx.ui.message, line)
+            else:
+                ctx.print(line)
+
     def work() -> tuple[str, list[str]]:
-        results = [sync_account(ctx.app, a) for a in accounts]
+        results = [sync_account(ctx.app, a, progress=Said(a.name)) for a in accounts]
         return summary(results), problems(results)
 
     def said(done: tuple[str, list[str]]) -> None:
