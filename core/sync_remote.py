@@ -52,6 +52,7 @@ class Remote:
         self.condstore = False
         self.selected: str | None = None
         self.writable = False  # the selected folder was SELECTed, not EXAMINEd
+        self.rtt: float | None = None  # seconds, measured by enable_and_list
 
     def has(self, cap: str) -> bool:
         return cap.upper() in self.caps
@@ -153,9 +154,13 @@ class Remote:
         imap.untagged_responses.clear()
         if hasattr(imap, "_untagged_count"):
             imap._untagged_count = 0
+        import time
+
+        sent = time.monotonic()
         t_enable = imap._command("ENABLE", "QRESYNC", "CONDSTORE")
         t_list = imap._command("LIST", '""', '"*"', "RETURN", "(STATUS (" + " ".join(_STATUS_ITEMS) + "))")
         typ_e, dat_e = imap._command_complete("ENABLE", t_enable)
+        self.rtt = time.monotonic() - sent  # ENABLE costs the server nothing: about a round trip
         typ_l, dat_l = imap._command_complete("LIST", t_list)
         untagged = dict(imap.untagged_responses)
         imap.untagged_responses.clear()

@@ -199,6 +199,59 @@ def test_new_mail_of_many_folders_comes_in_the_folders_own_examine(box, monkeypa
     assert_agree(user, root, state)
     assert [p for f in folders for p in (root / f / "tmp").iterdir()] == []
 
+def test_on_a_slow_network_every_folder_goes_in_one_flight(box, monkeypatch) -> None:  # noqa: ANN001
+    """With a round trip longer than examining a folder again (``Remote.rtt``, measured at
+    ENABLE), the gathering does not chain the folders with new mail: every EXAMINE and
+    metadata FETCH goes at once, and each folder's bodies follow with an EXAMINE of their own.
+    A move between two of them, deletions and flags come out as on a fast link."""
+    from pigeon.core.sync_remote import Remote
+
+    user, root, state = box
+    folders = ("INBOX", "Archive", "lists/dev")
+    uids = {f: seed(user, f, 3, start=10 * i, flags=("\\Seen",)) for i, f in enumerate(folders)}
+    sync(user, root, state)
+    c = user.imap()
+    c.select_folder("INBOX")
+    c.add_flags([uids["INBOX"][0]], ["\\Flagged"])
+    c.delete_messages([uids["INBOX"][1]])
+    c.expunge()
+    c.select_folder("Archive")
+    c.move([uids["Archive"][2]], "lists/dev")  # vanished here, new there: a move
+    c.logout()
+    for i, f in enumerate(folders):
+        for j in range(2):
+            user.append(message(100 + 10 * i + j, size=300 * j), f)
+    real_list, real_conveyor = Remote.enable_and_list, Remote.conveyor
+    sent: list[str] = []
+
+    def enable_and_list(self):  # noqa: ANN001, ANN202
+        folders = real_list(self)
+        self.rtt = 0.05  # as 50 ms away
+        return folders
+
+    def conveyor(self, first, on_reply):  # noqa: ANN001, ANN202
+        def log(commands):  # noqa: ANN001, ANN202
+            sent.extend(f"{name} {b' '.join(args).decode()}" for name, args, _f, _c in commands or [])
+            return commands
+
+        return real_conveyor(self, log(first), lambda ctx, reply: log(on_reply(ctx, reply)))
+
+    monkeypatch.setattr(Remote, "enable_and_list", enable_and_list)
+    monkeypatch.setattr(Remote, "conveyor", conveyor)
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    r = res.report
+    assert (r.downloaded, r.flags_down, r.deleted_local, r.moved) == (6, 1, 1, 1)
+    bodies = [i for i, s in enumerate(sent) if s.endswith("(UID BODY.PEEK[])")]
+    assert len(bodies) == 3
+    first_flight = [s.split()[1] for s in sent[: bodies[0] - 1] if s.startswith("EXAMINE")]
+    assert len(first_flight) == 3 and all("QRESYNC" in s for s in sent[: bodies[0] - 1] if s.startswith("EXAMINE"))
+    for i in bodies:  # each folder's bodies right after that folder is examined again
+        assert sent[i - 1].startswith("EXAMINE") and "QRESYNC" not in sent[i - 1]
+    assert_agree(user, root, state)
+    assert [p for f in folders for p in (root / f / "tmp").iterdir()] == []
+
+
 def test_a_message_moved_on_the_server_is_renamed_not_written_though_fetched_early(box) -> None:  # noqa: ANN001
     """New mail fetched early is written to tmp/ while the download goes on; one that the plan
     finds to be a move (same message, vanished from another folder) is renamed across
