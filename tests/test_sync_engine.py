@@ -26,6 +26,24 @@ def box(tmp_path: Path, mail_user):  # noqa: ANN001, ANN201
     return mail_user, tmp_path / "Mail", tmp_path / "state.sqlite"
 
 
+def conveyor_log(monkeypatch) -> list[str]:  # noqa: ANN001
+    """Every command the gathering's conveyor sends (``Remote.conveyor``), in order, as text."""
+    from pigeon.core.sync_remote import Remote
+
+    sent: list[str] = []
+    real = Remote.conveyor
+
+    def conveyor(self, first, on_reply):  # noqa: ANN001, ANN202
+        def log(commands):  # noqa: ANN001, ANN202
+            sent.extend(f"{name} {b' '.join(args).decode()}" for name, args, _f, _c in commands or [])
+            return commands
+
+        return real(self, log(first), lambda ctx, reply: log(on_reply(ctx, reply)))
+
+    monkeypatch.setattr(Remote, "conveyor", conveyor)
+    return sent
+
+
 def seed(user, folder: str, n: int, start: int = 0, flags=()) -> list[int]:  # noqa: ANN001
     return [user.append(message(start + i), folder, flags) for i in range(n)]
 
@@ -157,7 +175,7 @@ def test_new_mail_of_many_folders_comes_in_the_folders_own_examine(box, monkeypa
     prefetch budget goes, and the rest wait for the executor. Every file holds the server's
     exact bytes."""
     import pigeon.core.sync_gather as gather_mod
-    from pigeon.core.sync_remote import Remote, parse_uid_set
+    from pigeon.core.sync_remote import parse_uid_set
 
     user, root, state = box
     monkeypatch.setattr(gather_mod, "PREFETCH_BYTES", 1000)  # room for a few of the six new bodies
@@ -172,20 +190,7 @@ def test_new_mail_of_many_folders_comes_in_the_folders_own_examine(box, monkeypa
     for i, f in enumerate(("INBOX", "lists/dev")):
         for j in range(3):
             user.append(message(100 + 10 * i + j, size=200 * j), f)  # ~250, ~450, ~650 bytes
-    sent: list[str] = []
-    real = Remote.conveyor
-
-    def conveyor(self, first, on_reply):  # noqa: ANN001, ANN202
-        def log(commands):  # noqa: ANN001, ANN202
-            sent.extend(f"{name} {b' '.join(args).decode()}" for name, args, _f, _c in commands or [])
-            return commands
-
-        def answer(ctx, reply):  # noqa: ANN001, ANN202
-            return log(on_reply(ctx, reply))
-
-        return real(self, log(first), answer)
-
-    monkeypatch.setattr(Remote, "conveyor", conveyor)
+    sent = conveyor_log(monkeypatch)
     res = sync(user, root, state)
     assert not res.failed and res.report.downloaded == 6 and res.report.flags_down == 1
     examined = [s.split()[1] for s in sent if s.startswith("EXAMINE")]
@@ -221,23 +226,15 @@ def test_on_a_slow_network_every_folder_goes_in_one_flight(box, monkeypatch) -> 
     for i, f in enumerate(folders):
         for j in range(2):
             user.append(message(100 + 10 * i + j, size=300 * j), f)
-    real_list, real_conveyor = Remote.enable_and_list, Remote.conveyor
-    sent: list[str] = []
+    real_list = Remote.enable_and_list
 
     def enable_and_list(self):  # noqa: ANN001, ANN202
         folders = real_list(self)
         self.rtt = 0.05  # as 50 ms away
         return folders
 
-    def conveyor(self, first, on_reply):  # noqa: ANN001, ANN202
-        def log(commands):  # noqa: ANN001, ANN202
-            sent.extend(f"{name} {b' '.join(args).decode()}" for name, args, _f, _c in commands or [])
-            return commands
-
-        return real_conveyor(self, log(first), lambda ctx, reply: log(on_reply(ctx, reply)))
-
     monkeypatch.setattr(Remote, "enable_and_list", enable_and_list)
-    monkeypatch.setattr(Remote, "conveyor", conveyor)
+    sent = conveyor_log(monkeypatch)
     res = sync(user, root, state)
     assert not res.failed, res.failed
     r = res.report
