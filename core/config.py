@@ -212,7 +212,29 @@ class _Validator:
             if not isinstance(acct, dict):
                 raise self.fail("accounts", name, "must be a table")
             out[name] = self.account(name, acct, config_dir)
+        self.separate_maildirs(out)
         return out
+
+    def separate_maildirs(self, accounts: dict[str, AccountConfig]) -> None:
+        """Each account's Maildir apart from every other's: sharing one, or one inside another,
+        a sync of one account would take the other's mail for its own (and upload it to its
+        own server)."""
+        if len(accounts) < 2:
+            return
+        seen: list[tuple[str, Path]] = []
+        for name, acct in accounts.items():
+            here = acct.maildir.resolve()  # absolute, "..", "//" and symlinks resolved
+            for other, there in seen:
+                if here == there:
+                    why = f"the same Maildir as account {other!r} ({there})"
+                elif there in here.parents or here in there.parents:
+                    inner, outer = (here, there) if there in here.parents else (there, here)
+                    why = f"nested with the Maildir of account {other!r} ({inner} lies inside {outer})"
+                else:
+                    continue
+                raise self.fail(f"accounts.{name}", "maildir",
+                                f"{why}: each account needs a Maildir of its own, or a sync of one takes the other's mail for its own")
+            seen.append((name, here))
 
     def account(self, name: str, raw: dict[str, Any], config_dir: Path) -> AccountConfig:
         table = f"accounts.{name}"

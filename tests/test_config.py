@@ -69,6 +69,28 @@ def test_bad_values_name_file_line_and_key(config_dir: Path, text: str, expected
     assert expected in message, message
 
 
+def test_two_accounts_cannot_share_a_maildir(config_dir: Path, tmp_path: Path) -> None:
+    """The same Maildir, one inside the other, or the same through a symlink: a sync of one
+    account would take the other's mail for its own and upload it to its own server."""
+    (tmp_path / "Mail").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "Mail")
+
+    def two(a: str, b: str) -> str:
+        return "".join(f'[accounts.{n}]\naddress = "{n}@example.org"\nmaildir = "{m}"\n' for n, m in (("home", a), ("work", b)))
+
+    mail = tmp_path / "Mail"
+    for b, why in ((f"{mail}/", f"the same Maildir as account 'home' ({mail})"),
+                   (f"{tmp_path}/link", f"the same Maildir as account 'home' ({mail})"),
+                   (f"{mail}/work", f"nested with the Maildir of account 'home' ({mail}/work lies inside {mail})")):
+        path = write_config(config_dir, two(str(mail), b))
+        with pytest.raises(ConfigError) as info:
+            App.create(load_entrypoints=False)
+        assert str(info.value) == (f"{path}:6: accounts.work.maildir: {why}: each account needs a Maildir of its own,"
+                                   " or a sync of one takes the other's mail for its own")
+    write_config(config_dir, two(str(mail / "home"), str(mail / "home-work")))  # side by side: fine
+    assert set(App.create(load_entrypoints=False).config.accounts) == {"home", "work"}
+
+
 def test_syntax_error_names_line(config_dir: Path) -> None:
     path = write_config(config_dir, "[render]\nwidth = 72\nthis is not toml\n")
     with pytest.raises(ConfigError) as info:
