@@ -101,6 +101,27 @@ class MaildirFolders:
             raise _oserror(f"cannot create folder {folder!r}", exc) from None
         return path
 
+    def rename_folder(self, old: str, new: str) -> None:
+        """Rename a folder (its subfolders go with it) to a name no folder has yet."""
+        src, dst = self.folder_path(old), self.folder_path(new)
+        if not is_maildir(src):
+            raise StoreError(f"no folder {old!r}")
+        if dst.exists():
+            raise StoreError(f"cannot rename {old!r} to {new!r}: {new!r} exists")
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.rename(src, dst)
+        except OSError as exc:
+            raise _oserror(f"cannot rename folder {old!r} to {new!r}", exc) from None
+        # The plain directories that only held it (lists/ of lists/dev) go too, once empty.
+        for parent in src.parents:
+            if parent == self.root or not parent.is_relative_to(self.root) or is_maildir(parent):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+
     def file_count(self, folder: str) -> int | None:
         """How many message files ``folder`` holds (in ``cur/``, ``new/`` and ``tmp/``; dot
         files such as editors' leftovers do not count); None if it is no folder here."""
