@@ -682,6 +682,18 @@ def test_a_staged_file_that_cannot_be_linked_is_written_again(box, monkeypatch) 
     assert [p for f in ("INBOX", "Archive") for p in (root / f / "tmp").iterdir()] == []
 
 
+def copy_away(user, src: str, dst: str, skip: int = 0) -> None:  # noqa: ANN001
+    """What some clients do for a rename: copy the messages (but the first ``skip``) to a new
+    folder, then delete the old one. New UIDs, a new UIDVALIDITY."""
+    c = user.imap()
+    c.create_folder(dst)
+    c.select_folder(src)
+    c.copy(c.search("ALL")[skip:], dst)
+    c.close_folder()
+    c.delete_folder(src)
+    c.logout()
+
+
 def test_a_folder_copied_away_on_the_server_is_moved_here_not_downloaded_again(box) -> None:  # noqa: ANN001
     """Another client "renames" Projects by copying its messages to Work/Projects and deleting
     it (new UIDs, a new UIDVALIDITY: nothing says it is the same folder). The messages follow
@@ -694,14 +706,7 @@ def test_a_folder_copied_away_on_the_server_is_moved_here_not_downloaded_again(b
     sync(user, root, state)
     inodes = {p.stat().st_ino for p in (root / "Projects" / "cur").iterdir()}
     put_local(root, "Projects", message(60), "S")  # written here after the last sync
-    c = user.imap()
-    c.create_folder("Work/Projects")
-    c.select_folder("Projects")
-    uids = c.search("ALL")
-    c.copy(uids[1:], "Work/Projects")  # "Hello 0." does not go along
-    c.close_folder()
-    c.delete_folder("Projects")
-    c.logout()
+    copy_away(user, "Projects", "Work/Projects", skip=1)  # "Hello 0." does not go along
     res = sync(user, root, state)
     assert not res.failed, res.failed
     r = res.report
@@ -724,13 +729,7 @@ def test_a_folder_copied_away_on_the_server_leaves_no_empty_folder_here(box) -> 
     seed(user, "Projects", 3, flags=("\\Seen",))
     seed(user, "INBOX", 1, start=50)
     sync(user, root, state)
-    c = user.imap()
-    c.create_folder("Work")
-    c.select_folder("Projects")
-    c.copy(c.search("ALL"), "Work")
-    c.close_folder()
-    c.delete_folder("Projects")
-    c.logout()
+    copy_away(user, "Projects", "Work")
     dry = sync(user, root, state, dry_run=True)
     assert "Projects: gone from the server and empty here; would be removed" in dry.notes, dry.notes
     assert (root / "Projects" / "cur").is_dir()
