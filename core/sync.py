@@ -401,6 +401,47 @@ class SyncEngine:
             self.result.notes.append(f"{old}: renamed on the server to {new}; renamed here too")
         return changed
 
+    def _renamed_both(self, pairs: dict[str, FolderInfo], states: dict[str, FolderState], local: set[str]) -> bool:
+        """A folder renamed here and, to another name, on the server (``mv Mail/Projects
+        Mail/Mine`` while another client renamed it to Work): gone from both sides, with one
+        folder new here holding every file the state knows of it and one new on the server
+        that passes the checks of :meth:`_renamed_there`. The server's name wins, being the
+        one every other client sees: the local folder is renamed to it, and what changed here
+        meanwhile goes up as usual. Otherwise both would be kept, each copied to the other
+        side. Folders with subfolders are left to the usual pass. True if the state changed."""
+        gone = [ln for ln in sorted(set(states) - set(pairs) - local) if ln.upper() != "INBOX" and states[ln].uidvalidity
+                and self._wanted(ln, states[ln].remote or ln)
+                and not any(k.startswith(ln + "/") for k in states)]
+        if not gone:
+            return False
+        from pigeon.core import sync_local
+
+        changed = False
+        for old in gone:
+            there = [n for n in sorted(set(pairs) - set(states) - local)
+                     if pairs[n].status.get("UIDVALIDITY") == states[old].uidvalidity and self._wanted(n, pairs[n].name)]
+            keys = {k for k, _f in self.state.key_flags(old)}
+            here = [n for n in sorted(local - set(pairs) - set(states)) if keys and self._wanted(n, n)
+                    and keys <= {m.key for m in sync_local.scan(self.store.folder_path(n))}]
+            if len(there) != 1 or len(here) != 1 or not self._same_messages(old, pairs[there[0]]):
+                continue
+            (new,), (mine,) = there, here
+            if self.opt.dry_run:
+                self.result.notes.append(f"{old}: renamed here to {mine} and on the server to {new}; {mine} would be renamed to {new} here")
+                self.held.update((old, mine, new))
+                continue
+            try:
+                self.store.rename_folder(mine, new)
+            except Exception as exc:  # noqa: BLE001 - both kept, as the usual pass does
+                self.result.notes.append(f"{old}: renamed here to {mine} and on the server to {new}; not renamed here ({exc})")
+                continue
+            self.state.rename_folder(old, new, remote=pairs[new].name)
+            local.discard(mine)
+            local.add(new)
+            changed = True
+            self.result.notes.append(f"{old}: renamed here to {mine} and on the server to {new}; {mine} renamed to {new} here")
+        return changed
+
     def _same_messages(self, old: str, info: FolderInfo) -> bool:
         """Whether the server folder ``info`` holds, under the UIDs the state knows of ``old``,
         messages of the same size and Message-ID (a sample of up to 20, at least one)."""
@@ -487,6 +528,8 @@ class SyncEngine:
             pairs[ln] = info
         states = self.state.folders()
         local = {f for f in self.store.folders() if f}
+        if self._renamed_both(pairs, states, local):
+            states = self.state.folders()
         # Gone from both sides (deleted here and on the server): nothing left to agree on.
         for ln in sorted(set(states) - set(pairs) - local):
             if not ln or not self._wanted(ln, states[ln].remote or ln):

@@ -801,6 +801,36 @@ def test_a_parent_renamed_on_the_server_leaves_no_empty_directory_here(box) -> N
     assert_agree(user, root, state)
 
 
+def test_a_folder_renamed_on_both_sides_takes_the_servers_name(box) -> None:  # noqa: ANN001
+    """mv Mail/Projects Mail/Mine here while another client renamed Projects to Work: the
+    server's name wins (every other client sees it), the local folder is renamed to it, the
+    same files, and a message written here meanwhile goes up. Before, both were kept and each
+    copied to the other side. A dry run says so and changes nothing."""
+    user, root, state = box
+    seed(user, "Projects", 3, flags=("\\Seen",))
+    sync(user, root, state)
+    inodes = {p.stat().st_ino for p in (root / "Projects" / "cur").iterdir()}
+    (root / "Projects").rename(root / "Mine")
+    put_local(root, "Mine", message(60), "S")
+    c = user.imap()
+    c.rename_folder("Projects", "Work")
+    c.logout()
+    dry = sync(user, root, state, dry_run=True)
+    assert "Projects: renamed here to Mine and on the server to Work; Mine would be renamed to Work here" in dry.notes, dry.notes
+    assert (root / "Mine").is_dir() and not (root / "Work").exists()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert "Projects: renamed here to Mine and on the server to Work; Mine renamed to Work here" in res.notes, res.notes
+    r = res.report
+    assert (r.downloaded, r.uploaded, r.moved, r.deleted_local, r.deleted_remote) == (0, 1, 0, 0, 0), r
+    assert not (root / "Mine").exists()
+    assert inodes <= {p.stat().st_ino for p in (root / "Work" / "cur").iterdir()}
+    assert sorted(server_snapshot(user)) == ["Drafts", "INBOX", "Sent", "Trash", "Work"]
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report == type(again.report)("t") and not again.notes, (again.report, again.notes)
+
+
 def test_a_rename_on_the_server_that_does_not_check_out_is_followed_message_by_message(box) -> None:  # noqa: ANN001
     """The same UIDVALIDITY is no proof: when the sample of UIDs does not hold the messages
     the state knows (here the state is altered so that sizes differ, as for a coincidence),
