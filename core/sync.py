@@ -298,172 +298,6 @@ class SyncEngine:
             self.state.remove_folder(ln)
             notes[:] = [f"{ln}: gone from the server and empty here; removed" if n == kept else n for n in notes]
 
-    def _renamed_here(self, pairs: dict[str, FolderInfo], states: dict[str, FolderState], local: set[str],
-                      delim: str | None) -> bool:
-        """Folders renamed here by hand (``mv Mail/Projects Mail/Work``): gone here under a name
-        the server still has, while a folder new on both sides holds every file the state knows
-        of the old one (and perhaps more). The server folder is renamed to match (RENAME: its
-        messages keep their UIDs where the server can, what reached it meanwhile goes along, and
-        its subfolders follow), and so is everything the state records of it; the pass then
-        finds the folder as agreed, apart from what changed here since. Anything short of
-        that exact match is left to the usual pass, which moves what it finds and deletes
-        nothing. True if the state changed."""
-        missing = [ln for ln in sorted(set(pairs) - local) if ln in states and ln.upper() != "INBOX"
-                   and self._wanted(ln, pairs[ln].name)]
-        new_here = [ln for ln in sorted(local - set(pairs) - set(states)) if ln.upper() != "INBOX" and self._wanted(ln, ln)]
-        if not missing or not new_here:
-            return False
-        from pigeon.core import sync_local
-
-        changed = False
-        taken: set[str] = set()
-        for old in missing:
-            keys = {k for k, _f in self.state.key_flags(old)} if old in pairs else set()
-            if not keys:
-                continue  # renamed along with its parent already, or nothing to recognise it by
-            for new in new_here:
-                if new in taken or new in pairs or new == old or new.startswith(old + "/") or old.startswith(new + "/"):
-                    continue
-                rn = remote_name(new, delim)
-                if rn is None or not keys <= {m.key for m in sync_local.scan(self.store.folder_path(new))}:
-                    continue
-                subs = [k for k in sorted(pairs) if k == old or k.startswith(old + "/")]
-                if any(new + k[len(old):] in pairs or new + k[len(old):] in states for k in subs):
-                    continue  # a subfolder would land on a folder the server (or the state) has
-                taken.update(new + k[len(old):] for k in subs)
-                if self.opt.dry_run:
-                    self.result.notes.append(f"{old}: renamed here to {new}; would be renamed on the server")
-                    self.held.update(subs)
-                    self.held.update(new + k[len(old):] for k in subs)
-                    break
-                try:
-                    self.remote.rename(pairs[old].name, rn)
-                except Exception as exc:  # noqa: BLE001 - refused: the usual pass follows it message by message
-                    self.result.notes.append(f"{old}: renamed here to {new}; the server refused to rename it ({exc})")
-                    break
-                for k in subs:  # the server renamed the subfolders with it
-                    nk = new + k[len(old):]
-                    info = pairs.pop(k)
-                    nrn = remote_name(nk, delim) or nk
-                    pairs[nk] = FolderInfo(nrn, info.delimiter, info.flags, {})  # status: asked again
-                    if k in states:
-                        self.state.rename_folder(k, nk, remote=nrn)
-                        changed = True
-                self.result.notes.append(f"{old}: renamed here to {new}; renamed on the server too")
-                break
-        return changed
-
-    def _renamed_there(self, pairs: dict[str, FolderInfo], states: dict[str, FolderState], local: set[str]) -> bool:
-        """Folders renamed on the server (``RENAME Projects Work`` by another client): gone
-        there under the name the state knows, new there under another, with the UIDVALIDITY
-        the state recorded (IMAP servers keep it, and the UIDs, across a RENAME), the old
-        folder still here and the new one not. Before anything moves, a sample of the state's
-        messages is checked on the server, UID by UID (size and Message-ID). The local folder
-        is then renamed too, subfolders with it, and the state re-keyed: nothing is moved or
-        downloaded, and the pass finds the folder as agreed. Anything short of that is left
-        to the usual pass, which moves the messages across one by one. True if the state
-        changed."""
-        gone = [ln for ln in sorted(set(states) - set(pairs)) if ln in local and ln.upper() != "INBOX"
-                and states[ln].uidvalidity and self._wanted(ln, states[ln].remote or ln)]
-        fresh = [ln for ln in sorted(set(pairs) - set(states) - local) if ln.upper() != "INBOX"
-                 and self._wanted(ln, pairs[ln].name)]
-        if not gone or not fresh:
-            return False
-        changed = False
-        for old in gone:
-            same = [new for new in fresh if pairs[new].status.get("UIDVALIDITY") == states[old].uidvalidity
-                    and not new.startswith(old + "/") and not old.startswith(new + "/")]
-            if len(same) != 1:
-                continue  # none, or no telling which
-            new = same[0]
-            subs = [k for k in sorted(states) if k == old or k.startswith(old + "/")]
-            moved = {k: new + k[len(old):] for k in subs}
-            if any(nk not in pairs or nk in states or nk in local for nk in moved.values()):
-                continue  # a subfolder did not go along, or would land on one known here
-            if not self._same_messages(old, pairs[new]):
-                continue
-            if self.opt.dry_run:
-                self.result.notes.append(f"{old}: renamed on the server to {new}; would be renamed here")
-                self.held.update(subs)
-                self.held.update(moved.values())
-                continue
-            try:
-                self.store.rename_folder(old, new)
-            except Exception as exc:  # noqa: BLE001 - left to the usual pass
-                self.result.notes.append(f"{old}: renamed on the server to {new}; not renamed here ({exc})")
-                continue
-            for k, nk in moved.items():
-                self.state.rename_folder(k, nk, remote=pairs[nk].name)
-                local.discard(k)
-                local.add(nk)
-            fresh = [f for f in fresh if f not in moved.values()]
-            changed = True
-            self.result.notes.append(f"{old}: renamed on the server to {new}; renamed here too")
-        return changed
-
-    def _renamed_both(self, pairs: dict[str, FolderInfo], states: dict[str, FolderState], local: set[str]) -> bool:
-        """A folder renamed here and, to another name, on the server (``mv Mail/Projects
-        Mail/Mine`` while another client renamed it to Work): gone from both sides, with one
-        folder new here holding every file the state knows of it and one new on the server
-        that passes the checks of :meth:`_renamed_there`. The server's name wins, being the
-        one every other client sees: the local folder is renamed to it, and what changed here
-        meanwhile goes up as usual. Otherwise both would be kept, each copied to the other
-        side. Folders with subfolders are left to the usual pass. True if the state changed."""
-        gone = [ln for ln in sorted(set(states) - set(pairs) - local) if ln.upper() != "INBOX" and states[ln].uidvalidity
-                and self._wanted(ln, states[ln].remote or ln)
-                and not any(k.startswith(ln + "/") for k in states)]
-        if not gone:
-            return False
-        from pigeon.core import sync_local
-
-        changed = False
-        for old in gone:
-            there = [n for n in sorted(set(pairs) - set(states) - local)
-                     if pairs[n].status.get("UIDVALIDITY") == states[old].uidvalidity and self._wanted(n, pairs[n].name)]
-            keys = {k for k, _f in self.state.key_flags(old)}
-            here = [n for n in sorted(local - set(pairs) - set(states)) if keys and self._wanted(n, n)
-                    and keys <= {m.key for m in sync_local.scan(self.store.folder_path(n))}]
-            if len(there) != 1 or len(here) != 1 or not self._same_messages(old, pairs[there[0]]):
-                continue
-            (new,), (mine,) = there, here
-            if self.opt.dry_run:
-                self.result.notes.append(f"{old}: renamed here to {mine} and on the server to {new}; {mine} would be renamed to {new} here")
-                self.held.update((old, mine, new))
-                continue
-            try:
-                self.store.rename_folder(mine, new)
-            except Exception as exc:  # noqa: BLE001 - both kept, as the usual pass does
-                self.result.notes.append(f"{old}: renamed here to {mine} and on the server to {new}; not renamed here ({exc})")
-                continue
-            self.state.rename_folder(old, new, remote=pairs[new].name)
-            local.discard(mine)
-            local.add(new)
-            changed = True
-            self.result.notes.append(f"{old}: renamed here to {mine} and on the server to {new}; {mine} renamed to {new} here")
-        return changed
-
-    def _same_messages(self, old: str, info: FolderInfo) -> bool:
-        """Whether the server folder ``info`` holds, under the UIDs the state knows of ``old``,
-        messages of the same size and Message-ID (a sample of up to 20, at least one)."""
-        import random
-
-        known = self.state.messages(old)
-        sample = sorted(random.sample(sorted(known), min(20, len(known)))) if known else []
-        if not sample:
-            return False
-        try:
-            self.remote.select(info.name, readonly=True)
-            got = self.remote.fetch_meta(sample, ids=True)[0]
-        except Exception:  # noqa: BLE001 - cannot tell: the usual pass
-            return False
-        finally:
-            try:
-                self.remote.unselect()
-            except Exception:  # noqa: BLE001, S110 - a dead connection fails the pass later
-                pass
-        seen = [u for u in sample if u in got]  # one expunged since the rename is no mismatch
-        return bool(seen) and all(got[u].size == known[u].size and got[u].msgid == known[u].msgid for u in seen)
-
     def _gone_inputs(self, works: list[Work], states: dict[str, FolderState]) -> list[FolderInput]:
         """The folders gone from the server, as sources of moves, when a folder is new there
         this time (a folder renamed on the server): its messages are then moved across here
@@ -528,7 +362,9 @@ class SyncEngine:
             pairs[ln] = info
         states = self.state.folders()
         local = {f for f in self.store.folders() if f}
-        if self._renamed_both(pairs, states, local):
+        from pigeon.core import sync_renames
+
+        if sync_renames.renamed_both(self, pairs, states, local):
             states = self.state.folders()
         # Gone from both sides (deleted here and on the server): nothing left to agree on.
         for ln in sorted(set(states) - set(pairs) - local):
@@ -540,9 +376,9 @@ class SyncEngine:
             self.state.remove_folder(ln)
             res.notes.append(f"{ln}: gone from the server and from here; forgotten")
             states.pop(ln)
-        if self._renamed_here(pairs, states, local, delim):
+        if sync_renames.renamed_here(self, pairs, states, local, delim):
             states = self.state.folders()
-        if self._renamed_there(pairs, states, local):
+        if sync_renames.renamed_there(self, pairs, states, local):
             states = self.state.folders()
         for ln in sorted(local - set(pairs)):
             if not self._wanted(ln, ln):
