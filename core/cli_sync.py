@@ -71,9 +71,9 @@ class TerminalProgress:
 
     def waiting(self, holder: str) -> None:
         from pigeon.core.sanitize import sanitize_line
+        from pigeon.core.sync_lock import waiting_line
 
-        text = f"{self.account}: waiting for another sync of this account to finish ({holder or 'another process'})"
-        self.stream.write("\r\x1b[K" + sanitize_line(text)[:200])
+        self.stream.write("\r\x1b[K" + sanitize_line(waiting_line(self.account, holder))[:200])
         self.stream.flush()
         self.shown = True
 
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _sync_all(app: Any, chosen: list[Any], args: argparse.Namespace, openings: dict[str, Any]) -> int:
     from pigeon.core.sanitize import sanitize_line
-    from pigeon.core.sync import SyncOptions, summary, sync_account
+    from pigeon.core.sync import SyncOptions, problems, summary, sync_account
 
     settings = app.config
     options = SyncOptions(
@@ -174,8 +174,8 @@ def _sync_all(app: Any, chosen: list[Any], args: argparse.Namespace, openings: d
                 print(sanitize_line(f"{acct.name}: {line}"))
         for note in res.notes:
             print(sanitize_line(f"{acct.name}: {note}"), file=sys.stderr)
-        for folder, why in res.failed.items():
-            print(sanitize_line(f"pigeon: sync {acct.name}: {folder}: {why}"), file=sys.stderr)
+        for line in problems([res]):
+            print(sanitize_line(f"pigeon: sync {line}"), file=sys.stderr)
     if args.json:
         import json
 

@@ -30,6 +30,11 @@ def lock_path(state_file: Path) -> Path:
     return Path(state_file).with_suffix(".lock")
 
 
+def waiting_line(account: str, holder: str) -> str:
+    """What a sync says while another sync of its account holds the lock."""
+    return f"{account}: waiting for another sync of this account ({holder or 'another process'})"
+
+
 def _command() -> str:
     words = [os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python", *sys.argv[1:2]]
     return " ".join(w for w in words if w and not w.startswith("-"))

@@ -214,7 +214,9 @@ def sync(ctx: CommandContext, account: str = "") -> None:
             self.account = account
 
         def waiting(self, holder: str) -> None:
-            line = f"sync {self.account}: waiting for another sync of this account ({holder or 'another process'})"
+            from pigeon.core.sync_lock import waiting_line
+
+            line = f"sync {waiting_line(self.account, holder)}"
             if isinstance(ctx.ui, TUI):
                 ctx.ui.post(ctx.ui.message, line)
             else:
