@@ -426,3 +426,28 @@ def test_unique_names_carry_the_pid_of_the_process_that_makes_them() -> None:
     os.close(r)
     os.waitpid(pid, 0)
     assert f".{pid}_" in child and child.split(".", 2)[2] == parent.split(".", 2)[2]
+
+
+def test_a_failed_folder_operation_names_the_path_then_the_cause(tmp_path: Path) -> None:
+    """The OS's words come last, after the path they are about (once: not again when the
+    message names it already)."""
+    md = Maildir(tmp_path / "Mail")
+    (tmp_path / "Mail" / "a").write_text("a file, not a folder\n")
+    with pytest.raises(StoreError) as info:
+        md.create_folder("a/b")
+    assert str(info.value) == f"cannot create folder 'a/b': {tmp_path / 'Mail' / 'a' / 'b'}: Not a directory"
+    with pytest.raises(StoreError) as info:
+        Maildir(tmp_path / "Mail" / "a" / "M")
+    assert str(info.value) == f"cannot create the Maildir {tmp_path / 'Mail' / 'a' / 'M'}: it (or a directory above it) is a file"
+
+
+def test_a_folder_renamed_takes_its_subfolders_and_leaves_no_empty_parent(tmp_path: Path) -> None:
+    md = Maildir(tmp_path / "Mail")
+    md.create_folder("lists/dev/2024")
+    md.add("lists/dev", b"Subject: x\n\nbody\n")
+    md.rename_folder("lists/dev", "Groups/dev")
+    assert md.folders() == ["Groups/dev", "Groups/dev/2024"]
+    assert not (tmp_path / "Mail" / "lists").exists()  # a plain directory left empty goes
+    md.create_folder("Other")
+    with pytest.raises(StoreError, match="'Other' exists"):
+        md.rename_folder("Groups/dev", "Other")
