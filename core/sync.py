@@ -362,9 +362,12 @@ class SyncEngine:
             pairs[ln] = info
         states = self.state.folders()
         local = {f for f in self.store.folders() if f}
-        from pigeon.core import sync_renames
-
-        if sync_renames.renamed_both(self, pairs, states, local):
+        # A rename leaves a folder the state knows gone from one side: without one (the usual
+        # sync) the rules are not even loaded.
+        renames = None
+        if set(states) - set(pairs) or (set(pairs) - local) & set(states):
+            from pigeon.core import sync_renames as renames
+        if renames and renames.renamed_both(self, pairs, states, local):
             states = self.state.folders()
         # Gone from both sides (deleted here and on the server): nothing left to agree on.
         for ln in sorted(set(states) - set(pairs) - local):
@@ -376,9 +379,9 @@ class SyncEngine:
             self.state.remove_folder(ln)
             res.notes.append(f"{ln}: gone from the server and from here; forgotten")
             states.pop(ln)
-        if sync_renames.renamed_here(self, pairs, states, local, delim):
+        if renames and renames.renamed_here(self, pairs, states, local, delim):
             states = self.state.folders()
-        if sync_renames.renamed_there(self, pairs, states, local):
+        if renames and renames.renamed_there(self, pairs, states, local):
             states = self.state.folders()
         for ln in sorted(local - set(pairs)):
             if not self._wanted(ln, ln):

@@ -21,6 +21,7 @@ NOT_FOR_SYNC = (
     "pigeon.core.commands", "pigeon.plugins.spam_classifier", "pigeon.hooks.types_render",
     "pigeon.hooks.types_filter", "pigeon.hooks.types_crypto", "pigeon.hooks.types_ui",
     "encodings.idna",  # an ASCII host name goes to the resolver and TLS as bytes
+    "pigeon.core.sync_renames",  # only when a folder the state knows is gone from one side
 )
 
 # ``import pigeon`` first: an editable install's import finder brings modules of its own
