@@ -125,36 +125,72 @@ def renamed_both(engine: SyncEngine, pairs: dict[str, FolderInfo], states: dict[
     new here holding every file the state knows of it and one new on the server that passes
     the checks of :func:`renamed_there`. The server's name wins, being the one every other
     client sees: the local folder is renamed to it, and what changed here meanwhile goes up as
-    usual. Otherwise both would be kept, each copied to the other side. Folders with
-    subfolders are left to the usual pass."""
+    usual. Otherwise both would be kept, each copied to the other side. Subfolders the state
+    knows must have gone along on both sides (:func:`_subtree_agrees`); they are renamed with
+    their parent, and one made here since goes along and up."""
     gone = [ln for ln in sorted(set(states) - set(pairs) - local) if ln.upper() != "INBOX" and states[ln].uidvalidity
-            and engine._wanted(ln, states[ln].remote or ln) and _with_subfolders(states, ln) == [ln]]
-    if not gone:
-        return False
+            and engine._wanted(ln, states[ln].remote or ln)]
     changed = False
+    done: set[str] = set()
     for old in gone:
+        if old in done:
+            continue  # renamed with its parent
         there = _same_uidvalidity(pairs, _new_on_server(engine, pairs, states, local), states[old])
         keys = _known_keys(engine, old)
         here = [n for n in sorted(local - set(pairs) - set(states)) if keys and engine._wanted(n, n) and _holds(engine, n, keys)]
-        if len(there) != 1 or len(here) != 1 or not _same_messages(engine, old, pairs[there[0]]):
+        if len(there) != 1 or len(here) != 1:
             continue
         (new,), (mine,) = there, here
+        subs = _with_subfolders(states, old)
+        if _nested(new, mine) or not _subtree_agrees(engine, pairs, states, local, subs, new, mine) \
+                or not _same_messages(engine, old, pairs[new]):
+            continue
         said = f"{old}: renamed here to {mine} and on the server to {new}"
+        carried = {n: new + n[len(mine):] for n in _with_subfolders(local, mine)}  # what the directory takes along
         if engine.opt.dry_run:
             engine.result.notes.append(f"{said}; {mine} would be renamed to {new} here")
-            engine.held.update((old, mine, new))
+            engine.held.update(subs)
+            engine.held.update(carried)
+            engine.held.update(carried.values())
+            done.update(subs)
             continue
         try:
             engine.store.rename_folder(mine, new)
         except Exception as exc:  # noqa: BLE001 - both kept, as the usual pass does
             engine.result.notes.append(f"{said}; not renamed here ({exc})")
             continue
-        engine.state.rename_folder(old, new, remote=pairs[new].name)
-        local.discard(mine)
-        local.add(new)
+        for k in subs:
+            nk = new + k[len(old):]
+            engine.state.rename_folder(k, nk, remote=pairs[nk].name)
+        for n, nn in carried.items():
+            local.discard(n)
+            local.add(nn)
+        done.update(subs)
         changed = True
         engine.result.notes.append(f"{said}; {mine} renamed to {new} here")
     return changed
+
+
+def _subtree_agrees(engine: SyncEngine, pairs: dict[str, FolderInfo], states: dict[str, FolderState], local: set[str],
+                    subs: list[str], new: str, mine: str) -> bool:
+    """For :func:`renamed_both`: every subfolder the state knows of the renamed folder
+    (``subs``, the folder first) went along on both sides. On the server it is under ``new``
+    with the UIDVALIDITY recorded, here under ``mine`` holding every file the state knows of
+    it, and it is gone under its old name from both. What the local directory takes along
+    must not land on a folder the server, the state or the Maildir has already."""
+    old = subs[0]
+    for k in subs[1:]:
+        there, here = new + k[len(old):], mine + k[len(old):]
+        if k in pairs or k in local or there not in pairs or here not in local:
+            return False
+        if states[k].uidvalidity and pairs[there].status.get("UIDVALIDITY") != states[k].uidvalidity:
+            return False
+        keys = _known_keys(engine, k)
+        if keys and not _holds(engine, here, keys):
+            return False
+    moved = {new + n[len(mine):] for n in _with_subfolders(local, mine)}
+    renamed = {new + k[len(old):] for k in subs}
+    return not any(n in states or n in local or (n in pairs and n not in renamed) for n in moved)
 
 
 def _nested(a: str, b: str) -> bool:

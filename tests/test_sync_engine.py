@@ -831,6 +831,60 @@ def test_a_folder_renamed_on_both_sides_takes_the_servers_name(box) -> None:  # 
     assert again.report == type(again.report)("t") and not again.notes, (again.report, again.notes)
 
 
+def test_a_folder_with_subfolders_renamed_on_both_sides_takes_the_servers_name(box) -> None:  # noqa: ANN001
+    """The same with a subfolder, which both renames took along (Projects/old became Mine/old
+    here and Work/old there): the whole tree is renamed to the server's names, the same files,
+    nothing downloaded or uploaded twice. A subfolder made here since goes along and up. Before,
+    both trees were kept and each copied to the other side."""
+    user, root, state = box
+    seed(user, "Projects", 3, flags=("\\Seen",))
+    seed(user, "Projects/old", 2, start=20, flags=("\\Seen",))
+    sync(user, root, state)
+    inodes = {p.stat().st_ino for p in (root / "Projects" / "old" / "cur").iterdir()}
+    (root / "Projects").rename(root / "Mine")
+    put_local(root, "Mine/later", message(60), "S")
+    c = user.imap()
+    c.rename_folder("Projects", "Work")
+    c.logout()
+    dry = sync(user, root, state, dry_run=True)
+    assert "Projects: renamed here to Mine and on the server to Work; Mine would be renamed to Work here" in dry.notes, dry.notes
+    assert (root / "Mine" / "old").is_dir() and not (root / "Work").exists()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert "Projects: renamed here to Mine and on the server to Work; Mine renamed to Work here" in res.notes, res.notes
+    r = res.report
+    assert (r.downloaded, r.uploaded, r.moved, r.deleted_local, r.deleted_remote) == (0, 1, 0, 0, 0), r
+    assert not (root / "Mine").exists()
+    assert inodes == {p.stat().st_ino for p in (root / "Work" / "old" / "cur").iterdir()}
+    assert sorted(server_snapshot(user)) == ["Drafts", "INBOX", "Sent", "Trash", "Work", "Work/later", "Work/old"]
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report == type(again.report)("t") and not again.notes, (again.report, again.notes)
+
+
+def test_a_subfolder_left_behind_here_keeps_the_tree_from_being_renamed_whole(box) -> None:  # noqa: ANN001
+    """Projects renamed to Work on the server (its subfolder along), and here to Mine with the
+    subfolder moved back to Projects/old: the trees differ, so Mine is not renamed whole but
+    kept beside Work, as for any rename short of exact. Nothing is lost."""
+    user, root, state = box
+    seed(user, "Projects", 3, flags=("\\Seen",))
+    seed(user, "Projects/old", 2, start=20, flags=("\\Seen",))
+    sync(user, root, state)
+    (root / "Projects").rename(root / "Mine")
+    (root / "Projects").mkdir()
+    (root / "Mine" / "old").rename(root / "Projects" / "old")
+    c = user.imap()
+    c.rename_folder("Projects", "Work")
+    c.logout()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert not any("Mine renamed to Work" in n for n in res.notes), res.notes
+    snap = server_snapshot(user)
+    assert len({body for rows in snap.values() for _letters, _kws, body in rows.values()}) == 5, sorted(snap)
+    assert len(snap["Mine"]) == len(snap["Work"]) == 3 and len(snap["Work/old"]) == 2, sorted(snap)
+    assert_agree(user, root, state)
+
+
 def test_a_rename_on_the_server_that_does_not_check_out_is_followed_message_by_message(box) -> None:  # noqa: ANN001
     """The same UIDVALIDITY is no proof: when the sample of UIDs does not hold the messages
     the state knows (here the state is altered so that sizes differ, as for a coincidence),
