@@ -319,6 +319,8 @@ class SyncEngine:
 
     def _fail(self, folder: str, exc: BaseException) -> None:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT
+            msg = f"the disk is full ({exc.strerror}): what was stored before is kept, the rest comes with the next sync"
         self.result.failed[folder] = msg
         self.result.report.errors.append(f"{folder}: {msg}")
         if _network_error(exc) or (isinstance(exc, OSError) and not self._connection_alive()):

@@ -1,10 +1,11 @@
 """The Maildir side of carrying out a sync plan: downloads written, flags renamed, files removed.
 
 Downloads (``downloads``) come in batches of ``UID FETCH … BODY.PEEK[]`` (the next batch
-downloads in a thread while this one is written); each message is written to ``tmp/``,
-fsynced and linked into ``cur/`` or ``new/`` on a few threads at once (ext4 groups concurrent
-fsyncs into one journal commit), the directories that got new names are fsynced, and only
-then is the batch's state committed. A folder's first download into an empty folder
+downloads in a thread while this one is written); each message is written to ``tmp/`` on a
+few threads at once, the batch is made durable together (``pigeon.core.durable``: one
+``syncfs`` where Linux reports its errors, else an fsync per file), and only then are the
+files linked into ``cur/`` or ``new/``, the directories that got new names fsynced, and the
+batch's state committed. A folder's first download into an empty folder
 (``Work.stream``) goes a chunk of UIDs at a time, so memory does not grow with the folder.
 """
 
@@ -87,7 +88,8 @@ def deliver(fdir: Path, data: bytes, flags: str, uid: int, *, fsync: bool = True
 
 
 class Staged(NamedTuple):
-    """A fetched message written (and fsynced) to ``tmp/`` before the plan says where it goes."""
+    """A fetched message written to ``tmp/`` (fsynced, or made durable with its batch) before
+    it is linked in."""
 
     key: str
     tmp: str
@@ -302,18 +304,23 @@ def downloads(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, *, announ
 
 def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetched: list[tuple[int, bytes]],
                  by_uid: dict, uploads: dict, stores: list, arrivals: list | None, pool) -> None:  # noqa: ANN001
+    from pigeon.core.durable import Barrier
+
     opt = engine.opt
     rows: list[MessageState] = []
     pending = []
     got_bytes = 0
+    threaded = pool is not None and len(fetched) >= 4
+    # Opened before the batch is written: the barrier then hears of any write of it that fails.
+    barrier = Barrier(fdir / "tmp") if threaded and opt.fsync else None
     for uid, body in fetched:
         rm = by_uid.get(uid)
         if rm is None:
             continue
         got_bytes += len(body)
-        if not uploads and pool is not None and len(fetched) >= 4:
+        if not uploads and threaded:
             row = MessageState(uid, "", rm.flags, rm.keywords, len(body))
-            pending.append((pool.submit(deliver_fetched, fdir, body, rm.flags, uid, fsync=opt.fsync), row))
+            pending.append((pool.submit(stage, fdir, body, uid, fsync=False), row))
             continue
         data = sync_local.normalise(body)
         dg = sync_local.digest(data)
@@ -329,23 +336,84 @@ def _write_batch(engine: SyncEngine, w: Work, fp: FolderPlan, fdir: Path, fetche
             rows.append(MessageState(uid, up.local.key, flags, rm.keywords | up.keywords, len(body), dg, sync_local.message_id(data)))
             continue
         row = MessageState(uid, "", rm.flags, rm.keywords, len(body), dg, sync_local.message_id(data))
-        if pool is None or len(fetched) < 4:
-            pending.append((deliver(fdir, data, rm.flags, uid, fsync=opt.fsync), row))
-        else:
-            pending.append((pool.submit(deliver, fdir, data, rm.flags, uid, fsync=opt.fsync), row))
-    _record(engine, w, fdir, pending, rows, arrivals, got_bytes)
+        try:
+            if threaded:
+                pending.append((pool.submit(stage, fdir, data, uid, fsync=False), row))
+            else:
+                pending.append((stage(fdir, data, uid, fsync=opt.fsync), row))
+        except BaseException:
+            _drop(pending)
+            if barrier is not None:
+                barrier.close()
+            raise
+    try:
+        _record(engine, w, fdir, pending, rows, arrivals, got_bytes, barrier)
+    finally:
+        if barrier is not None:
+            barrier.close()
+
+
+def _made_durable(engine: SyncEngine, fdir: Path, pending: list, barrier) -> list:  # noqa: ANN001
+    """``pending`` as (what was written, state row), with every message staged in ``tmp/``
+    made durable (``barrier``, when fsyncing) and linked in. When a write or the barrier
+    fails, the batch's staged files are removed and nothing is linked: the next sync fetches
+    those messages again."""
+    results = _settled(pending)
+    staged = [(done, row) for done, row in results if isinstance(done, Staged)]
+    if not staged:
+        return results
+    try:
+        if barrier is not None:
+            barrier.wait([done.tmp for done, _row in staged],
+                         run=lambda fn, items: in_parallel(engine, fn, items, threshold=2))
+        placed = {id(done): place_staged(fdir, done, row.flags) for done, row in staged}
+    except BaseException:
+        for done, _row in staged:
+            unlink_quiet(Path(done.tmp))
+        raise
+    return [(placed.get(id(done), done), row) for done, row in results]
+
+
+def _settled(pending: list) -> list:
+    """(what was written, row) for ``pending`` once every write has ended. A failed one
+    raises (the first), after the others ended and what they staged was removed."""
+    error: BaseException | None = None
+    out = []
+    for fut, row in pending:
+        if isinstance(fut, tuple):
+            out.append((fut, row))
+            continue
+        try:
+            out.append((fut.result(), row))
+        except BaseException as exc:  # noqa: BLE001 - raised below, once all have ended
+            error = error or exc
+    if error is not None:
+        _drop(pending)
+        raise error
+    return out
+
+
+def _drop(pending: list) -> None:
+    """Remove what ``pending`` staged in ``tmp/`` (waiting for the writes still running)."""
+    for fut, _row in pending:
+        try:
+            done = fut if isinstance(fut, tuple) else fut.result()
+        except BaseException:  # noqa: BLE001, S112 - a write that failed left no file
+            continue
+        if isinstance(done, Staged):
+            unlink_quiet(Path(done.tmp))
 
 
 def _record(engine: SyncEngine, w: Work, fdir: Path, pending: list, rows: list[MessageState],
-            arrivals: list | None, got_bytes: int) -> None:
-    """Wait for the files being written, fsync the directories that got new names, and only
-    then commit their state rows (with ``rows``, the batch's pairings)."""
+            arrivals: list | None, got_bytes: int, barrier=None) -> None:  # noqa: ANN001
+    """Wait for the files being written, make those staged in ``tmp/`` durable and link them
+    in, fsync the directories that got new names, and only then commit their state rows
+    (with ``rows``, the batch's pairings)."""
     opt = engine.opt
     st = engine.state
     rep = engine.result.report
     subdirs: set[str] = set()
-    for fut, row in pending:
-        done = fut if isinstance(fut, tuple) else fut.result()  # a failed write raises here, before anything is recorded
+    for done, row in _made_durable(engine, fdir, pending, barrier):
         key, subdir = done[0], done[1]
         subdirs.add(subdir)
         rows.append(row.with_(key=key) if len(done) == 2 else row.with_(key=key, digest=done[2], msgid=done[3]))
