@@ -7,8 +7,11 @@ sync's time. A :class:`Barrier` is opened on the directory *before* the batch is
 :meth:`Barrier.wait` then makes the whole batch durable with one ``syncfs(2)``: the file
 system's dirty data written back and one commit. Linux reports writeback errors to
 ``syncfs`` only from 5.8 on, and only those since the descriptor was opened, hence the
-kernel check and the early open. Elsewhere (another OS, an older kernel, no ``syncfs`` in
-the C library) each file is fsynced, as before.
+kernel check and the early open. ``syncfs`` is used only on local file systems known to
+write everything back and commit on it (ext4, XFS, Btrfs, F2FS, tmpfs): on FUSE (sshfs,
+gocryptfs) or a network file system it may return before the data is safe. Elsewhere (another
+OS, an older kernel, another file system, no ``syncfs`` in the C library) each file is
+fsynced, as before.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 _syncfs: Any = None  # the C library's syncfs once looked up, False where it cannot be used
+TRUSTED = frozenset({"ext4", "ext3", "xfs", "btrfs", "f2fs", "tmpfs"})
+_types: dict[int, str] = {}  # st_dev -> file system type, from /proc/self/mountinfo
 
 
 def _kernel_reports_errors() -> bool:
@@ -47,6 +52,23 @@ def _lookup() -> Any:
     return _syncfs
 
 
+def fs_type(dev: int) -> str:
+    """The type of the file system whose device is ``dev`` (an ``st_dev``), or ""."""
+    if dev not in _types:
+        want = f"{os.major(dev)}:{os.minor(dev)}"
+        try:
+            with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 4 and fields[2] == want and "-" in fields:
+                        _types[dev] = fields[fields.index("-") + 1]
+                        break
+        except OSError:
+            pass
+        _types.setdefault(dev, "")
+    return _types[dev]
+
+
 def fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
@@ -64,7 +86,9 @@ class Barrier:
             try:
                 self.fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
             except OSError:
-                self.fd = None
+                return
+            if fs_type(os.fstat(self.fd).st_dev) not in TRUSTED:
+                self.close()
 
     def wait(self, paths: Iterable[str], run: Callable[[Callable[[str], None], list[str]], Any] | None = None) -> None:
         """Make ``paths`` (written in the directory since the barrier was opened) durable;

@@ -33,6 +33,18 @@ def test_one_syncfs_on_a_linux_that_reports_its_errors(tmp_path: Path) -> None:
     assert barrier.fd is None
 
 
+def test_only_file_systems_known_to_commit_on_syncfs_get_it(tmp_path: Path) -> None:
+    """The type comes from /proc/self/mountinfo by device number; proc (as FUSE or NFS
+    would) gets the per-file fallback."""
+    import subprocess
+
+    shown = subprocess.run(["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True, check=True).stdout.strip()
+    kind = durable.fs_type(os.stat(tmp_path).st_dev)
+    assert kind and (kind == shown or kind.startswith(shown[:3])), (kind, shown)
+    assert durable.fs_type(os.stat("/proc/self").st_dev) == "proc"
+    assert durable.Barrier("/proc/self").fd is None
+
+
 def test_elsewhere_each_file_is_fsynced(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """Without a syncfs that reports errors, each file gets its own fsync, through ``run``
     when given (the sync's writer threads); a file gone since fails the wait."""
