@@ -320,7 +320,7 @@ class SyncEngine:
     def _fail(self, folder: str, exc: BaseException) -> None:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT
-            msg = f"the disk is full ({exc.strerror}): what was stored before is kept, the rest comes with the next sync"
+            msg = f"the disk is full ({exc.strerror}): free some space and sync again (what is stored is kept)"
         self.result.failed[folder] = msg
         self.result.report.errors.append(f"{folder}: {msg}")
         if _network_error(exc) or (isinstance(exc, OSError) and not self._connection_alive()):
@@ -601,8 +601,15 @@ def journal_sync_finished(app: Any, account: str, up_to: int, ok: bool) -> None:
 
 
 def problems(results: Iterable[Result]) -> list[str]:
-    """What went wrong, a line each (``account: folder: why``), as ``pigeon sync`` prints it."""
-    return [f"{r.report.account}: {folder}: {why}" for r in results for folder, why in r.failed.items()]
+    """What went wrong, a line each (``account: folder: why``), as ``pigeon sync`` prints it.
+    Folders of one account that failed for the same reason (a full disk) share a line."""
+    lines = []
+    for r in results:
+        why_folders: dict[str, list[str]] = {}
+        for folder, why in r.failed.items():
+            why_folders.setdefault(why, []).append(folder)
+        lines += [f"{r.report.account}: {', '.join(folders)}: {why}" for why, folders in why_folders.items()]
+    return lines
 
 
 def summary(results: Iterable[Result], elapsed: float | None = None) -> str:

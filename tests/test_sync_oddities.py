@@ -193,3 +193,17 @@ def test_a_disk_that_fills_up_during_a_download_loses_nothing(small_disk: Path, 
     assert not again.failed, again.failed
     assert again.report.downloaded == 24 - len(files)
     assert_agree(user, root, state)
+
+
+def test_folders_that_fail_for_one_reason_share_a_line(small_disk: Path, mail_user, config_dir, isolated_env) -> None:  # noqa: ANN001
+    """pigeon sync into a Maildir on a disk too small for either folder: exit 1, and the two
+    folders that failed on the full disk are named on one line, not one line each."""
+    write_config(config_dir, mail_user, small_disk / "Mail")
+    for folder in ("INBOX", "Archive"):
+        for i in range(20):
+            mail_user.append(message(i, size=20_000, tag=folder), folder)
+    p = run_pigeon("sync")
+    assert p.returncode == 1
+    err = p.stderr.decode().strip().splitlines()
+    assert err == ["pigeon: sync work: Archive, INBOX: the disk is full (No space left on device):"
+                   " free some space and sync again (what is stored is kept)"], err
