@@ -69,7 +69,8 @@ def fs_type(dev: int) -> str:
     return _types[dev]
 
 
-def fsync_path(path: str) -> None:
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """fsync one file or directory by its path."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         os.fsync(fd)

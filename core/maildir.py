@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pigeon.core.durable import fsync_path
 from pigeon.core.errors import StoreError
 from pigeon.core.maildir_folders import MaildirFolders, _oserror, is_maildir
 from pigeon.core.maildir_names import (  # noqa: F401 - re-exported: the store's public names
@@ -62,14 +63,6 @@ class Entry:
         return self.path.name
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Maildir(MaildirFolders):
     """A tree of Maildir folders under ``root``."""
 
@@ -101,7 +94,7 @@ class Maildir(MaildirFolders):
             pending.add(path)
             return
         try:
-            _fsync_dir(path)
+            fsync_path(path)
         except OSError:
             pass  # some file systems cannot fsync a directory; the rename itself is done
 
@@ -124,7 +117,7 @@ class Maildir(MaildirFolders):
             dirs, self._batch.dirs = self._batch.dirs, None
             for d in sorted(dirs):
                 try:
-                    _fsync_dir(d)
+                    fsync_path(d)
                 except OSError:
                     pass
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,3 +42,19 @@ def run_pigeon(
         env=full_env,
         timeout=timeout,
     )
+
+
+@contextlib.contextmanager
+def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of ``size`` (``"256k"``) mounted at ``path``, so that ENOSPC comes from the
+    kernel (root only, as in CI); unmounted afterwards."""
+    import pytest
+
+    path.mkdir(exist_ok=True)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.fail(f"cannot mount a tmpfs for the full-disk test (run as root): {res.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import small_tmpfs
 from pigeon.core.errors import StoreError
 from pigeon.core.maildir import Entry, Maildir, entry_for_path, parse_name, unique_name
 
@@ -321,16 +322,9 @@ def test_a_crash_while_writing_leaves_nothing_in_cur_or_new(tmp_path: Path) -> N
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path):
-    """A real 256 KiB tmpfs, so ENOSPC comes from the kernel (root only, as in CI)."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-disk test (run as root): {res.stderr.strip()}")
-    try:
+    """A real 256 KiB tmpfs."""
+    with small_tmpfs(tmp_path / "tiny", "256k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_full_disk_is_a_clear_error_that_loses_nothing(tiny_fs: Path) -> None:

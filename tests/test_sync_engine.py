@@ -48,6 +48,13 @@ def seed(user, folder: str, n: int, start: int = 0, flags=()) -> list[int]:  # n
     return [user.append(message(start + i), folder, flags) for i in range(n)]
 
 
+def server_rename(user, old: str, new: str) -> None:  # noqa: ANN001
+    """Another client renames ``old`` to ``new`` on the server (its subfolders go along)."""
+    c = user.imap()
+    c.rename_folder(old, new)
+    c.logout()
+
+
 def test_initial_sync_then_nothing_to_do(box) -> None:  # noqa: ANN001
     user, root, state = box
     seed(user, "INBOX", 5, flags=("\\Seen",))
@@ -790,15 +797,34 @@ def test_a_parent_renamed_on_the_server_leaves_no_empty_directory_here(box) -> N
     seed(user, "lists/dev", 2)
     seed(user, "lists/announce", 1, start=10)
     sync(user, root, state)
-    c = user.imap()
-    c.rename_folder("lists", "Groups")
-    c.logout()
+    server_rename(user, "lists", "Groups")
     res = sync(user, root, state)
     assert not res.failed, res.failed
     assert {"lists/announce: renamed on the server to Groups/announce; renamed here too",
             "lists/dev: renamed on the server to Groups/dev; renamed here too"} <= set(res.notes), res.notes
     assert not (root / "lists").exists()
     assert_agree(user, root, state)
+
+
+def _renamed_on_both_sides(user, root: Path, state: Path, written_here: str) -> None:  # noqa: ANN001
+    """Projects renamed here to Mine (then a message written to ``written_here``) and on the
+    server to Work: the dry run says what it would do and changes nothing; the sync renames
+    Mine to Work here and uploads only the message written here; a second has nothing to do."""
+    (root / "Projects").rename(root / "Mine")
+    put_local(root, written_here, message(60), "S")
+    server_rename(user, "Projects", "Work")
+    dry = sync(user, root, state, dry_run=True)
+    assert "Projects: renamed here to Mine and on the server to Work; Mine would be renamed to Work here" in dry.notes, dry.notes
+    assert (root / "Mine").is_dir() and not (root / "Work").exists()
+    res = sync(user, root, state)
+    assert not res.failed, res.failed
+    assert "Projects: renamed here to Mine and on the server to Work; Mine renamed to Work here" in res.notes, res.notes
+    r = res.report
+    assert (r.downloaded, r.uploaded, r.moved, r.deleted_local, r.deleted_remote) == (0, 1, 0, 0, 0), r
+    assert not (root / "Mine").exists()
+    assert_agree(user, root, state)
+    again = sync(user, root, state)
+    assert again.report == type(again.report)("t") and not again.notes, (again.report, again.notes)
 
 
 def test_a_folder_renamed_on_both_sides_takes_the_servers_name(box) -> None:  # noqa: ANN001
@@ -810,25 +836,9 @@ def test_a_folder_renamed_on_both_sides_takes_the_servers_name(box) -> None:  # 
     seed(user, "Projects", 3, flags=("\\Seen",))
     sync(user, root, state)
     inodes = {p.stat().st_ino for p in (root / "Projects" / "cur").iterdir()}
-    (root / "Projects").rename(root / "Mine")
-    put_local(root, "Mine", message(60), "S")
-    c = user.imap()
-    c.rename_folder("Projects", "Work")
-    c.logout()
-    dry = sync(user, root, state, dry_run=True)
-    assert "Projects: renamed here to Mine and on the server to Work; Mine would be renamed to Work here" in dry.notes, dry.notes
-    assert (root / "Mine").is_dir() and not (root / "Work").exists()
-    res = sync(user, root, state)
-    assert not res.failed, res.failed
-    assert "Projects: renamed here to Mine and on the server to Work; Mine renamed to Work here" in res.notes, res.notes
-    r = res.report
-    assert (r.downloaded, r.uploaded, r.moved, r.deleted_local, r.deleted_remote) == (0, 1, 0, 0, 0), r
-    assert not (root / "Mine").exists()
+    _renamed_on_both_sides(user, root, state, "Mine")
     assert inodes <= {p.stat().st_ino for p in (root / "Work" / "cur").iterdir()}
     assert sorted(server_snapshot(user)) == ["Drafts", "INBOX", "Sent", "Trash", "Work"]
-    assert_agree(user, root, state)
-    again = sync(user, root, state)
-    assert again.report == type(again.report)("t") and not again.notes, (again.report, again.notes)
 
 
 def test_a_folder_with_subfolders_renamed_on_both_sides_takes_the_servers_name(box) -> None:  # noqa: ANN001
@@ -841,25 +851,9 @@ def test_a_folder_with_subfolders_renamed_on_both_sides_takes_the_servers_name(b
     seed(user, "Projects/old", 2, start=20, flags=("\\Seen",))
     sync(user, root, state)
     inodes = {p.stat().st_ino for p in (root / "Projects" / "old" / "cur").iterdir()}
-    (root / "Projects").rename(root / "Mine")
-    put_local(root, "Mine/later", message(60), "S")
-    c = user.imap()
-    c.rename_folder("Projects", "Work")
-    c.logout()
-    dry = sync(user, root, state, dry_run=True)
-    assert "Projects: renamed here to Mine and on the server to Work; Mine would be renamed to Work here" in dry.notes, dry.notes
-    assert (root / "Mine" / "old").is_dir() and not (root / "Work").exists()
-    res = sync(user, root, state)
-    assert not res.failed, res.failed
-    assert "Projects: renamed here to Mine and on the server to Work; Mine renamed to Work here" in res.notes, res.notes
-    r = res.report
-    assert (r.downloaded, r.uploaded, r.moved, r.deleted_local, r.deleted_remote) == (0, 1, 0, 0, 0), r
-    assert not (root / "Mine").exists()
+    _renamed_on_both_sides(user, root, state, "Mine/later")
     assert inodes == {p.stat().st_ino for p in (root / "Work" / "old" / "cur").iterdir()}
     assert sorted(server_snapshot(user)) == ["Drafts", "INBOX", "Sent", "Trash", "Work", "Work/later", "Work/old"]
-    assert_agree(user, root, state)
-    again = sync(user, root, state)
-    assert again.report == type(again.report)("t") and not again.notes, (again.report, again.notes)
 
 
 def test_a_subfolder_left_behind_here_keeps_the_tree_from_being_renamed_whole(box) -> None:  # noqa: ANN001
@@ -873,9 +867,7 @@ def test_a_subfolder_left_behind_here_keeps_the_tree_from_being_renamed_whole(bo
     (root / "Projects").rename(root / "Mine")
     (root / "Projects").mkdir()
     (root / "Mine" / "old").rename(root / "Projects" / "old")
-    c = user.imap()
-    c.rename_folder("Projects", "Work")
-    c.logout()
+    server_rename(user, "Projects", "Work")
     res = sync(user, root, state)
     assert not res.failed, res.failed
     assert not any("Mine renamed to Work" in n for n in res.notes), res.notes
@@ -896,9 +888,7 @@ def test_a_rename_on_the_server_that_does_not_check_out_is_followed_message_by_m
     sync(user, root, state)
     with SyncState(state) as st:
         st.db.execute("UPDATE messages SET size = size + 1 WHERE folder = 'Projects'")
-    c = user.imap()
-    c.rename_folder("Projects", "Work")
-    c.logout()
+    server_rename(user, "Projects", "Work")
     res = sync(user, root, state)
     assert not res.failed, res.failed
     assert not any("renamed here too" in n for n in res.notes), res.notes

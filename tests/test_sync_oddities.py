@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_pigeon
+from helpers import run_pigeon, small_tmpfs
 from sync_support import (
     assert_agree,
     find_local,
@@ -148,18 +148,9 @@ def test_leaving_a_folder_on_a_server_without_unselect_expunges_nothing(mail_use
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A real 320 KiB tmpfs, so ENOSPC comes from the kernel (root only, as in CI)."""
-    import subprocess
-
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k,mode=0700", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-disk test (run as root): {res.stderr.strip()}")
-    try:
+    """A real 320 KiB tmpfs."""
+    with small_tmpfs(tmp_path / "small", "320k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 @pytest.mark.parametrize("batch", [60_000, 100_000], ids=["written-one-by-one", "written-by-threads"])
