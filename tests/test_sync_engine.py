@@ -92,6 +92,32 @@ def test_first_sync_of_a_large_folder_goes_chunk_by_chunk(box, monkeypatch) -> N
     assert_agree(user, root, state)
 
 
+@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync-each"])
+def test_a_download_batch_is_made_durable_before_it_is_linked_in(box, monkeypatch, syncfs: bool) -> None:  # noqa: ANN001
+    """Batches written by the writer threads are made durable together: with syncfs (Linux
+    5.8+ on ext4 and the like, as here) no message file gets an fsync of its own; without it
+    every one does, through the writer threads. Either way the Maildir agrees with the server."""
+    from pigeon.core import durable
+
+    if not syncfs:
+        monkeypatch.setattr(durable, "_syncfs", False)
+    fsynced: list[str] = []
+    real = durable.fsync_path
+
+    def spy(path):  # noqa: ANN001, ANN202 - the real fsync, counted
+        fsynced.append(str(path))
+        real(path)
+
+    monkeypatch.setattr(durable, "fsync_path", spy)
+    user, root, state = box
+    seed(user, "INBOX", 30, flags=("\\Seen",))
+    res = sync(user, root, state, batch_bytes=4000)  # batches of about ten messages
+    assert not res.failed and res.report.downloaded == 30
+    in_tmp = [p for p in fsynced if "/tmp/" in p]
+    assert len(in_tmp) == (0 if syncfs else 30), fsynced
+    assert_agree(user, root, state)
+
+
 def test_local_changes_go_up(box) -> None:  # noqa: ANN001
     user, root, state = box
     seed(user, "INBOX", 6)
