@@ -58,3 +58,45 @@ def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextlib.contextmanager
+def disk_failing_at_writeback(path: Path, free_kib: int = 20 * 1024) -> Iterator[tuple[Path, Path]]:
+    """An ext4 file system (at ``path/mnt``) on a loop device whose image lives on a tmpfs
+    with room for ``free_kib`` more: once that is used, writing dirty pages back fails in the
+    kernel, as on a disk that fails after ``write()`` returned. Yields (mount point, backing
+    tmpfs); remounting the latter larger mends the disk. Root only, as in CI."""
+    import pytest
+
+    backing, mnt = path / "backing", path / "mnt"
+    backing.mkdir()
+    mnt.mkdir()
+    loop = ""
+
+    def run(*cmd: str) -> str:
+        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+
+    try:
+        run("mount", "-t", "tmpfs", "-o", "size=128m,mode=0700", "tmpfs", str(backing))
+        image = backing / "disk.img"
+        run("truncate", "-s", "96m", str(image))
+        loop = run("losetup", "-f", "--show", str(image))
+        run("mkfs.ext4", "-q", loop)
+        run("mount", loop, str(mnt))
+        used_kib = image.stat().st_blocks // 2
+        run("mount", "-o", f"remount,size={used_kib + free_kib}k", str(backing))
+    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+        _undo(mnt, loop, backing)
+        why = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        pytest.fail(f"cannot build a disk that fails (root, loop devices and mkfs.ext4 needed): {why}")
+    try:
+        yield mnt, backing
+    finally:
+        _undo(mnt, loop, backing)
+
+
+def _undo(mnt: Path, loop: str, backing: Path) -> None:
+    subprocess.run(["umount", "-l", str(mnt)], check=False, capture_output=True)
+    if loop:
+        subprocess.run(["losetup", "-d", loop], check=False, capture_output=True)
+    subprocess.run(["umount", "-l", str(backing)], check=False, capture_output=True)

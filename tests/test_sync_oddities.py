@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_pigeon, small_tmpfs
+from helpers import disk_failing_at_writeback, run_pigeon, small_tmpfs
 from sync_support import (
     assert_agree,
     find_local,
@@ -198,3 +198,36 @@ def test_folders_that_fail_for_one_reason_share_a_line(small_disk: Path, mail_us
     err = p.stderr.decode().strip().splitlines()
     assert err == ["pigeon: sync work: Archive, INBOX: the disk is full (No space left on device):"
                    " free some space and sync again (what is stored is kept)"], err
+
+
+def test_a_disk_that_fails_after_the_writes_loses_nothing(tmp_path: Path, mail_user) -> None:  # noqa: ANN001
+    """The Maildir's disk takes the writes of a download but fails to write them back (here an
+    ext4 on a loop device whose image fills its tmpfs): the batch that could not be made
+    durable is not linked in and not recorded, the folder fails naming the full disk, and the
+    batches made durable before are whole and recorded. Mended, the next sync completes with
+    nothing downloaded twice."""
+    import subprocess
+
+    from pigeon.core.sync_state import SyncState
+
+    user, state = mail_user, tmp_path / "state.sqlite"
+    for i in range(24):
+        user.append(message(i, size=1_000_000), "INBOX")
+    with disk_failing_at_writeback(tmp_path, free_kib=12 * 1024) as (mnt, backing):
+        root = mnt / "Mail"
+        res = sync(user, root, state, batch_bytes=5_000_000)
+        why = res.failed["INBOX"]
+        assert "disk is full" in why and "\n" not in why, why
+        inbox = root / "INBOX"
+        assert list((inbox / "tmp").iterdir()) == []
+        files = [p for sub in ("cur", "new") for p in (inbox / sub).iterdir()]
+        assert 0 < len(files) < 24
+        server = {data for _f, _k, data in server_snapshot(user)["INBOX"].values()}
+        assert all(p.read_bytes() in server for p in files)
+        with SyncState(state) as st:
+            assert len(st.messages("INBOX")) == len(files)
+        subprocess.run(["mount", "-o", "remount,size=256m", str(backing)], check=True)
+        again = sync(user, root, state, batch_bytes=5_000_000)
+        assert not again.failed, again.failed
+        assert again.report.downloaded == 24 - len(files)
+        assert_agree(user, root, state)
