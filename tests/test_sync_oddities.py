@@ -200,10 +200,12 @@ def test_folders_that_fail_for_one_reason_share_a_line(small_disk: Path, mail_us
                    " free some space and sync again (what is stored is kept)"], err
 
 
-def test_a_disk_that_fails_after_the_writes_loses_nothing(tmp_path: Path, mail_user) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("batch", [3_000_000, 5_000_000], ids=["fsync-each", "syncfs"])
+def test_a_disk_that_fails_after_the_writes_loses_nothing(tmp_path: Path, mail_user, batch: int) -> None:  # noqa: ANN001
     """The Maildir's disk takes the writes of a download but fails to write them back (here an
-    ext4 on a loop device whose image fills its tmpfs): the batch that could not be made
-    durable is not linked in and not recorded, the folder fails naming the full disk, and the
+    ext4 on a loop device whose image fills its tmpfs). Batches of 2 or 3 messages fsync each
+    file; batches of 4 or 5 are made durable with one syncfs. Either way the batch that could
+    not be made durable is not linked in and not recorded, the folder fails naming the full disk, and the
     batches made durable before are whole and recorded. Mended, the next sync completes with
     nothing downloaded twice."""
     import subprocess
@@ -215,7 +217,7 @@ def test_a_disk_that_fails_after_the_writes_loses_nothing(tmp_path: Path, mail_u
         user.append(message(i, size=1_000_000), "INBOX")
     with disk_failing_at_writeback(tmp_path, free_kib=12 * 1024) as (mnt, backing):
         root = mnt / "Mail"
-        res = sync(user, root, state, batch_bytes=5_000_000)
+        res = sync(user, root, state, batch_bytes=batch)
         why = res.failed["INBOX"]
         assert "disk is full" in why and "\n" not in why, why
         inbox = root / "INBOX"
@@ -227,7 +229,7 @@ def test_a_disk_that_fails_after_the_writes_loses_nothing(tmp_path: Path, mail_u
         with SyncState(state) as st:
             assert len(st.messages("INBOX")) == len(files)
         subprocess.run(["mount", "-o", "remount,size=256m", str(backing)], check=True)
-        again = sync(user, root, state, batch_bytes=5_000_000)
+        again = sync(user, root, state, batch_bytes=batch)
         assert not again.failed, again.failed
         assert again.report.downloaded == 24 - len(files)
         assert_agree(user, root, state)
