@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(dovecot-imapd dovecot-pop3d dovecot-sieve dovecot-managesieved dovecot-lmtpd gnupg tmux notmuch maildir-utils isync bogofilter openssl)
+DEBS=(dovecot-imapd dovecot-pop3d dovecot-sieve dovecot-managesieved dovecot-lmtpd gnupg tmux notmuch maildir-utils isync bogofilter openssl
+      e2fsprogs mount util-linux)  # the last three: the full-disk and failing-disk tests (tmpfs, loop devices, ext4)
 missing=()
 for pkg in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
