@@ -25,7 +25,10 @@ import socket
 import sqlite3
 import ssl
 import time
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +142,7 @@ class Pop3Session:
         self.capabilities: dict[str, list[str]] = {}
         self.mechanism = ""
         self.max_message = MAX_MESSAGE
+        self._out_of_step = False  # commands sent whose answers were never read
 
     def __enter__(self) -> Pop3Session:
         self.connect()
@@ -308,39 +312,105 @@ class Pop3Session:
 
         def go() -> bytes:
             pop._putcmd(f"RETR {int(number)}")
-            pop._getresp()
-            lines: list[bytes] = []
-            total = 0
-            pop._quiet = True
-            try:
-                while True:
-                    line, octets = pop._getline_long()
-                    if line == b".":
-                        break
-                    if line.startswith(b".."):
-                        line = line[1:]
-                    total += octets
-                    if total > self.max_message:
-                        raise ProtocolError(f"{where(self.server)}: message {number} is larger than {self.max_message} bytes")
-                    lines.append(line)
-            finally:
-                pop._quiet = False
-            self.trace.received("pop3", f"<message {number}: {total} bytes>")
-            return b"\n".join(lines) + b"\n"
+            return self._message(number)
 
         return self._run(f"RETR {number}", go)
+
+    def retr_many(self, numbers: Iterable[int], window: int = 32) -> Iterator[tuple[int, bytes]]:
+        """``(number, message)`` for each of ``numbers``, in order, as :meth:`retr` gives them.
+        Where the server offers PIPELINING (RFC 2449), up to ``window`` RETR commands are in
+        flight, so a download waits one round trip per ``window`` messages instead of one per
+        message (on a 20 ms network, 4,000 messages would wait 80 s); otherwise one at a time.
+        Left before the end (an error, a full disk), the answers still coming leave the
+        connection out of step: :meth:`quit` then drops it without QUIT, committing nothing."""
+        numbers = [int(n) for n in numbers]
+        if "PIPELINING" not in self.capabilities or len(numbers) < 2:
+            for n in numbers:
+                yield n, self.retr(n)
+            return
+        pop = self.pop
+        assert pop is not None
+        todo = iter(numbers)
+        sent: deque[int] = deque()
+
+        def send(n: int) -> None:
+            self._run(f"RETR {n}", lambda: pop._putcmd(f"RETR {n}"))
+            sent.append(n)
+
+        try:
+            for n in islice(todo, window):
+                send(n)
+            while sent:
+                n = sent[0]
+                data = self._run(f"RETR {n}", lambda n=n: self._message(n))
+                sent.popleft()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    send(nxt)
+                yield n, data
+        finally:
+            if sent:
+                self._out_of_step = True
+
+    def _message(self, number: int) -> bytes:
+        """The answer to ``RETR number``: the message, dot-unstuffed and size-capped."""
+        pop = self.pop
+        assert pop is not None
+        pop._getresp()
+        lines: list[bytes] = []
+        total = 0
+        pop._quiet = True
+        try:
+            while True:
+                line, octets = pop._getline_long()
+                if line == b".":
+                    break
+                if line.startswith(b".."):
+                    line = line[1:]
+                total += octets
+                if total > self.max_message:
+                    raise ProtocolError(f"{where(self.server)}: message {number} is larger than {self.max_message} bytes")
+                lines.append(line)
+        finally:
+            pop._quiet = False
+        self.trace.received("pop3", f"<message {number}: {total} bytes>")
+        return b"\n".join(lines) + b"\n"
 
     def dele(self, number: int) -> None:
         assert self.pop is not None
         self._run(f"DELE {number}", lambda: self.pop.dele(int(number)))
+
+    def dele_many(self, numbers: Iterable[int], window: int = 32) -> None:
+        """DELE each of ``numbers`` (committed by the server at QUIT), ``window`` at a time in
+        one flight where the server offers PIPELINING."""
+        numbers = [int(n) for n in numbers]
+        pop = self.pop
+        assert pop is not None
+        if "PIPELINING" not in self.capabilities:
+            for n in numbers:
+                self.dele(n)
+            return
+        for i in range(0, len(numbers), window):
+            chunk = numbers[i : i + window]
+            for n in chunk:
+                self._run(f"DELE {n}", lambda n=n: pop._putcmd(f"DELE {n}"))
+            for k, n in enumerate(chunk):
+                try:
+                    self._run(f"DELE {n}", pop._getresp)
+                except BaseException:
+                    if k + 1 < len(chunk):
+                        self._out_of_step = True
+                    raise
 
     def stat(self) -> tuple[int, int]:
         assert self.pop is not None
         return self._run("STAT", lambda: self.pop.stat())
 
     def quit(self) -> None:
-        """QUIT (the server commits deletions only then), then close; never raises."""
-        if self.pop is not None:
+        """QUIT (the server commits deletions only then), then close; never raises. A
+        connection left out of step (answers still coming) is closed without QUIT: its QUIT
+        would be answered by one of them, and nothing must be committed on a guess."""
+        if self.pop is not None and not self._out_of_step:
             quietly(self.pop.quit)
         self._drop()
 
@@ -399,23 +469,23 @@ def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord,
     listing = session.uidl()
     if not store.has_folder(folder):
         store.create_folder(folder)
-    for number, uid in sorted(listing.items()):
-        if uid in record:
-            report.skipped += 1
-            if not leave_on_server:
-                session.dele(number)
-                report.deleted += 1
-            continue
-        data = session.retr(number)
+    new: list[int] = []
+    seen: set[str] = set()
+    for n, uid in sorted(listing.items()):
+        if uid not in record and uid not in seen:  # a UID listed twice is fetched once
+            seen.add(uid)
+            new.append(n)
+    report.skipped = len(listing) - len(new)
+    for number, data in session.retr_many(new):
         entry = store.add(folder, data, subdir="new")
-        record.add(uid, entry.key)
+        record.add(listing[number], entry.key)  # only once the message is safely stored
         report.fetched += 1
         report.arrived.append((folder, entry.path))
-        if not leave_on_server:
-            session.dele(number)
-            report.deleted += 1
     if leave_on_server:
         record.forget_except(set(listing.values()))
+    else:  # each message stored and recorded by now; the server commits the deletions at QUIT
+        session.dele_many(sorted(listing))
+        report.deleted = len(listing)
     return report
 
 

@@ -190,3 +190,70 @@ def test_lines_injected_after_the_greeting_never_count(hostile, pki, tmp_path) -
     except SecurityError as exc:
         assert "\n" not in str(exc)
     assert not srv.leaked(PASSWORD)
+
+
+@pytest.mark.dovecot
+def test_a_download_keeps_its_commands_in_flight(mail_user, tmp_path) -> None:
+    """Dovecot offers PIPELINING: 40 new messages go out as 32 RETR commands before the first
+    answer is read, then one more per answer, so the download waits about two round trips
+    instead of 40. The deletions (leave_on_server = false) go the same way, after every
+    message is stored and recorded; the Maildir holds each message once."""
+    import io
+
+    from pigeon.core.transport import ProtocolTrace
+
+    for n in range(40):
+        mail_user.deliver(msg(n))
+    store = Maildir(tmp_path / "mail")
+    sc = mail_user.server_config("pop3", "tls")
+    record = FetchRecord.for_account(tmp_path / "state", "acct", sc)
+    out = io.StringIO()
+    with Pop3Session(sc, lambda refresh: Credentials(mail_user.name, mail_user.password), trace=ProtocolTrace(True, out)) as s:
+        assert "PIPELINING" in s.capabilities
+        report = download(s, store, "INBOX", record, leave_on_server=False)
+    assert (report.fetched, report.deleted) == (40, 40)
+    lines = [ln.split("pop3 ", 1)[1] for ln in out.getvalue().splitlines() if "pop3 " in ln]
+    first_answer = next(i for i, ln in enumerate(lines) if ln.startswith("S: <message"))
+    assert sum(ln.startswith("C: RETR") for ln in lines[:first_answer]) == 32, lines[:first_answer]
+    first_dele = next(i for i, ln in enumerate(lines) if ln.startswith("C: DELE"))
+    after = lines[first_dele:]
+    assert sum(ln.startswith("C: DELE") for ln in after[: next(i for i, ln in enumerate(after) if ln.startswith("S:"))]) == 32
+    assert first_dele > max(i for i, ln in enumerate(lines) if ln.startswith("S: <message"))  # all stored first
+    bodies = sorted(store.read(e) for e in store.list("INBOX"))
+    assert bodies == sorted(msg(n).replace(b"\r\n", b"\n") for n in range(40))
+    with Pop3Session(sc, lambda refresh: Credentials(mail_user.name, mail_user.password)) as s:
+        assert s.uidl() == {}
+
+
+@pytest.mark.dovecot
+def test_a_download_cut_short_by_a_full_disk_loses_nothing(mail_user, tmp_path) -> None:
+    """The Maildir's disk fills up while RETR answers are still in flight: the download fails
+    with the full disk, the connection (out of step) is dropped without QUIT, so the server
+    deletes nothing; what was stored is recorded. With room again the next download brings the
+    rest, each message once, and deletes them all."""
+    import subprocess
+
+    from helpers import small_tmpfs
+    from pigeon.core.errors import StoreError
+
+    big = [msg(n) + b"x" * 20_000 + b"\r\n" for n in range(40)]
+    for data in big:
+        mail_user.deliver(data)
+    sc = mail_user.server_config("pop3", "tls")
+    creds = lambda refresh: Credentials(mail_user.name, mail_user.password)  # noqa: E731
+    record = FetchRecord.for_account(tmp_path / "state", "acct", sc)
+    with small_tmpfs(tmp_path / "small", "320k") as mnt:
+        store = Maildir(mnt / "mail")
+        with Pop3Session(sc, creds) as s, pytest.raises(StoreError, match="disk is full"):
+            download(s, store, "INBOX", record, leave_on_server=False)
+        with Pop3Session(sc, creds) as s:
+            assert len(s.uidl()) == 40
+        kept = len(store.list("INBOX"))
+        assert 0 < kept < 40
+        subprocess.run(["mount", "-o", "remount,size=4m", str(mnt)], check=True)
+        with Pop3Session(sc, creds) as s:
+            report = download(s, store, "INBOX", record, leave_on_server=False)
+        assert (report.fetched, report.skipped, report.deleted) == (40 - kept, kept, 40)
+        assert sorted(store.read(e) for e in store.list("INBOX")) == sorted(d.replace(b"\r\n", b"\n") for d in big)
+    with Pop3Session(sc, creds) as s:
+        assert s.uidl() == {}
