@@ -20,7 +20,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,6 +301,58 @@ class Maildir(MaildirFolders):
         self._sync_dir(final.parent)  # the message is in place either way
         st = final.stat()
         return Entry(folder, key, final, flags, target, st.st_size, st.st_mtime)
+
+    def add_many(self, folder: str, messages: Sequence[bytes], keys: Sequence[str], *, subdir: str = "new") -> list[Entry]:
+        """Deliver several messages at once (a POP3 download's batch), without flags, named
+        ``keys`` (fresh unique names, chosen first so that a record can name the files before
+        they exist). Each is written to ``tmp/``, the batch is made durable together
+        (``pigeon.core.durable``: one ``syncfs`` where that is safe, else an fsync per file),
+        then each is linked into ``subdir`` and the directory fsynced once. A failure removes
+        the batch's files still in ``tmp/`` and raises ``StoreError``: none of the batch is
+        linked unless the failure came while linking."""
+        from pigeon.core.durable import Barrier
+
+        if len(keys) != len(messages):
+            raise StoreError("add_many: one key per message")
+        if subdir not in ("cur", "new"):
+            raise StoreError(f"bad subdir {subdir!r}: 'cur' or 'new'")
+        for key in keys:
+            check_key(key)
+        path = self.folder_path(folder)
+        if not is_maildir(path) or not (path / "tmp").is_dir():
+            self.create_folder(folder)
+        staged: list[Path] = []
+        finals: list[Path] = []
+        with Barrier(path / "tmp") as barrier:  # opened before the writes: it hears of their failures
+            try:
+                for key, data in zip(keys, messages, strict=True):
+                    tmp_path = path / "tmp" / key
+                    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+                    staged.append(tmp_path)
+                    try:
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(fd, view):]
+                    finally:
+                        os.close(fd)
+                barrier.wait([str(p) for p in staged])
+                for key, tmp_path in zip(keys, staged, strict=True):
+                    final = path / subdir / self._file_name(key, "", subdir)
+                    self._place(tmp_path, final)
+                    finals.append(final)
+            except OSError as exc:
+                for p in staged:
+                    try:
+                        os.unlink(p)
+                    except OSError:
+                        pass
+                raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
+        self._sync_dir(path / subdir)
+        out = []
+        for key, final in zip(keys, finals, strict=True):
+            st = final.stat()
+            out.append(Entry(folder, key, final, "", subdir, st.st_size, st.st_mtime))
+        return out
 
     @staticmethod
     def _place(src: Path, dst: Path) -> None:

@@ -26,13 +26,14 @@ import sqlite3
 import ssl
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from pigeon.core.imap_conn import OAuthMechanism
+from pigeon.core.maildir_names import unique_name
 from pigeon.core.transport import (
     NO_TRACE,
     AuthError,
@@ -426,14 +427,23 @@ class Pop3Session:
 
 
 class FetchRecord:
-    """Which POP3 UIDs were fetched, per account and server: SQLite under the state dir."""
+    """Which POP3 UIDs were fetched, per account and server: SQLite under the state dir.
+
+    A batch is recorded before its files exist (``reserve``: pending, with the names they
+    will have) and confirmed once they are stored (``confirm``); ``settle`` resolves what a
+    crash left pending by looking for the files. So a crash never leaves a stored message
+    unrecorded (which the next run would fetch again, a second copy), nor a recorded one
+    missing."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
         self.db = sqlite3.connect(str(path))
         path.chmod(0o600)
-        self.db.execute("CREATE TABLE IF NOT EXISTS fetched (uid TEXT PRIMARY KEY, key TEXT, at REAL)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS fetched (uid TEXT PRIMARY KEY, key TEXT, at REAL,"
+                        " pending INTEGER NOT NULL DEFAULT 0)")
+        if "pending" not in {r[1] for r in self.db.execute("PRAGMA table_info(fetched)")}:
+            self.db.execute("ALTER TABLE fetched ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")  # a record of 0.1
         self.db.commit()
 
     @staticmethod
@@ -449,8 +459,31 @@ class FetchRecord:
         return self.db.execute("SELECT 1 FROM fetched WHERE uid = ?", (uid,)).fetchone() is not None
 
     def add(self, uid: str, key: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO fetched VALUES (?, ?, ?)", (uid, key, time.time()))
+        self.db.execute("INSERT OR REPLACE INTO fetched VALUES (?, ?, ?, 0)", (uid, key, time.time()))
         self.db.commit()
+
+    def reserve(self, pairs: list[tuple[str, str]]) -> None:
+        """(uid, file name) of a batch about to be stored, pending until :meth:`confirm`."""
+        now = time.time()
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO fetched VALUES (?, ?, ?, 1)", [(u, k, now) for u, k in pairs])
+
+    def confirm(self, uids: list[str]) -> None:
+        with self.db:
+            self.db.executemany("UPDATE fetched SET pending = 0 WHERE uid = ?", [(u,) for u in uids])
+
+    def settle(self, stored: Callable[[str], bool]) -> None:
+        """What a crash left pending: fetched if ``stored(name)`` finds its file, else forgotten
+        (fetched again)."""
+        pending = list(self.db.execute("SELECT uid, key FROM fetched WHERE pending = 1"))
+        if not pending:
+            return
+        with self.db:
+            for uid, key in pending:
+                if stored(key):
+                    self.db.execute("UPDATE fetched SET pending = 0 WHERE uid = ?", (uid,))
+                else:
+                    self.db.execute("DELETE FROM fetched WHERE uid = ?", (uid,))
 
     def forget_except(self, uids: set[str]) -> None:
         """Drop records of messages no longer on the server (keeps the file small)."""
@@ -463,12 +496,25 @@ class FetchRecord:
         self.db.close()
 
 
+BATCH_MESSAGES = 100  # messages stored (and made durable) together ...
+BATCH_BYTES = 4 * 1024 * 1024  # ... within this many bytes
+
+
+def _stored(store: Any, folder: str, key: str) -> bool:
+    try:
+        store.get(folder, key)
+    except Exception:  # noqa: BLE001 - not there (or unreadable): fetched again
+        return False
+    return True
+
+
 def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord, *, leave_on_server: bool = True) -> DownloadReport:
     """Fetch each new message once into ``store`` (a ``Maildir``) ``folder``."""
     report = DownloadReport()
     listing = session.uidl()
     if not store.has_folder(folder):
         store.create_folder(folder)
+    record.settle(lambda key: _stored(store, folder, key))
     new: list[int] = []
     seen: set[str] = set()
     for n, uid in sorted(listing.items()):
@@ -476,11 +522,28 @@ def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord,
             seen.add(uid)
             new.append(n)
     report.skipped = len(listing) - len(new)
+    batch: list[tuple[int, bytes]] = []
+
+    def store_batch() -> None:
+        # Recorded (pending) before the files exist, confirmed once they are durable.
+        keys = [unique_name() for _ in batch]
+        uids = [listing[n] for n, _data in batch]
+        record.reserve(list(zip(uids, keys, strict=True)))
+        entries = store.add_many(folder, [data for _n, data in batch], keys)
+        record.confirm(uids)
+        report.fetched += len(entries)
+        report.arrived.extend((folder, e.path) for e in entries)
+        batch.clear()
+
+    size = 0
     for number, data in session.retr_many(new):
-        entry = store.add(folder, data, subdir="new")
-        record.add(listing[number], entry.key)  # only once the message is safely stored
-        report.fetched += 1
-        report.arrived.append((folder, entry.path))
+        batch.append((number, data))
+        size += len(data)
+        if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
+            store_batch()
+            size = 0
+    if batch:
+        store_batch()
     if leave_on_server:
         record.forget_except(set(listing.values()))
     else:  # each message stored and recorded by now; the server commits the deletions at QUIT

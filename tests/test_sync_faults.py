@@ -172,3 +172,43 @@ def test_connection_cut_mid_fetch_then_completes(mail_user, config_dir, isolated
     assert p.returncode == 0, p.stderr.decode()
     server = assert_agree(mail_user, maildir, isolated_env["state"] / "sync" / "work.sqlite")
     assert len(server["INBOX"]) == 1100
+
+
+@pytest.mark.parametrize("leave", [True, False], ids=["left-on-server", "deleted-from-server"])
+def test_pop3_download_killed_at_random_points_then_completes(mail_user, config_dir, isolated_env, tmp_path, leave: bool) -> None:  # noqa: ANN001
+    """A POP3 account's download killed (SIGKILL) at random points, then run to the end: the
+    Maildir holds every message of the server exactly once (a batch is recorded as pending
+    before its files exist and settled by looking for them), and with leave_on_server = false
+    the server is empty at the end."""
+    rng = random.Random(11 if leave else 12)
+    maildir = tmp_path / "Mail"
+    sync_table = "" if leave else "\n[accounts.work.sync]\nleave_on_server = false\n"
+    (config_dir / "config.toml").write_text(
+        f'[accounts.work]\naddress = "{mail_user.name}@example.org"\nmaildir = "{maildir}"\n'
+        f'{mail_user.toml("pop3", "tls")}\npassword_command = ["printf", "%s", "{mail_user.password}"]\n{sync_table}'
+    )
+    load_server(mail_user, "INBOX", 0, 1500, size=3000)
+    expected = {m.split(b"\r\n\r\n", 1)[1] for m in mail_user.fetch_all("INBOX").values()}
+    kills = runs = more = 0
+    while kills < 4 and runs < 15:
+        runs += 1
+        proc = subprocess.Popen([sys.executable, "-m", "pigeon.core.cli", "sync"], env=dict(os.environ), cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.15, 0.9))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        else:
+            load_server(mail_user, "INBOX", 20000 + more, 300, size=3000)  # something left to interrupt
+            expected |= {m.split(b"\r\n\r\n", 1)[1] for m in mail_user.fetch_all("INBOX").values()}
+            more += 300
+        proc.wait()
+    assert kills >= 3, "the downloads finished too fast to be interrupted"
+    p = run_pigeon("sync")
+    assert p.returncode == 0, p.stderr.decode()
+    files = [f for sub in ("cur", "new") for f in (maildir / "INBOX" / sub).iterdir()]
+    bodies = [f.read_bytes().split(b"\n\n", 1)[1] for f in files]
+    assert len(bodies) == len(set(bodies)) == 1500 + more  # each once
+    assert {b.replace(b"\n", b"\r\n") for b in bodies} == expected
+    assert (mail_user.fetch_all("INBOX") == {}) is not leave
+    assert run_pigeon("sync").stdout.decode().startswith("0 down")

@@ -226,15 +226,19 @@ def test_a_download_keeps_its_commands_in_flight(mail_user, tmp_path) -> None:
 
 
 @pytest.mark.dovecot
-def test_a_download_cut_short_by_a_full_disk_loses_nothing(mail_user, tmp_path) -> None:
-    """The Maildir's disk fills up while RETR answers are still in flight: the download fails
-    with the full disk, the connection (out of step) is dropped without QUIT, so the server
-    deletes nothing; what was stored is recorded. With room again the next download brings the
-    rest, each message once, and deletes them all."""
+def test_a_download_cut_short_by_a_full_disk_loses_nothing(mail_user, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The Maildir's disk fills up while RETR answers are still in flight (batches of 5
+    messages stored together): the download fails with the full disk, the connection (out of
+    step) is dropped without QUIT, so the server deletes nothing; the batches stored before
+    are recorded. With room again the next download brings the rest, each message once, and
+    deletes them all."""
     import subprocess
 
     from helpers import small_tmpfs
+    from pigeon.core import pop3
     from pigeon.core.errors import StoreError
+
+    monkeypatch.setattr(pop3, "BATCH_MESSAGES", 5)
 
     big = [msg(n) + b"x" * 20_000 + b"\r\n" for n in range(40)]
     for data in big:
@@ -249,7 +253,8 @@ def test_a_download_cut_short_by_a_full_disk_loses_nothing(mail_user, tmp_path) 
         with Pop3Session(sc, creds) as s:
             assert len(s.uidl()) == 40
         kept = len(store.list("INBOX"))
-        assert 0 < kept < 40
+        assert 0 < kept < 40 and kept % 5 == 0, kept
+        assert record.db.execute("SELECT count(*) FROM fetched WHERE pending = 0").fetchone() == (kept,)
         subprocess.run(["mount", "-o", "remount,size=4m", str(mnt)], check=True)
         with Pop3Session(sc, creds) as s:
             report = download(s, store, "INBOX", record, leave_on_server=False)
@@ -257,3 +262,36 @@ def test_a_download_cut_short_by_a_full_disk_loses_nothing(mail_user, tmp_path) 
         assert sorted(store.read(e) for e in store.list("INBOX")) == sorted(d.replace(b"\r\n", b"\n") for d in big)
     with Pop3Session(sc, creds) as s:
         assert s.uidl() == {}
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("dies", ["after-storing", "before-storing"])
+def test_a_crash_inside_a_batch_fetches_nothing_twice_and_loses_nothing(mail_user, tmp_path, monkeypatch, dies: str) -> None:  # noqa: ANN001
+    """The process dies after a batch's files are stored but before the record says so, or
+    after the record names them but before they exist: the next download finds the first
+    case's files (nothing fetched again, no second copy) and fetches the second case's."""
+    for n in range(6):
+        mail_user.deliver(msg(n))
+    store = Maildir(tmp_path / "mail")
+    sc = mail_user.server_config("pop3", "tls")
+    creds = lambda refresh: Credentials(mail_user.name, mail_user.password)  # noqa: E731
+    path = FetchRecord.path_for(tmp_path / "state", "acct", sc)
+
+    def die(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt  # as a kill at that point would
+
+    if dies == "after-storing":
+        monkeypatch.setattr(FetchRecord, "confirm", die)
+    else:
+        monkeypatch.setattr(Maildir, "add_many", die)
+    record = FetchRecord(path)
+    with Pop3Session(sc, creds) as s, pytest.raises(KeyboardInterrupt):
+        download(s, store, "INBOX", record)
+    record.close()
+    monkeypatch.undo()
+    assert len(store.list("INBOX")) == (6 if dies == "after-storing" else 0)
+    record = FetchRecord(path)  # the next run
+    with Pop3Session(sc, creds) as s:
+        report = download(s, store, "INBOX", record)
+    assert (report.fetched, report.skipped) == ((0, 6) if dies == "after-storing" else (6, 0))
+    assert sorted(store.read(e) for e in store.list("INBOX")) == sorted(msg(n).replace(b"\r\n", b"\n") for n in range(6))
