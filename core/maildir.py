@@ -40,6 +40,20 @@ from pigeon.core.maildir_names import (  # noqa: F401 - re-exported: the store's
 )
 
 
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _unlink_quietly(paths: Sequence[Path]) -> None:
+    for p in paths:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+
+
 @dataclass(frozen=True)
 class Entry:
     """One message file."""
@@ -281,10 +295,7 @@ class Maildir(MaildirFolders):
             raise StoreError(f"cannot find a unique name in {folder!r}")
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                _write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -293,10 +304,7 @@ class Maildir(MaildirFolders):
             os.unlink(tmp_path)
             raise StoreError(f"folder {folder!r} already holds a message named {key!r}") from None
         except OSError as exc:
-            try:
-                os.unlink(tmp_path)
-            except OSError:
-                pass
+            _unlink_quietly([tmp_path])
             raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
         self._sync_dir(final.parent)  # the message is in place either way
         st = final.stat()
@@ -330,9 +338,7 @@ class Maildir(MaildirFolders):
                     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
                     staged.append(tmp_path)
                     try:
-                        view = memoryview(data)
-                        while view:
-                            view = view[os.write(fd, view):]
+                        _write_all(fd, data)
                     finally:
                         os.close(fd)
                 barrier.wait([str(p) for p in staged])
@@ -341,11 +347,7 @@ class Maildir(MaildirFolders):
                     self._place(tmp_path, final)
                     finals.append(final)
             except OSError as exc:
-                for p in staged:
-                    try:
-                        os.unlink(p)
-                    except OSError:
-                        pass
+                _unlink_quietly(staged)  # those linked already are gone from tmp/
                 raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
         self._sync_dir(path / subdir)
         out = []

@@ -40,6 +40,27 @@ def load_server(user, folder: str, start: int, n: int, size: int = 0) -> None:  
         s.logout()
 
 
+def kill_syncs_at_random(rng: random.Random, refill, *, kills: int, runs: int, within: tuple[float, float]) -> None:  # noqa: ANN001
+    """Start ``pigeon sync`` and SIGKILL it after a random delay (``within`` seconds), until it
+    was killed ``kills`` times or ran ``runs`` times. A run that finished before the kill (a
+    fast sync has little left after a few runs) calls ``refill()`` for new mail, so that the
+    next run has something to be interrupted in. At least 3 kills, or the test is void."""
+    killed = 0
+    for _ in range(runs):
+        if killed >= kills:
+            break
+        proc = subprocess.Popen([sys.executable, "-m", "pigeon.core.cli", "sync"], env=dict(os.environ), cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(*within))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        else:
+            refill()
+        proc.wait()
+    assert killed >= 3, "the syncs finished too fast to be interrupted"
+
+
 def write_config(config_dir: Path, user, maildir: Path, port: int | None = None) -> None:  # noqa: ANN001
     table = user.toml("imap", "tls")
     if port is not None:
@@ -58,23 +79,14 @@ def test_sync_killed_at_random_points_then_completes(mail_user, config_dir, isol
     load_server(mail_user, "Archive", 5000, 500)
     for i in range(300):  # local mail to upload while being killed too
         put_local(maildir, "Sent", message(9000 + i), "S")
-    env = dict(os.environ)
-    kills = runs = more = 0
-    while kills < 3 and runs < 12:
-        runs += 1
-        proc = subprocess.Popen([sys.executable, "-m", "pigeon.core.cli", "sync"], env=env, cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.1, 0.8))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        else:
-            # It finished before the kill (a fast sync has little left after a few runs):
-            # new mail gives the next run something to be interrupted in.
-            load_server(mail_user, "INBOX", 20000 + more, 400)
-            more += 400
-        proc.wait()
-    assert kills >= 3, "the syncs finished too fast to be interrupted"
+    more = 0
+
+    def refill() -> None:
+        nonlocal more
+        load_server(mail_user, "INBOX", 20000 + more, 400)
+        more += 400
+
+    kill_syncs_at_random(rng, refill, kills=3, runs=12, within=(0.1, 0.8))
     p = run_pigeon("sync")
     assert p.returncode == 0, p.stderr.decode()
     state = isolated_env["state"] / "sync" / "work.sqlite"
@@ -189,21 +201,15 @@ def test_pop3_download_killed_at_random_points_then_completes(mail_user, config_
     )
     load_server(mail_user, "INBOX", 0, 1500, size=3000)
     expected = {m.split(b"\r\n\r\n", 1)[1] for m in mail_user.fetch_all("INBOX").values()}
-    kills = runs = more = 0
-    while kills < 4 and runs < 15:
-        runs += 1
-        proc = subprocess.Popen([sys.executable, "-m", "pigeon.core.cli", "sync"], env=dict(os.environ), cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.15, 0.9))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        else:
-            load_server(mail_user, "INBOX", 20000 + more, 300, size=3000)  # something left to interrupt
-            expected |= {m.split(b"\r\n\r\n", 1)[1] for m in mail_user.fetch_all("INBOX").values()}
-            more += 300
-        proc.wait()
-    assert kills >= 3, "the downloads finished too fast to be interrupted"
+    more = 0
+
+    def refill() -> None:
+        nonlocal more, expected
+        load_server(mail_user, "INBOX", 20000 + more, 300, size=3000)
+        expected |= {m.split(b"\r\n\r\n", 1)[1] for m in mail_user.fetch_all("INBOX").values()}
+        more += 300
+
+    kill_syncs_at_random(rng, refill, kills=4, runs=15, within=(0.15, 0.9))
     p = run_pigeon("sync")
     assert p.returncode == 0, p.stderr.decode()
     files = [f for sub in ("cur", "new") for f in (maildir / "INBOX" / sub).iterdir()]
