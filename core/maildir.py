@@ -346,9 +346,11 @@ class Maildir(MaildirFolders):
                     final = path / subdir / self._file_name(key, "", subdir)
                     self._place(tmp_path, final)
                     finals.append(final)
-            except OSError as exc:
+            except BaseException as exc:  # an error, or Ctrl-C: nothing of the batch stays in tmp/
                 _unlink_quietly(staged)  # those linked already are gone from tmp/
-                raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
+                if isinstance(exc, OSError):
+                    raise _oserror(f"cannot store a message in {folder or '(root)'!r}", exc) from None
+                raise
         self._sync_dir(path / subdir)
         out = []
         for key, final in zip(keys, finals, strict=True):

@@ -508,8 +508,10 @@ def _stored(store: Any, folder: str, key: str) -> bool:
     return True
 
 
-def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord, *, leave_on_server: bool = True) -> DownloadReport:
-    """Fetch each new message once into ``store`` (a ``Maildir``) ``folder``."""
+def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord, *, leave_on_server: bool = True,
+             progress: Any = None) -> DownloadReport:
+    """Fetch each new message once into ``store`` (a ``Maildir``) ``folder``; ``progress`` (a
+    ``pigeon.core.sync.Progress``) hears of each batch stored."""
     report = DownloadReport()
     listing = session.uidl()
     if not store.has_folder(folder):
@@ -522,6 +524,8 @@ def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord,
             seen.add(uid)
             new.append(n)
     report.skipped = len(listing) - len(new)
+    if progress is not None and new:
+        progress.folder(folder, len(new), 0)  # sizes unknown: POP3's LIST would cost a round trip
     batch: list[tuple[int, bytes]] = []
 
     def store_batch() -> None:
@@ -533,6 +537,8 @@ def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord,
         record.confirm(uids)
         report.fetched += len(entries)
         report.arrived.extend((folder, e.path) for e in entries)
+        if progress is not None:
+            progress.advance(folder, len(entries), sum(len(data) for _n, data in batch))
         batch.clear()
 
     size = 0
@@ -552,7 +558,7 @@ def download(session: Pop3Session, store: Any, folder: str, record: FetchRecord,
     return report
 
 
-def fetch_account(app: Any, account: Any, *, trace: ProtocolTrace | None = None) -> DownloadReport:
+def fetch_account(app: Any, account: Any, *, trace: ProtocolTrace | None = None, progress: Any = None) -> DownloadReport:
     """Download ``account``'s POP3 mail into its INBOX folder (what ``pigeon sync`` calls for POP3).
 
     ``[accounts.NAME.sync] leave_on_server = false`` deletes each message from the server once
@@ -568,6 +574,7 @@ def fetch_account(app: Any, account: Any, *, trace: ProtocolTrace | None = None)
     record = FetchRecord.for_account(app.state_dir, account.name, server)
     try:
         with Pop3Session(server, credential_source(app.pm, account, server), trace=trace or ProtocolTrace(False)) as session:
-            return download(session, app.store(account), account.folder("inbox"), record, leave_on_server=leave)
+            return download(session, app.store(account), account.folder("inbox"), record, leave_on_server=leave,
+                            progress=progress)
     finally:
         record.close()

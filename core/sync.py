@@ -477,7 +477,7 @@ def _sync_account(app: Any, account: Any, options: SyncOptions, *, progress: Pro
     if session is None and account.imap is None and getattr(account, "pop3", None) is not None:
         from pigeon.core.sync_pop3 import sync_pop3
 
-        return sync_pop3(app, account, options)
+        return sync_pop3(app, account, options, progress=progress)
     pm = app.pm
     pm.hook.pigeon_sync_started(account=account.name)
     res = Result(SyncReport(account.name))

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def sync_pop3(app: Any, account: Any, options: Any) -> Any:
-    """Download ``account``'s POP3 mail; a ``pigeon.core.sync.Result`` like an IMAP sync's."""
+def sync_pop3(app: Any, account: Any, options: Any, progress: Any = None) -> Any:
+    """Download ``account``'s POP3 mail; a ``pigeon.core.sync.Result`` like an IMAP sync's.
+    ``progress`` (a ``pigeon.core.sync.Progress``) hears of the messages as they are stored."""
     from pigeon.core.pop3 import FetchRecord, fetch_account
     from pigeon.core.sync import Result
     from pigeon.hooks.types import SyncReport
@@ -31,7 +32,7 @@ def sync_pop3(app: Any, account: Any, options: Any) -> Any:
 
             trace = ProtocolTrace(True)
         first = not FetchRecord.path_for(app.state_dir, account.name, account.pop3).exists()
-        report = fetch_account(app, account, trace=trace)
+        report = fetch_account(app, account, trace=trace, progress=progress)
         res.report.downloaded = report.fetched
         res.report.deleted_remote = report.deleted
         res.report.errors.extend(report.errors)

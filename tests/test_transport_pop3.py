@@ -208,10 +208,20 @@ def test_a_download_keeps_its_commands_in_flight(mail_user, tmp_path) -> None:
     sc = mail_user.server_config("pop3", "tls")
     record = FetchRecord.for_account(tmp_path / "state", "acct", sc)
     out = io.StringIO()
+    shown: list[tuple[str, str, int, int]] = []
+
+    class Shown:  # what a terminal's progress line would draw
+        def folder(self, name: str, messages: int, nbytes: int) -> None:
+            shown.append(("folder", name, messages, nbytes))
+
+        def advance(self, name: str, messages: int, nbytes: int) -> None:
+            shown.append(("advance", name, messages, nbytes))
+
     with Pop3Session(sc, lambda refresh: Credentials(mail_user.name, mail_user.password), trace=ProtocolTrace(True, out)) as s:
         assert "PIPELINING" in s.capabilities
-        report = download(s, store, "INBOX", record, leave_on_server=False)
+        report = download(s, store, "INBOX", record, leave_on_server=False, progress=Shown())
     assert (report.fetched, report.deleted) == (40, 40)
+    assert shown[0] == ("folder", "INBOX", 40, 0) and sum(m for kind, _n, m, _b in shown if kind == "advance") == 40
     lines = [ln.split("pop3 ", 1)[1] for ln in out.getvalue().splitlines() if "pop3 " in ln]
     first_answer = next(i for i, ln in enumerate(lines) if ln.startswith("S: <message"))
     assert sum(ln.startswith("C: RETR") for ln in lines[:first_answer]) == 32, lines[:first_answer]
