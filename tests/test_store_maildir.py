@@ -445,3 +445,30 @@ def test_a_folder_renamed_takes_its_subfolders_and_leaves_no_empty_parent(tmp_pa
     md.create_folder("Other")
     with pytest.raises(StoreError, match="'Other' exists"):
         md.rename_folder("Groups/dev", "Other")
+
+
+def test_add_many_links_a_batch_only_whole(tmp_path: Path, tiny_fs: Path) -> None:
+    """add_many: a batch that fits is linked into new/ under the names given; one cut short
+    (Ctrl-C half-way through writing it, or a full disk) leaves nothing in new/ or tmp/."""
+    store = Maildir(tmp_path / "m")
+    keys = [unique_name() for _ in range(3)]
+    entries = store.add_many("INBOX", [MSG + b"%d" % i for i in range(3)], keys)
+    assert [e.key for e in entries] == keys and all(e.subdir == "new" for e in entries)
+    assert sorted(store.read(e) for e in store.list("INBOX")) == [MSG + b"%d" % i for i in range(3)]
+
+    def interrupted():  # noqa: ANN202
+        yield MSG
+        yield MSG
+        raise KeyboardInterrupt
+
+    class Cut(list):
+        def __iter__(self):  # noqa: ANN204
+            return interrupted()
+
+    with pytest.raises(KeyboardInterrupt):
+        store.add_many("Other", Cut([MSG] * 3), [unique_name() for _ in range(3)])
+    assert os.listdir(tmp_path / "m" / "Other" / "tmp") == [] and os.listdir(tmp_path / "m" / "Other" / "new") == []
+    small = Maildir(tiny_fs / "mail")
+    with pytest.raises(StoreError, match="disk is full"):
+        small.add_many("INBOX", [MSG + b"z" * 60_000 for _ in range(6)], [unique_name() for _ in range(6)])
+    assert os.listdir(tiny_fs / "mail" / "INBOX" / "tmp") == [] and small.list("INBOX") == []
