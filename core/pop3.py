@@ -443,7 +443,8 @@ class FetchRecord:
         self.db.execute("CREATE TABLE IF NOT EXISTS fetched (uid TEXT PRIMARY KEY, key TEXT, at REAL,"
                         " pending INTEGER NOT NULL DEFAULT 0)")
         if "pending" not in {r[1] for r in self.db.execute("PRAGMA table_info(fetched)")}:
-            self.db.execute("ALTER TABLE fetched ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")  # a record of 0.1
+            # a record written before batches were recorded as pending
+            self.db.execute("ALTER TABLE fetched ADD COLUMN pending INTEGER NOT NULL DEFAULT 0")
         self.db.commit()
 
     @staticmethod

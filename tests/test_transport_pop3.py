@@ -305,3 +305,22 @@ def test_a_crash_inside_a_batch_fetches_nothing_twice_and_loses_nothing(mail_use
         report = download(s, store, "INBOX", record)
     assert (report.fetched, report.skipped) == ((0, 6) if dies == "after-storing" else (6, 0))
     assert sorted(store.read(e) for e in store.list("INBOX")) == sorted(msg(n).replace(b"\r\n", b"\n") for n in range(6))
+
+
+def test_a_record_from_before_pending_batches_is_carried_over(tmp_path) -> None:  # noqa: ANN001
+    """A record file written before batches were recorded as pending (no such column) keeps
+    what it knows and takes pending batches from then on."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE fetched (uid TEXT PRIMARY KEY, key TEXT, at REAL)")
+    db.execute("INSERT INTO fetched VALUES ('u1', 'k1', 0)")
+    db.commit()
+    db.close()
+    record = FetchRecord(path)
+    assert "u1" in record and "u2" not in record
+    record.reserve([("u2", "k2"), ("u3", "k3")])
+    record.settle(lambda key: key == "k2")  # k3's file never came
+    assert "u2" in record and "u3" not in record
+    record.close()
