@@ -24,7 +24,6 @@ from typing import Any
 
 _syncfs: Any = None  # the C library's syncfs once looked up, False where it cannot be used
 TRUSTED = frozenset({"ext4", "ext3", "xfs", "btrfs", "f2fs", "tmpfs"})
-_types: dict[int, str] = {}  # st_dev -> file system type, from /proc/self/mountinfo
 
 
 def _kernel_reports_errors() -> bool:
@@ -53,20 +52,18 @@ def _lookup() -> Any:
 
 
 def fs_type(dev: int) -> str:
-    """The type of the file system whose device is ``dev`` (an ``st_dev``), or ""."""
-    if dev not in _types:
-        want = f"{os.major(dev)}:{os.minor(dev)}"
-        try:
-            with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    fields = line.split()
-                    if len(fields) > 4 and fields[2] == want and "-" in fields:
-                        _types[dev] = fields[fields.index("-") + 1]
-                        break
-        except OSError:
-            pass
-        _types.setdefault(dev, "")
-    return _types[dev]
+    """The type of the file system whose device is ``dev`` (an ``st_dev``), or "". Read each
+    time, not cached: an unmounted tmpfs's device number may come back as a FUSE mount's."""
+    want = f"{os.major(dev)}:{os.minor(dev)}"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 4 and fields[2] == want and "-" in fields:
+                    return fields[fields.index("-") + 1]
+    except OSError:
+        pass
+    return ""
 
 
 def fsync_path(path: str | os.PathLike[str]) -> None:

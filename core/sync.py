@@ -22,6 +22,7 @@ See ``sync_plan``'s docstring for the conflict rules.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,7 +320,7 @@ class SyncEngine:
 
     def _fail(self, folder: str, exc: BaseException) -> None:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             msg = f"the disk is full ({exc.strerror}): free some space and sync again (what is stored is kept)"
         self.result.failed[folder] = msg
         self.result.report.errors.append(f"{folder}: {msg}")

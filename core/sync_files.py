@@ -27,16 +27,12 @@ if TYPE_CHECKING:
 
 
 def fsync_dir(path: Path) -> None:
+    from pigeon.core.durable import fsync_path
+
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fsync_path(path)
     except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        pass  # some file systems cannot fsync a directory; the links themselves are made
 
 
 def _write_tmp(fdir: Path, data: bytes, uid: int, fsync: bool) -> tuple[str, str]:
